@@ -1,0 +1,121 @@
+# salient — build, test, bench.
+#
+#   make                 build bin/salient, bin/weightconv, bin/candidate_crops
+#   make test            build + run every test, also under ASan/UBSan
+#   make bench           speed benchmark (random ffhq1024 weights)
+#   make models          download + check the published model files
+#   make demo            the main job on a fresh machine
+#   make BLAS=openblas   use OpenBLAS for the GEMMs
+#   make MPI=1           also build bin/salient-mpi (Open MPI)
+#
+# Sources are found by wildcard: engine/ nets/ weightconv/ search/ *.c form
+# the library; <dir>/<name>_main.c is the program bin/<name>; files ending in
+# _avx512.c / _avx2.c get the matching -m flags (they are only entered after
+# cpu_isa() said the CPU has them). tests/<area>/test_*.c are test programs.
+
+ifeq ($(origin CC),default)
+CC      = gcc
+endif
+OPT     ?= -O2
+CFLAGS  ?=
+BASEFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Iengine -Inets -Iweightconv -Isearch -MMD -MP
+LDLIBS  = -lz -lm -fopenmp
+AVX512FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2 -mf16c -mavx512bf16
+AVX2FLAGS   = -mavx2 -mfma -mf16c
+
+ifeq ($(BLAS),openblas)
+BASEFLAGS += -DSALIENT_OPENBLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread -I/usr/include/openblas
+LDLIBS    += -lopenblas
+endif
+
+SANFLAGS = -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+DIRS      := engine nets weightconv search
+ALL_SRC   := $(foreach d,$(DIRS),$(wildcard $(d)/*.c))
+MAIN_SRC  := $(filter %_main.c,$(ALL_SRC))
+MPI_SRC   := $(filter %_mpi.c %_mpi_main.c,$(ALL_SRC))
+LIB_SRC   := $(filter-out $(MAIN_SRC) $(MPI_SRC),$(ALL_SRC))
+PROGS     := $(patsubst %_main.c,%,$(notdir $(filter-out $(MPI_SRC),$(MAIN_SRC))))
+TEST_SRC  := $(wildcard tests/*/test_*.c)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+TEST_SRC  := $(filter-out $(FUZZ_SRC),$(TEST_SRC))
+
+# build directory per flavour: build/ (normal) and build-asan/
+B ?= build
+ifeq ($(B),build-asan)
+FLAVOUR = $(SANFLAGS)
+LDFLAVOUR = -fsanitize=address,undefined
+BINDIR = build-asan/bin
+else
+FLAVOUR =
+LDFLAVOUR =
+BINDIR = bin
+endif
+
+LIB_OBJ   := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
+TEST_BINS := $(patsubst %.c,$(B)/%,$(TEST_SRC))
+
+.PHONY: all lib tests asan test bench models demo fuzz clean help
+all: $(addprefix $(BINDIR)/,$(PROGS))
+
+help:
+	@sed -n '3,11p' Makefile
+
+lib: $(B)/libsalient.a
+tests: $(TEST_BINS) $(addprefix $(BINDIR)/,$(PROGS))
+
+$(B)/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(FLAVOUR) $(AVX512FLAGS) $(CFLAGS) -c $< -o $@
+$(B)/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(FLAVOUR) $(AVX2FLAGS) $(CFLAGS) -c $< -o $@
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(FLAVOUR) $(CFLAGS) -c $< -o $@
+
+$(B)/libsalient.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/%: $(B)/engine/%_main.o $(B)/libsalient.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAVOUR) -o $@ $< -Wl,--whole-archive $(B)/libsalient.a -Wl,--no-whole-archive $(LDLIBS)
+$(BINDIR)/%: $(B)/nets/%_main.o $(B)/libsalient.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAVOUR) -o $@ $< -Wl,--whole-archive $(B)/libsalient.a -Wl,--no-whole-archive $(LDLIBS)
+$(BINDIR)/%: $(B)/weightconv/%_main.o $(B)/libsalient.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAVOUR) -o $@ $< -Wl,--whole-archive $(B)/libsalient.a -Wl,--no-whole-archive $(LDLIBS)
+$(BINDIR)/%: $(B)/search/%_main.o $(B)/libsalient.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAVOUR) -o $@ $< -Wl,--whole-archive $(B)/libsalient.a -Wl,--no-whole-archive $(LDLIBS)
+
+$(B)/tests/%: tests/%.c $(B)/libsalient.a tests/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(FLAVOUR) $(CFLAGS) -Itests -o $@ $< $(B)/libsalient.a $(LDFLAVOUR) $(LDLIBS)
+
+asan:
+	$(MAKE) B=build-asan tests
+
+test:
+	$(MAKE) tests
+	$(MAKE) B=build-asan tests
+	sh tests/run.sh
+
+bench: all
+	sh tests/bench.sh
+
+models:
+	sh data/get-models.sh
+
+demo: all
+	sh data/demo.sh
+
+fuzz:
+	$(MAKE) -C tests/fuzz
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(shell find build build-asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,104 @@
+/* conv.h — the convolution kernels the networks run on (float32, NCHW).
+ *
+ * Every kernel has two implementations: a naive reference loop (`*_ref`,
+ * obviously correct, used by the tests) and a fast one that dispatches on
+ * cpu_isa() to AVX-512 / AVX2 / portable code and is threaded with OpenMP.
+ * Weights are packed once (conv_weights_init) into whatever layout the fast
+ * kernel wants; a whole batch shares them.
+ *
+ * Epilogue: every conv output value v (the raw sum) is finished as
+ *     v = v * out_scale[n, o]            (if out_scale)      -- e.g. demodulation
+ *     v = v + noise[y, x] * noise_gain    (if noise)          -- one map for all n, o
+ *     v = v + bias[o]                     (if bias)
+ *     v = act(v) * gain                   (act: linear / relu / lrelu(slope))
+ *     v = clamp(v, -clamp, +clamp)        (if clamp > 0)
+ * which covers StyleGAN2's non-fused modulated conv + bias_act and the
+ * saliency net's conv + ReLU / leaky ReLU.
+ */
+#ifndef SALIENT_CONV_H
+#define SALIENT_CONV_H
+
+#include "common.h"
+
+typedef enum conv_act {
+    ACT_LINEAR = 0,
+    ACT_RELU = 1,   /* max(v, 0) */
+    ACT_LRELU = 2,  /* v if v > 0 else slope * v  (note: -0.0 * slope stays -0.0) */
+} conv_act_t;
+
+typedef struct conv_epilogue {
+    const float *out_scale; /* (N, C_out) or NULL */
+    const float *noise;     /* (H_out, W_out) or NULL */
+    float noise_gain;
+    const float *bias;      /* (C_out) or NULL */
+    conv_act_t act;
+    float slope;            /* for ACT_LRELU */
+    float gain;             /* multiplies after the activation; 0 means 1 */
+    float clamp;            /* > 0: clamp to [-clamp, clamp] */
+} conv_epilogue_t;
+
+/* Applies the epilogue to one value (shared by all implementations). */
+static inline float conv_epilogue_apply(const conv_epilogue_t *ep, float v, int n, int c_out,
+                                        int o, const float *noise_at) {
+    if (!ep) return v;
+    if (ep->out_scale) v = v * ep->out_scale[(size_t)n * c_out + o];
+    if (ep->noise) v = v + *noise_at * ep->noise_gain;
+    if (ep->bias) v = v + ep->bias[o];
+    if (ep->act == ACT_RELU) v = v > 0.0f ? v : 0.0f;
+    else if (ep->act == ACT_LRELU) v = v > 0.0f ? v : v * ep->slope;
+    if (ep->gain != 0.0f) v = v * ep->gain;
+    if (ep->clamp > 0.0f) v = v < -ep->clamp ? -ep->clamp : v > ep->clamp ? ep->clamp : v;
+    return v;
+}
+
+/* Conv weights (C_out, C_in, k, k), k = 1 or 3, packed for the fast kernels. */
+typedef struct conv_weights {
+    int c_out, c_in, k;
+    const float *w;   /* the original (C_out, C_in, k, k) weights, not owned */
+    float *packed;    /* kernel-private layout, owned (may be NULL) */
+    size_t packed_len;
+} conv_weights_t;
+
+int conv_weights_init(conv_weights_t *cw, const float *w, int c_out, int c_in, int k,
+                      sal_err_t *err);
+void conv_weights_free(conv_weights_t *cw);
+
+/* Stride-1 convolution with zero padding k/2 ("same"), cross-correlation:
+ *   out[n,o,y,x] = ep( sum_{c,ky,kx} w[o,c,ky,kx] * in[n,c,y+ky-k/2,x+kx-k/2] )
+ * in (N, C_in, H, W) -> out (N, C_out, H, W). */
+void conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
+            const conv_epilogue_t *ep);
+void conv2d_ref(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
+                const conv_epilogue_t *ep);
+
+/* Stride-2 transposed 3x3 convolution, no padding, weight not flipped:
+ *   out[n,o,2i+ky,2j+kx] += sum_c in[n,c,i,j] * w[o,c,ky,kx]
+ * in (N, C_in, H, W) -> out (N, C_out, 2H+1, 2W+1), raw sums (no epilogue). */
+void conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, float *out, int n,
+                            int h, int w);
+void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in, float *out, int n,
+                                int h, int w);
+
+/* 4x4 FIR after the transposed conv (StyleGAN2's up-conv, FORMAT.md 2.5):
+ *   out[p,Y,X] = ep( sum_{a,b=0..3} F[a,b] * in[p, Y+a-1, X+b-1] )
+ * in (N, C, 2H+1, 2W+1) (zero outside) -> out (N, C, 2H, 2W), F = f f^T * gain
+ * with the 4-tap f given. The epilogue's channel index is p's channel. */
+void fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2p1,
+                      const float f[4], float gain, const conv_epilogue_t *ep);
+void fir4x4_down_pad1_ref(const float *in, float *out, int n, int c, int h2p1, int w2p1,
+                          const float f[4], float gain, const conv_epilogue_t *ep);
+
+/* 2x upsampling with a 4x4 FIR (upfirdn2d up=2, pad (2,1), FORMAT.md 2.7):
+ *   out[p,Y,X] = sum_{a,b} F[a,b] * u[p, Y+a-2, X+b-2],  u = zero-stuffed in
+ * in (P, H, W) -> out (P, 2H, 2W), P = N*C planes. If accumulate, adds into out. */
+void upsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
+                    float gain, int accumulate);
+void upsample2x_fir_ref(const float *in, float *out, int planes, int h, int w,
+                        const float f[4], float gain, int accumulate);
+
+/* 2x2 max pooling, stride 2, output ceil(H/2) x ceil(W/2) (partial windows take
+ * the max of the existing elements). in (P, H, W) -> out (P, ceil(H/2), ceil(W/2)). */
+void maxpool2x2_ceil(const float *in, float *out, int planes, int h, int w);
+void maxpool2x2_ceil_ref(const float *in, float *out, int planes, int h, int w);
+
+#endif

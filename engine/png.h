@@ -17,6 +17,15 @@ typedef struct image_u8 {
 
 void image_free(image_u8_t *img);
 
+/* png_decode/png_load return PNG_ERR_FORMAT (-2) when the file fails before
+ * any image data is read (bad signature, bad IHDR, unknown critical chunk,
+ * damaged chunk before the first IDAT chunk header): there libpng's
+ * png_read_info fails and the tool reports "unknown or corrupt image format"
+ * (exit 4). Errors in or after the image data (bad IDAT CRC, zlib error,
+ * truncation, bad filter type, ...) return -1 (the tool: "unable to read
+ * source image", exit 1). png_load also returns -1 if the file can't be read. */
+#define PNG_ERR_FORMAT (-2)
+
 /* What the PNG file says, before any conversion (for callers that care,
  * e.g. the saliency tool's rules for 16-bit and palette images). */
 typedef struct png_info {
@@ -27,10 +36,19 @@ typedef struct png_info {
     int has_trns;
 } png_info_t;
 
-/* Decodes to 8 bits per sample (16-bit samples: high byte, i.e. v >> 8).
+/* Decodes to 8 bits per sample (16-bit samples: high byte, i.e. v >> 8;
+ * 1/2/4-bit gray scaled to 0..255 as libpng does: x255, x85, x17).
  * Output channels: gray 1, gray+alpha 2, RGB 3, RGBA 4; palette expands to
- * RGB, or RGBA if it has tRNS; gray/RGB with tRNS expand to gray+alpha/RGBA.
- * `name` is used in error messages. max_pixels bounds width*height (0 = 2^28). */
+ * RGB, or RGBA if it has tRNS; RGB with a tRNS colour key expands to RGBA
+ * (alpha 0 where the pixel equals the key, compared at full bit depth).
+ * Rules taken from Twitter's tool (../shared/spec/candidate_crops.md §2.2, §7.1):
+ *  - a gray tRNS key is IGNORED (output stays 1 channel; info->has_trns is 1);
+ *  - ancillary chunks never fail a decode: one with a bad CRC, or an invalid,
+ *    duplicate or misplaced tRNS, is dropped (libpng warns and discards it);
+ *  - PLTE in a non-palette image is ignored; palette entries beyond
+ *    2^bit_depth are dropped. A palette index >= the palette size is an error.
+ * `name` is used in error messages. max_pixels bounds width*height (0 = 2^28).
+ * Returns 0, PNG_ERR_FORMAT or -1 (see above). */
 int png_decode(const uint8_t *data, size_t size, const char *name, size_t max_pixels,
                image_u8_t *out, png_info_t *info, sal_err_t *err);
 int png_load(const char *path, image_u8_t *out, png_info_t *info, sal_err_t *err);

@@ -22,8 +22,8 @@ run_one() { # label, command...
     out=$("$@" 2>"$SALIENT_TMP/stderr.txt"); rc=$?
     end=$(date +%s)
     line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
-    p=$(printf '%s' "$line" | sed -E 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\1/')
-    f=$(printf '%s' "$line" | sed -E 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\2/')
+    p=$(printf '%s' "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/')
+    f=$(printf '%s' "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/')
     [ -n "$line" ] || { p=0; f=1; }
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     total_p=$((total_p + p)); total_f=$((total_f + f))

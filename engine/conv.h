@@ -101,4 +101,9 @@ void upsample2x_fir_ref(const float *in, float *out, int planes, int h, int w,
 void maxpool2x2_ceil(const float *in, float *out, int planes, int h, int w);
 void maxpool2x2_ceil_ref(const float *in, float *out, int planes, int h, int w);
 
+/* For the benchmark: runs an FMA-throughput loop with the current ISA's
+ * widest vectors on the calling thread for about `seconds` and returns the
+ * FP32 GFLOP/s achieved (the machine's peak, 2 FLOP per FMA lane). */
+double conv_fma_peak_gflops(double seconds);
+
 #endif

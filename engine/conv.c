@@ -1,0 +1,114 @@
+/* conv.c — the public convolution entry points of conv.h: weight packing
+ * and dispatch to the fastest kernel the CPU supports.
+ *
+ * The kernels themselves live in conv_simd_body.h (compiled per ISA into
+ * conv_avx512.c / conv_avx2.c / conv_generic.c), the resamplers in
+ * conv_resample.c and the naive twins in conv_ref.c. If a fast kernel cannot
+ * get its scratch memory it reports -1 and we run the reference loop, so a
+ * call never fails.
+ */
+#include "conv.h"
+
+#include <string.h>
+
+#include "conv_impl.h"
+#include "cpu.h"
+
+// w (C_out, C_in, k, k) -> packed (ceil(C_out/8), C_in, k*k, 8), zero-filled
+int conv_weights_init(conv_weights_t *cw, const float *w, int c_out, int c_in, int k,
+                      sal_err_t *err) {
+    memset(cw, 0, sizeof *cw);
+    if (!w || c_out <= 0 || c_in <= 0 || (k != 1 && k != 3))
+        return sal_errf(err, "conv weights: bad shape (%d, %d, %d, %d)", c_out, c_in, k, k);
+    const int taps = k * k;
+    const size_t nob = ((size_t)c_out + CONV_PACK_O - 1) / CONV_PACK_O;
+    size_t len, bytes;
+    if (sal_mul_size(nob * CONV_PACK_O * taps, (size_t)c_in, &len) ||
+        sal_mul_size(len, sizeof(float), &bytes))
+        return sal_errf(err, "conv weights: size overflow (%d, %d, %d, %d)", c_out, c_in, k, k);
+    float *p = sal_alloc_aligned(bytes, 64);
+    if (!p)
+        return sal_errf(err, "conv weights: out of memory packing (%d, %d, %d, %d)", c_out, c_in,
+                        k, k);
+    for (size_t ob = 0; ob < nob; ob++)
+        for (int c = 0; c < c_in; c++)
+            for (int t = 0; t < taps; t++)
+                for (int j = 0; j < CONV_PACK_O; j++) {
+                    size_t o = ob * CONV_PACK_O + j;
+                    p[((ob * c_in + c) * taps + t) * CONV_PACK_O + j] =
+                        o < (size_t)c_out ? w[(o * c_in + c) * taps + t] : 0.0f;
+                }
+    cw->c_out = c_out;
+    cw->c_in = c_in;
+    cw->k = k;
+    cw->w = w;
+    cw->packed = p;
+    cw->packed_len = len;
+    return 0;
+}
+
+void conv_weights_free(conv_weights_t *cw) {
+    if (!cw) return;
+    sal_free_aligned(cw->packed);
+    cw->packed = NULL;
+    cw->packed_len = 0;
+}
+
+void conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
+            const conv_epilogue_t *ep) {
+    if (n <= 0 || h <= 0 || w <= 0) return;
+    int rc = -1;
+    if (cw->packed) {
+        switch (cpu_isa()) {
+        case ISA_AVX512: rc = conv2d_fast_avx512(cw, in, out, n, h, w, ep); break;
+        case ISA_AVX2: rc = conv2d_fast_avx2(cw, in, out, n, h, w, ep); break;
+        case ISA_GENERIC: rc = conv2d_fast_generic(cw, in, out, n, h, w, ep); break;
+        }
+    }
+    if (rc != 0) conv2d_ref(cw, in, out, n, h, w, ep);
+}
+
+void conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, float *out, int n,
+                            int h, int w) {
+    if (n <= 0 || h <= 0 || w <= 0) return;
+    int rc = -1;
+    if (cw->packed && cw->k == 3) {
+        switch (cpu_isa()) {
+        case ISA_AVX512: rc = conv_t3s2_fast_avx512(cw, in, out, n, h, w); break;
+        case ISA_AVX2: rc = conv_t3s2_fast_avx2(cw, in, out, n, h, w); break;
+        case ISA_GENERIC: rc = conv_t3s2_fast_generic(cw, in, out, n, h, w); break;
+        }
+    }
+    if (rc != 0) conv2d_transpose3x3_s2_ref(cw, in, out, n, h, w);
+}
+
+void fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2p1,
+                      const float f[4], float gain, const conv_epilogue_t *ep) {
+    if (n <= 0 || c <= 0 || h2p1 <= 1 || w2p1 <= 1) return;
+    int rc = -1;
+    switch (cpu_isa()) {
+    case ISA_AVX512: rc = fir4x4_fast_avx512(in, out, n, c, h2p1, w2p1, f, gain, ep); break;
+    case ISA_AVX2: rc = fir4x4_fast_avx2(in, out, n, c, h2p1, w2p1, f, gain, ep); break;
+    case ISA_GENERIC: rc = fir4x4_fast_generic(in, out, n, c, h2p1, w2p1, f, gain, ep); break;
+    }
+    if (rc != 0) fir4x4_down_pad1_ref(in, out, n, c, h2p1, w2p1, f, gain, ep);
+}
+
+double conv_fma_peak_gflops(double seconds) {
+    const isa_t isa = cpu_isa();
+    double flops = 0.0, t0 = sal_now(), t = t0;
+    float sink = 0.0f, total = 0.0f;
+    while (t - t0 < seconds) {
+        const long iters = 1L << 20;
+        switch (isa) {
+        case ISA_AVX512: flops += fma_loop_avx512(iters, &sink); break;
+        case ISA_AVX2: flops += fma_loop_avx2(iters, &sink); break;
+        case ISA_GENERIC: flops += fma_loop_generic(iters, &sink); break;
+        }
+        total += sink;
+        t = sal_now();
+    }
+    /* the chains converge to ~1.7; anything else means the loop was broken */
+    if (!(total > 0.0f) || t <= t0) return 0.0;
+    return flops / (t - t0) * 1e-9;
+}

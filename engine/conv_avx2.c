@@ -1,0 +1,41 @@
+/* conv_avx2.c — the fast kernels for AVX2 + FMA (8 floats per vector).
+ *
+ * Only the vector vocabulary lives here; the algorithms are in
+ * conv_simd_body.h. Microkernel: 4 output channels x 3 vectors (24 pixels):
+ * 12 accumulators + 3 input vectors + 1 broadcast weight = all 16 ymm.
+ * Compiled with -mavx2 -mfma; entered only when cpu_isa() >= ISA_AVX2.
+ */
+#include <immintrin.h>
+
+#include "conv_impl.h"
+
+static inline float hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+#define VF __m256
+#define V 8
+#define VZERO() _mm256_setzero_ps()
+#define VSET1(s) _mm256_set1_ps(s)
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps((p), (v))
+#define VBCAST(p) _mm256_broadcast_ss(p)
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
+#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VMAX(a, b) _mm256_max_ps((a), (b))
+#define VMIN(a, b) _mm256_min_ps((a), (b))
+#define VRELU(v) _mm256_max_ps((v), _mm256_setzero_ps())
+#define VLRELU(v, s)                                                                   \
+    _mm256_blendv_ps(_mm256_mul_ps((v), (s)), (v),                                     \
+                     _mm256_cmp_ps((v), _mm256_setzero_ps(), _CMP_GT_OQ))
+#define VHSUM(v) hsum_avx2(v)
+#define VKEEP(v) ((void)0) /* pinning measured slower with this blocking */
+#define MK_O 4
+#define MK_X 2
+#define KFN(name) name##_avx2
+
+#include "conv_simd_body.h"

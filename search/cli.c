@@ -1,0 +1,44 @@
+/* cli.c — command-line parsing helpers (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_int(const char *flag, const char *val, long lo, long hi, int *out, sal_err_t *err) {
+    char *end;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (end == val || *end || errno || v < lo || v > hi)
+        return sal_errf(err, "%s: expected an integer in %ld..%ld, got '%s'", flag, lo, hi, val);
+    *out = (int)v;
+    return 0;
+}
+
+int cli_double(const char *flag, const char *val, double lo, double hi, double *out, sal_err_t *err) {
+    char *end;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (end == val || *end || errno || !isfinite(v) || v < lo || v > hi)
+        return sal_errf(err, "%s: expected a number in %g..%g, got '%s'", flag, lo, hi, val);
+    *out = v;
+    return 0;
+}
+
+int cli_value(int argc, char **argv, int *i, const char *flag, const char **val, sal_err_t *err) {
+    const char *a = argv[*i];
+    size_t n = strlen(flag);
+    if (strncmp(a, flag, n) != 0) return 0;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    if (a[n] != 0) return 0;
+    if (*i + 1 >= argc) {
+        sal_errf(err, "%s: missing value", flag);
+        return -1;
+    }
+    *val = argv[++*i];
+    return 1;
+}

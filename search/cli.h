@@ -1,0 +1,17 @@
+/* cli.h — small helpers for the command-line programs: strict number
+ * parsing with a clear message naming the flag, and flag matching. */
+#ifndef SALIENT_CLI_H
+#define SALIENT_CLI_H
+
+#include "common.h"
+
+/* Integer in [lo, hi]; "--steps: expected an integer in 0..99, got 'x'". */
+int cli_int(const char *flag, const char *val, long lo, long hi, int *out, sal_err_t *err);
+/* Finite float in [lo, hi]. */
+int cli_double(const char *flag, const char *val, double lo, double hi, double *out, sal_err_t *err);
+/* For `--flag VALUE` loops: if argv[*i] is `flag`, sets *val to the next
+ * argument (error if missing) and advances *i; also accepts `--flag=VALUE`.
+ * Returns 1 if matched, 0 if not, -1 on a missing value. */
+int cli_value(int argc, char **argv, int *i, const char *flag, const char **val, sal_err_t *err);
+
+#endif

@@ -1,0 +1,270 @@
+/* cmd_bench.c — `salient bench`: how fast are the kernels on this machine?
+ *
+ * 1. Measures the machine's FP32 peak with an FMA-throughput loop (one core,
+ *    then every thread at once): the yardstick for everything else.
+ * 2. Times each kernel type on the shapes of a StyleGAN2 1024x1024 generator
+ *    (batch 1): the 3x3 convs with the full modulated-conv epilogue at
+ *    4..1024 px, the stride-2 transposed convs, the 4x4 FIR after them, the
+ *    1x1 ToRGB conv and the mapping network's GEMM. Each runs with 1 thread
+ *    and with all threads (--threads N), and prints GFLOP/s and % of peak.
+ * 3. Writes everything to bench.json (atomically).
+ *
+ * FLOP counts: 2 per multiply-add of the dense operation (3x3 conv:
+ * 2*C_out*C_in*9*H*W; transposed conv: 2*C_out*C_in*9*H*W on the input grid;
+ * FIR: 2*16 per output value, i.e. the dense 4x4 equivalent).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common.h"
+#include "conv.h"
+#include "cpu.h"
+#include "gemm.h"
+
+typedef enum bench_kind { BK_CONV3, BK_CONV1, BK_TCONV, BK_FIR, BK_GEMM } bench_kind_t;
+
+typedef struct bench_case {
+    bench_kind_t kind;
+    const char *name;
+    int c_in, c_out, res; /* GEMM: c_in = K, c_out = N, res = M (batch) */
+    int quick;            /* also run with --quick */
+} bench_case_t;
+
+/* The StyleGAN2 ffhq1024 layer shapes (channels = min(32768/res, 512)). */
+static const bench_case_t CASES[] = {
+    {BK_CONV3, "conv3x3", 512, 512, 4, 0},     {BK_CONV3, "conv3x3", 512, 512, 8, 0},
+    {BK_CONV3, "conv3x3", 512, 512, 16, 0},    {BK_CONV3, "conv3x3", 512, 512, 32, 1},
+    {BK_CONV3, "conv3x3", 512, 512, 64, 1},    {BK_CONV3, "conv3x3", 256, 256, 128, 1},
+    {BK_CONV3, "conv3x3", 128, 128, 256, 1},   {BK_CONV3, "conv3x3", 64, 64, 512, 1},
+    {BK_CONV3, "conv3x3", 32, 32, 1024, 1},    {BK_TCONV, "tconv3x3s2", 512, 512, 32, 0},
+    {BK_TCONV, "tconv3x3s2", 512, 256, 64, 1}, {BK_TCONV, "tconv3x3s2", 256, 128, 128, 0},
+    {BK_TCONV, "tconv3x3s2", 128, 64, 256, 0}, {BK_TCONV, "tconv3x3s2", 64, 32, 512, 1},
+    {BK_FIR, "fir4x4", 256, 256, 128, 0},      {BK_FIR, "fir4x4", 32, 32, 1024, 1},
+    {BK_CONV1, "torgb1x1", 512, 3, 64, 0},     {BK_CONV1, "torgb1x1", 32, 3, 1024, 1},
+    {BK_GEMM, "gemm_nt", 512, 512, 1, 0},      {BK_GEMM, "gemm_nt", 512, 512, 8, 1},
+};
+
+/* A growable text buffer for bench.json. */
+typedef struct sbuf { char *p; size_t len, cap; int oom; } sbuf_t;
+static void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf_t *b, const char *fmt, ...) {
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) { b->oom = 1; return; }
+        if (b->p && b->len + (size_t)n < b->cap) { b->len += (size_t)n; return; }
+        size_t cap = (b->cap + (size_t)n + 1) * 2;
+        char *q = realloc(b->p, cap);
+        if (!q) { b->oom = 1; return; }
+        b->p = q;
+        b->cap = cap;
+    }
+}
+
+static void fill_random(float *a, size_t n, uint64_t seed) {
+    uint64_t s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        a[i] = (float)((double)(s >> 40) / (double)(1ULL << 24) * 2.0 - 1.0);
+    }
+}
+
+/* FP32 peak of `threads` threads running the FMA loop at once (GFLOP/s). */
+static double measure_peak(int threads, double seconds) {
+    double total = 0.0;
+    threads_set(threads);
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+    total += conv_fma_peak_gflops(seconds);
+    return total;
+}
+
+typedef struct bench_bufs {
+    float *in, *out, *w, *scale, *noise, *bias;
+} bench_bufs_t;
+
+/* Runs one case once; returns its FLOPs (0 if the case cannot be set up). */
+static double run_case(const bench_case_t *bc, bench_bufs_t *b, sal_err_t *err) {
+    const int ci = bc->c_in, co = bc->c_out, r = bc->res;
+    conv_weights_t cw;
+    conv_epilogue_t ep = {b->scale, b->noise, 0.1f, b->bias, ACT_LRELU, 0.2f, 1.4142135f, 256.0f};
+    const float f[4] = {1.0f, 3.0f, 3.0f, 1.0f};
+    switch (bc->kind) {
+    case BK_CONV3:
+    case BK_CONV1:
+    case BK_TCONV:
+        if (conv_weights_init(&cw, b->w, co, ci, bc->kind == BK_CONV1 ? 1 : 3, err)) return 0;
+        if (bc->kind == BK_TCONV) conv2d_transpose3x3_s2(&cw, b->in, b->out, 1, r, r);
+        else conv2d(&cw, b->in, b->out, 1, r, r, &ep);
+        conv_weights_free(&cw);
+        return 2.0 * co * ci * (bc->kind == BK_CONV1 ? 1 : 9) * (double)r * r;
+    case BK_FIR:
+        fir4x4_down_pad1(b->in, b->out, 1, co, r + 1, r + 1, f, 4.0f / 64.0f, &ep);
+        return 2.0 * 16 * co * (double)r * r;
+    case BK_GEMM:
+        gemm_nt(r, co, ci, b->in, b->w, b->out);
+        return 2.0 * r * co * ci;
+    }
+    return 0;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: salient bench [--threads N] [--quick] [--json PATH]\n"
+            "\n"
+            "Measures the FP32 FMA peak of this machine, then the speed of each kernel\n"
+            "type on StyleGAN2-1024 layer shapes (batch 1), with 1 thread and N threads.\n"
+            "\n"
+            "  --threads N   threads for the parallel runs (default: all %d cores)\n"
+            "  --quick       fewer shapes, one timed run each, N threads only\n"
+            "  --json PATH   where to write the results (default bench.json)\n"
+            "  --help        this text\n",
+            cpu_online_cores());
+}
+
+int cmd_bench(int argc, char **argv) {
+    int threads = cpu_online_cores(), quick = 0;
+    const char *json_path = "bench.json";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--quick")) {
+            quick = 1;
+        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 1024) {
+                fprintf(stderr, "salient bench: --threads wants a count 1..1024, not '%s'\n", argv[i]);
+                return 2;
+            }
+            threads = (int)v;
+        } else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
+            json_path = argv[++i];
+        } else {
+            fprintf(stderr, "salient bench: unknown or incomplete option '%s' (try --help)\n", argv[i]);
+            return 2;
+        }
+    }
+
+    /* buffers big enough for the largest case: 32 x 1025 x 1025 floats */
+    const size_t big = (size_t)32 * 1025 * 1025 + 4096, wlen = (size_t)512 * 512 * 9;
+    bench_bufs_t b;
+    b.in = sal_alloc_aligned(big * sizeof(float), 64);
+    b.out = sal_alloc_aligned(big * sizeof(float), 64);
+    b.w = sal_alloc_aligned(wlen * sizeof(float), 64);
+    b.scale = sal_alloc_aligned(512 * sizeof(float), 64);
+    b.noise = sal_alloc_aligned((size_t)1024 * 1024 * sizeof(float), 64);
+    b.bias = sal_alloc_aligned(512 * sizeof(float), 64);
+    int rc = 0;
+    if (!b.in || !b.out || !b.w || !b.scale || !b.noise || !b.bias) {
+        fprintf(stderr, "salient bench: out of memory for the %zu MiB of test tensors\n",
+                2 * big * sizeof(float) >> 20);
+        rc = 1;
+        goto done;
+    }
+    fill_random(b.in, big, 1);
+    fill_random(b.w, wlen, 2);
+    fill_random(b.noise, (size_t)1024 * 1024, 3);
+    for (int i = 0; i < 512; i++) { b.scale[i] = 0.05f; b.bias[i] = 0.01f * (i % 7); }
+    memset(b.out, 0, big * sizeof(float));
+
+    const isa_t isa = cpu_isa();
+    const double peak1 = measure_peak(1, quick ? 0.2 : 0.5);
+    const double peakn = threads > 1 ? measure_peak(threads, quick ? 0.2 : 0.5) : peak1;
+    printf("salient bench: isa %s, %d cores, %d threads\n", isa_name(isa), cpu_online_cores(),
+           threads);
+    printf("FP32 FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n\n", peak1,
+           peakn, threads);
+    printf("%-11s %-16s %7s %10s %10s %7s\n", "kernel", "shape", "threads", "ms", "GFLOP/s",
+           "%peak");
+
+    sbuf_t js = {0};
+    sb_printf(&js, "{\n  \"isa\": \"%s\",\n  \"cores\": %d,\n  \"threads\": %d,\n", isa_name(isa),
+              cpu_online_cores(), threads);
+    sb_printf(&js, "  \"peak_gflops_1thread\": %.2f,\n  \"peak_gflops_all\": %.2f,\n", peak1, peakn);
+    sb_printf(&js, "  \"kernels\": [");
+    int first = 1;
+    double conv_flops[2] = {0, 0}, conv_time[2] = {0, 0};
+    for (size_t ci = 0; ci < sizeof CASES / sizeof CASES[0]; ci++) {
+        const bench_case_t *bc = &CASES[ci];
+        if (quick && !bc->quick) continue;
+        for (int pass = quick || threads == 1 ? 1 : 0; pass < 2; pass++) {
+            const int t = pass == 0 ? 1 : threads;
+            const double peak = pass == 0 ? peak1 : peakn;
+            sal_err_t err;
+            threads_set(t);
+            double flops = run_case(bc, &b, &err); /* warm-up (and page faults) */
+            if (flops <= 0) {
+                fprintf(stderr, "salient bench: %s\n", err.msg);
+                rc = 1;
+                goto done_json;
+            }
+            /* time at least 3 runs or 0.5 s (quick: one run) */
+            int runs = 0;
+            double t0 = sal_now(), el = 0;
+            do {
+                run_case(bc, &b, &err);
+                runs++;
+                el = sal_now() - t0;
+            } while (!quick && (runs < 3 || el < 0.5));
+            const double ms = el / runs * 1e3, gf = flops / (el / runs) * 1e-9;
+            char shape[64];
+            if (bc->kind == BK_GEMM)
+                snprintf(shape, sizeof shape, "%dx%dx%d", bc->res, bc->c_out, bc->c_in);
+            else
+                snprintf(shape, sizeof shape, "%d->%d@%d", bc->c_in, bc->c_out, bc->res);
+            printf("%-11s %-16s %7d %10.2f %10.1f %6.1f%%\n", bc->name, shape, t, ms, gf,
+                   100.0 * gf / peak);
+            fflush(stdout);
+            if (bc->kind == BK_CONV3 && bc->res >= 64) {
+                conv_flops[pass] += flops;
+                conv_time[pass] += el / runs;
+            }
+            sb_printf(&js,
+                      "%s\n    {\"kernel\": \"%s\", \"shape\": \"%s\", \"threads\": %d, "
+                      "\"ms\": %.3f, \"gflops\": %.2f, \"pct_peak\": %.1f}",
+                      first ? "" : ",", bc->name, shape, t, ms, gf, 100.0 * gf / peak);
+            first = 0;
+        }
+    }
+    sb_printf(&js, "\n  ]");
+    printf("\n");
+    for (int pass = 0; pass < 2; pass++) {
+        if (conv_time[pass] <= 0) continue;
+        const double gf = conv_flops[pass] / conv_time[pass] * 1e-9;
+        const double peak = pass == 0 ? peak1 : peakn;
+        printf("3x3 convs at 64..1024 px, %d thread(s): %.1f GFLOP/s = %.1f%% of peak\n",
+               pass == 0 ? 1 : threads, gf, 100.0 * gf / peak);
+        sb_printf(&js, ",\n  \"conv3x3_64_1024_%s\": {\"gflops\": %.2f, \"pct_peak\": %.1f}",
+                  pass == 0 ? "1thread" : "all", gf, 100.0 * gf / peak);
+    }
+    sb_printf(&js, "\n}\n");
+    if (js.oom) {
+        fprintf(stderr, "salient bench: out of memory writing %s\n", json_path);
+        rc = 1;
+    } else {
+        sal_err_t err;
+        if (sal_write_file_atomic(json_path, js.p, js.len, &err)) {
+            fprintf(stderr, "salient bench: %s\n", err.msg);
+            rc = 1;
+        } else {
+            printf("wrote %s\n", json_path);
+        }
+    }
+done_json:
+    free(js.p);
+done:
+    sal_free_aligned(b.in);
+    sal_free_aligned(b.out);
+    sal_free_aligned(b.w);
+    sal_free_aligned(b.scale);
+    sal_free_aligned(b.noise);
+    sal_free_aligned(b.bias);
+    return rc;
+}

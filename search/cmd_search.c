@@ -1,0 +1,31 @@
+/* cmd_search.c — `salient search`: the study end to end, for many seeds:
+ * parse and check the options, load the two models once, run every seed
+ * (resumable), then write the run's summary.csv and index.html. */
+#include <stdio.h>
+
+#include "commands.h"
+#include "report.h"
+#include "search_cli.h"
+
+int cmd_search(int argc, char **argv) {
+    search_cli_t cli;
+    int rc = search_cli_parse(argc, argv, "salient search", 1, &cli);
+    if (rc) return rc == 1 ? 0 : 2;
+    search_session_t s;
+    sal_err_t err = {{0}};
+    int n_done = 0;
+    rc = search_session_open(&s, &cli, 1, &err);
+    for (int i = 0; rc == 0 && i < cli.seeds.n; i++) rc = search_session_seed(&s, i, cli.seeds.n, cli.seeds.seeds[i], &err);
+    if (rc == 0) rc = report_write(cli.p.outdir, &n_done, &err);
+    if (rc == 0) {
+        search_session_print_summary(&s, "salient search: done in");
+        if (!cli.quiet)
+            fprintf(stderr, "salient search: %d finished seed%s in %s: open %s/index.html\n", n_done, n_done == 1 ? "" : "s",
+                    cli.p.outdir, cli.p.outdir);
+    } else {
+        fprintf(stderr, "salient search: %s\n", err.msg);
+    }
+    search_session_close(&s);
+    search_cli_free(&cli);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,110 @@
+/* figures.c — frame strips and saliency-per-step plots (see figures.h). */
+#include "figures.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "canvas.h"
+#include "png.h"
+#include "resize.h"
+
+#define STRIP_GAP 4
+
+int figure_strip(const uint8_t *const *frames, int n, int w, int h, int height,
+                 const char *path, sal_err_t *err) {
+    if (n <= 0 || w <= 0 || h <= 0 || height <= 0) return sal_errf(err, "%s: nothing to draw", path);
+    int fw = (int)lround((double)w * height / h);
+    if (fw < 1) fw = 1;
+    canvas_t c;
+    rgb8_t white = {255, 255, 255};
+    if (canvas_init(&c, n * fw + (n - 1) * STRIP_GAP, height, white, err)) return sal_err_prefix(err, "%s", path);
+    uint8_t *small = malloc((size_t)fw * (size_t)height * 3);
+    if (!small) {
+        canvas_free(&c);
+        return sal_errf(err, "%s: out of memory", path);
+    }
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        rc = resize_u8(frames[i], w, h, 3, small, fw, height, err);
+        if (rc == 0) canvas_blit(&c, i * (fw + STRIP_GAP), 0, small, fw, height);
+    }
+    if (rc == 0) rc = png_save(path, c.rgb, c.width, c.height, 3, err);
+    free(small);
+    canvas_free(&c);
+    return rc;
+}
+
+double figure_tick_step(double lo, double hi, int target) {
+    double span = hi - lo;
+    if (!(span > 0) || target < 1) return 1;
+    double raw = span / target, mag = pow(10, floor(log10(raw))), r = raw / mag;
+    double nice = r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10;
+    return nice * mag;
+}
+
+/* Prints v with just enough decimals for the tick step. */
+static void tick_label(char *buf, size_t len, double v, double step) {
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    if (dec > 6) dec = 6;
+    snprintf(buf, len, "%.*f", dec, fabs(v) < step * 1e-6 ? 0.0 : v);
+}
+
+int figure_plot(const double *values, int n, const char *title, const char *path,
+                sal_err_t *err) {
+    if (n <= 0) return sal_errf(err, "%s: no values to plot", path);
+    const int W = 520, H = 340, left = 78, right = 20, top = 40, bottom = 56;
+    const rgb8_t white = {255, 255, 255}, black = {0, 0, 0}, grid = {225, 225, 225},
+                 line = {31, 119, 180}, dot = {214, 39, 40};
+    double lo = values[0], hi = values[0];
+    for (int i = 1; i < n; i++) {
+        lo = values[i] < lo ? values[i] : lo;
+        hi = values[i] > hi ? values[i] : hi;
+    }
+    if (!isfinite(lo) || !isfinite(hi)) return sal_errf(err, "%s: values are not finite", path);
+    if (hi - lo < 1e-6) { lo -= 0.5; hi += 0.5; }
+    double ystep = figure_tick_step(lo, hi, 5);
+    double y0 = floor(lo / ystep) * ystep, y1 = ceil(hi / ystep) * ystep;
+    int xmax = n > 1 ? n - 1 : 1;
+    canvas_t c;
+    if (canvas_init(&c, W, H, white, err)) return sal_err_prefix(err, "%s", path);
+    int pw = W - left - right, ph = H - top - bottom;
+#define PX(i) (left + (int)lround((double)(i) * pw / xmax))
+#define PY(v) (top + ph - (int)lround(((v) - y0) * ph / (y1 - y0)))
+    char buf[64];
+    /* horizontal grid lines and y ticks */
+    for (int k = 0; k <= 1000; k++) {
+        double v = y0 + k * ystep;
+        if (v > y1 + ystep * 1e-6) break;
+        int y = PY(v);
+        canvas_line(&c, left, y, left + pw, y, 1, grid);
+        canvas_line(&c, left - 5, y, left, y, 1, black);
+        tick_label(buf, sizeof buf, v, ystep);
+        canvas_text(&c, left - 9 - canvas_text_width(buf, 1), y - 3, buf, 1, black);
+    }
+    /* x ticks: every step (or every k-th when there are many) */
+    int xstep = (int)figure_tick_step(0, xmax, 10);
+    if (xstep < 1) xstep = 1;
+    for (int i = 0; i <= xmax; i += xstep) {
+        int x = PX(i);
+        canvas_line(&c, x, top + ph, x, top + ph + 5, 1, black);
+        snprintf(buf, sizeof buf, "%d", i);
+        canvas_text(&c, x - canvas_text_width(buf, 1) / 2, top + ph + 9, buf, 1, black);
+    }
+    /* axes */
+    canvas_line(&c, left, top, left, top + ph, 2, black);
+    canvas_line(&c, left, top + ph, left + pw, top + ph, 2, black);
+    /* labels and title */
+    canvas_text(&c, left + pw / 2 - canvas_text_width("step", 2) / 2, H - 24, "step", 2, black);
+    canvas_text_up(&c, 12, top + ph / 2 + canvas_text_width("max saliency", 2) / 2, "max saliency", 2, black);
+    if (title) canvas_text(&c, left + pw / 2 - canvas_text_width(title, 2) / 2, 12, title, 2, black);
+    /* the data */
+    for (int i = 1; i < n; i++) canvas_line(&c, PX(i - 1), PY(values[i - 1]), PX(i), PY(values[i]), 2, line);
+    for (int i = 0; i < n; i++) canvas_rect(&c, PX(i) - 3, PY(values[i]) - 3, PX(i) + 3, PY(values[i]) + 3, dot);
+#undef PX
+#undef PY
+    int rc = png_save(path, c.rgb, c.width, c.height, 3, err);
+    canvas_free(&c);
+    return rc;
+}

@@ -1,0 +1,14 @@
+/* report.h — the run-level outputs of a search: DIR/summary.csv (one row per
+ * finished seed) and DIR/index.html (the study's annotated list of
+ * counterfactuals, sortable), rebuilt from whatever seedNNNN/result.json
+ * files exist — so runs split across processes or machines merge by copying
+ * their seed folders into one directory and running `salient report DIR`. */
+#ifndef SALIENT_REPORT_H
+#define SALIENT_REPORT_H
+
+#include "common.h"
+
+/* Writes summary.csv and index.html; *n_seeds = number of finished seeds. */
+int report_write(const char *outdir, int *n_seeds, sal_err_t *err);
+
+#endif

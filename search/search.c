@@ -1,0 +1,546 @@
+/* search.c — the random search of one seed, with its files and its resume
+ * point (see search.h for the algorithm and docs/search.md for the files). */
+#include "search.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "figures.h"
+#include "json.h"
+#include "npy.h"
+#include "png.h"
+#include "rng.h"
+
+#define STRIP_HEIGHT 200
+#define PATH_LEN 4096
+
+/* One row of log.csv. */
+typedef struct log_row {
+    int step, candidate;
+    double score;       /* max saliency (a float32 value) */
+    int x, y;           /* salient point, source pixels */
+    int chosen;         /* 1 if this candidate became the current latent */
+    double distance;    /* || candidate - start ||_2 */
+} log_row_t;
+
+/* The state of one seed's search. */
+typedef struct seed_run {
+    uint32_t seed;
+    char dir[PATH_LEN / 2];
+    int steps_done;
+    float *latents;     /* (steps_done + 1, D): the current latent after each step */
+    log_row_t *rows;
+    int n_rows, cap_rows;
+} seed_run_t;
+
+const char *search_space_name(search_space_t s) {
+    return s == SPACE_Z ? "z" : s == SPACE_W ? "w" : "w+";
+}
+
+const char *search_accept_name(search_accept_t a) { return a == ACCEPT_BEST ? "best" : "improve"; }
+
+/* splitmix64 finaliser: a well-mixed 64-bit function of its input. */
+static uint64_t mix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+uint32_t search_step_rng_seed(uint32_t rng_seed, uint32_t seed, int step) {
+    uint64_t h = mix64(((uint64_t)rng_seed << 32) | seed);
+    h = mix64(h ^ (uint64_t)(uint32_t)step);
+    return (uint32_t)(h >> 32);
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+int search_init(search_ctx_t *ctx, const search_params_t *p, const sg2_net_t *net,
+                const saliency_model_t *sal, sal_err_t *err) {
+    memset(ctx, 0, sizeof *ctx);
+    ctx->p = *p;
+    ctx->net = net;
+    ctx->sal = sal;
+    const sg2_config_t *cfg = &net->cfg;
+    if (cfg->img_channels != 3)
+        return sal_errf(err, "%s: the generator makes %d-channel images; the saliency model needs RGB (3)", p->network, cfg->img_channels);
+    if (p->steps < 0 || p->steps > 99) return sal_errf(err, "--steps must be 0..99 (got %d)", p->steps);
+    if (p->candidates < 1 || p->candidates > 4096) return sal_errf(err, "--candidates must be 1..4096 (got %d)", p->candidates);
+    if (p->batch < 1) return sal_errf(err, "--batch must be >= 1 (got %d)", p->batch);
+    if (p->trunc_cutoff != SG2_CUTOFF_NONE && (p->trunc_cutoff < 0 || p->trunc_cutoff > cfg->num_ws))
+        return sal_errf(err, "--trunc-cutoff must be 0..%d for this network (got %d)", cfg->num_ws, p->trunc_cutoff);
+    ctx->latent_dim = p->space == SPACE_Z ? cfg->z_dim : p->space == SPACE_W ? cfg->w_dim : cfg->num_ws * cfg->w_dim;
+    int D = ctx->latent_dim;
+    ctx->sigma = malloc(sizeof(double) * (size_t)D);
+    if (!ctx->sigma) return sal_errf(err, "out of memory");
+    if (p->sigma_file) {
+        npy_array_t a;
+        if (npy_load(p->sigma_file, &a, err)) return -1;
+        int64_t numel = 1;
+        for (int i = 0; i < a.ndim; i++) numel *= a.shape[i];
+        int rc = 0;
+        if (numel != D) {
+            rc = sal_errf(err, "%s: has %lld values, the %s space of this network has %d dimensions", p->sigma_file,
+                          (long long)numel, search_space_name(p->space), D);
+        } else {
+            for (int i = 0; i < D && rc == 0; i++) {
+                double s = a.dtype == DT_F64 ? ((const double *)a.data)[i] : ((const float *)a.data)[i];
+                if (!(s >= 0) || !isfinite(s)) rc = sal_errf(err, "%s: sigma[%d] = %g is not a finite value >= 0", p->sigma_file, i, s);
+                ctx->sigma[i] = s;
+            }
+        }
+        npy_free(&a);
+        if (rc) return rc;
+    } else {
+        if (!(p->sigma >= 0) || !isfinite(p->sigma)) return sal_errf(err, "--sigma must be a finite value >= 0 (got %g)", p->sigma);
+        for (int i = 0; i < D; i++) ctx->sigma[i] = p->sigma;
+    }
+    int batch = p->batch < p->candidates ? p->batch : p->candidates;
+    ctx->p.batch = batch;
+    size_t gen = sg2_synthesis_arena_bytes(net, batch);
+    if (gen == 0 || arena_init(&ctx->gen_arena, gen) != 0)
+        return sal_errf(err, "out of memory for a generator batch of %d (%zu MB); try a smaller --batch", batch, gen >> 20);
+    if (arena_init(&ctx->sal_arena, saliency_arena_bytes(sal)) != 0) return sal_errf(err, "out of memory for the saliency model");
+    return 0;
+}
+
+void search_free(search_ctx_t *ctx) {
+    free(ctx->sigma);
+    arena_free(&ctx->gen_arena);
+    arena_free(&ctx->sal_arena);
+    memset(ctx, 0, sizeof *ctx);
+}
+
+/* ---- images and scores -------------------------------------------------- */
+
+/* latents (n, D) -> ws (n, num_ws, w_dim), truncation applied. */
+static int latents_to_ws(const search_ctx_t *ctx, const float *lat, int n, float *ws, sal_err_t *err) {
+    const sg2_config_t *cfg = &ctx->net->cfg;
+    size_t row = (size_t)cfg->w_dim, per = (size_t)cfg->num_ws * row;
+    if (ctx->p.space == SPACE_Z) return sg2_mapping(ctx->net, lat, n, ctx->p.psi, ctx->p.trunc_cutoff, ws, err);
+    for (int i = 0; i < n; i++) {
+        if (ctx->p.space == SPACE_W)
+            for (int r = 0; r < cfg->num_ws; r++) memcpy(ws + i * per + r * row, lat + i * row, row * sizeof(float));
+        else
+            memcpy(ws + i * per, lat + i * per, per * sizeof(float));
+    }
+    if (ctx->p.psi != 1.0f) sg2_truncate(ctx->net, ws, n, ctx->p.psi, ctx->p.trunc_cutoff);
+    return 0;
+}
+
+/* Makes the images of n latents (in generator batches) and scores each:
+ * rgb (n, R, R, 3), score/x/y (n). noise_key makes 'random' noise
+ * reproducible per (seed, step, candidate). */
+static int render_and_score(search_ctx_t *ctx, const float *lat, int n, uint32_t seed, int step,
+                            uint8_t *rgb, float *score, int *x, int *y, sal_err_t *err) {
+    const sg2_config_t *cfg = &ctx->net->cfg;
+    const int R = cfg->img_resolution, D = ctx->latent_dim, B = ctx->p.batch;
+    size_t per_ws = (size_t)cfg->num_ws * cfg->w_dim, per_img = (size_t)3 * R * R;
+    float *ws = malloc(sizeof(float) * per_ws * (size_t)B);
+    float *img = malloc(sizeof(float) * per_img * (size_t)B);
+    rng_np_t *noise = ctx->p.noise_mode == SG2_NOISE_RANDOM ? malloc(sizeof(rng_np_t) * (size_t)B) : NULL;
+    int rc = 0;
+    if (!ws || !img || (ctx->p.noise_mode == SG2_NOISE_RANDOM && !noise)) rc = sal_errf(err, "out of memory for a batch of %d images", B);
+    for (int b0 = 0; rc == 0 && b0 < n; b0 += B) {
+        int nb = n - b0 < B ? n - b0 : B;
+        double t0 = sal_now();
+        rc = latents_to_ws(ctx, lat + (size_t)b0 * D, nb, ws, err);
+        for (int i = 0; noise && i < nb; i++)
+            rng_np_seed(&noise[i], search_step_rng_seed(ctx->p.rng_seed ^ 0x6e6f6973u, seed, step * 65536 + b0 + i));
+        sg2_synthesis_opts_t opts = {.noise_mode = ctx->p.noise_mode, .noise_rngs = noise, .arena = &ctx->gen_arena};
+        if (rc == 0) rc = sg2_synthesis(ctx->net, ws, nb, &opts, img, err);
+        if (rc) break;
+        sg2_to_uint8(img, nb, 3, R, R, rgb + (size_t)b0 * per_img);
+        double t1 = sal_now();
+        ctx->t_generate += t1 - t0;
+        ctx->images += nb;
+        for (int i = 0; rc == 0 && i < nb; i++) {
+            saliency_image_t im = saliency_image_rgb(rgb + (size_t)(b0 + i) * per_img, R, R, 3);
+            saliency_result_t res;
+            rc = saliency_run(ctx->sal, &im, &ctx->sal_arena, &res, err);
+            if (rc == 0) {
+                score[b0 + i] = res.max;
+                x[b0 + i] = res.x;
+                y[b0 + i] = res.y;
+                saliency_result_free(&res);
+            }
+        }
+        ctx->t_saliency += sal_now() - t1;
+    }
+    free(ws);
+    free(img);
+    free(noise);
+    return rc;
+}
+
+/* The starting latent of a seed: z from generate.py's RNG, or its w / w+
+ * (mapping without truncation). */
+static int start_latent(const search_ctx_t *ctx, uint32_t seed, float *lat, sal_err_t *err) {
+    const sg2_config_t *cfg = &ctx->net->cfg;
+    float *z = malloc(sizeof(float) * (size_t)cfg->z_dim);
+    float *ws = malloc(sizeof(float) * (size_t)cfg->num_ws * cfg->w_dim);
+    int rc = (!z || !ws) ? sal_errf(err, "out of memory") : 0;
+    if (rc == 0) sg2_z_from_seed(seed, cfg->z_dim, z, NULL);
+    if (rc == 0 && ctx->p.space == SPACE_Z) memcpy(lat, z, sizeof(float) * (size_t)cfg->z_dim);
+    else if (rc == 0) {
+        rc = sg2_mapping(ctx->net, z, 1, 1.0f, SG2_CUTOFF_NONE, ws, err);
+        if (rc == 0) memcpy(lat, ws, sizeof(float) * (size_t)ctx->latent_dim);
+    }
+    free(z);
+    free(ws);
+    return rc;
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+static int push_row(seed_run_t *r, log_row_t row, sal_err_t *err) {
+    if (r->n_rows == r->cap_rows) {
+        int cap = r->cap_rows ? 2 * r->cap_rows : 64;
+        log_row_t *rows = realloc(r->rows, sizeof *rows * (size_t)cap);
+        if (!rows) return sal_errf(err, "out of memory");
+        r->rows = rows;
+        r->cap_rows = cap;
+    }
+    r->rows[r->n_rows++] = row;
+    return 0;
+}
+
+static void path_in(char *buf, const seed_run_t *r, const char *name) {
+    snprintf(buf, PATH_LEN, "%s/%s", r->dir, name);
+}
+
+/* Writes a text file built in memory with open_memstream, atomically. */
+typedef struct textbuf {
+    char *data;
+    size_t size;
+    FILE *f;
+} textbuf_t;
+
+static int text_open(textbuf_t *t, sal_err_t *err) {
+    t->data = NULL;
+    t->size = 0;
+    t->f = open_memstream(&t->data, &t->size);
+    return t->f ? 0 : sal_errf(err, "out of memory");
+}
+
+static int text_save(textbuf_t *t, const char *path, sal_err_t *err) {
+    fclose(t->f);
+    int rc = sal_write_file_atomic(path, t->data, t->size, err);
+    free(t->data);
+    return rc;
+}
+
+/* The current max saliency after each step 0..steps_done. */
+static void current_scores(const seed_run_t *r, double *cur, int *best_step) {
+    int s = 0;
+    *best_step = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        const log_row_t *row = &r->rows[i];
+        if (row->step == 0) cur[0] = row->score;
+        else if (row->step != s) cur[row->step] = cur[row->step - 1];
+        if (row->step > 0 && row->chosen) cur[row->step] = row->score;
+        s = row->step;
+    }
+    for (int t = 1; t <= r->steps_done; t++)
+        if (cur[t] > cur[*best_step]) *best_step = t;
+}
+
+static int write_log(const seed_run_t *r, sal_err_t *err) {
+    char path[PATH_LEN];
+    textbuf_t t;
+    if (text_open(&t, err)) return -1;
+    fprintf(t.f, "step,candidate,max_saliency,x,y,chosen,distance\n");
+    for (int i = 0; i < r->n_rows; i++) {
+        const log_row_t *w = &r->rows[i];
+        fprintf(t.f, "%d,%d,%.9g,%d,%d,%d,%.9g\n", w->step, w->candidate, w->score, w->x, w->y, w->chosen, w->distance);
+    }
+    path_in(path, r, "log.csv");
+    return text_save(&t, path, err);
+}
+
+static int write_state(const seed_run_t *r, sal_err_t *err) {
+    char path[PATH_LEN];
+    textbuf_t t;
+    if (text_open(&t, err)) return -1;
+    fprintf(t.f, "{\"format\": 1, \"seed\": %u, \"steps_done\": %d, \"log\": [", r->seed, r->steps_done);
+    for (int i = 0; i < r->n_rows; i++) {
+        const log_row_t *w = &r->rows[i];
+        fprintf(t.f, "%s\n  [%d, %d, %.17g, %d, %d, %d, %.17g]", i ? "," : "", w->step, w->candidate, w->score, w->x, w->y,
+                w->chosen, w->distance);
+    }
+    fprintf(t.f, "\n]}\n");
+    path_in(path, r, "state.json");
+    return text_save(&t, path, err);
+}
+
+static int write_latents(const search_ctx_t *ctx, const seed_run_t *r, sal_err_t *err) {
+    char path[PATH_LEN];
+    const sg2_config_t *cfg = &ctx->net->cfg;
+    int64_t shape[3] = {r->steps_done + 1, ctx->latent_dim, 0};
+    int ndim = 2;
+    if (ctx->p.space == SPACE_WPLUS) {
+        shape[1] = cfg->num_ws;
+        shape[2] = cfg->w_dim;
+        ndim = 3;
+    }
+    path_in(path, r, "latents.npy");
+    return npy_save(path, DT_F32, ndim, shape, r->latents, err);
+}
+
+static int write_frame(const search_ctx_t *ctx, const seed_run_t *r, int step, const uint8_t *rgb, sal_err_t *err) {
+    char path[PATH_LEN], name[32];
+    int R = ctx->net->cfg.img_resolution;
+    snprintf(name, sizeof name, "step%02d.png", step);
+    path_in(path, r, name);
+    return png_save(path, rgb, R, R, 3, err);
+}
+
+/* Reads state.json and latents.npy of an interrupted run. */
+static int load_state(const search_ctx_t *ctx, seed_run_t *r, sal_err_t *err) {
+    char path[PATH_LEN];
+    json_t j;
+    path_in(path, r, "state.json");
+    if (json_load(path, &j, err)) return -1;
+    int rc = 0;
+    const json_t *log = json_get(&j, "log");
+    int done = (int)json_num(&j, "steps_done", -1);
+    if (json_num(&j, "format", 0) != 1 || (uint32_t)json_num(&j, "seed", -1) != r->seed || !log || log->type != JSON_ARRAY ||
+        done < 0 || done > ctx->p.steps)
+        rc = sal_errf(err, "%s: not a resumable state of seed %u with at most %d steps", path, r->seed, ctx->p.steps);
+    for (int i = 0; rc == 0 && i < log->n; i++) {
+        const json_t *a = &log->items[i];
+        if (a->type != JSON_ARRAY || a->n != 7) { rc = sal_errf(err, "%s: bad log row %d", path, i); break; }
+        log_row_t row = {(int)a->items[0].num, (int)a->items[1].num, a->items[2].num, (int)a->items[3].num,
+                         (int)a->items[4].num, (int)a->items[5].num, a->items[6].num};
+        if (row.step > done) break;
+        rc = push_row(r, row, err);
+    }
+    json_free(&j);
+    if (rc) return rc;
+    r->steps_done = done;
+    npy_array_t a;
+    path_in(path, r, "latents.npy");
+    if (npy_load(path, &a, err)) return -1;
+    int64_t rows = a.ndim > 0 ? a.shape[0] : 0, per = 1;
+    for (int i = 1; i < a.ndim; i++) per *= a.shape[i];
+    if (a.dtype != DT_F32 || per != ctx->latent_dim || rows < done + 1)
+        rc = sal_errf(err, "%s: does not hold %d float32 latents of %d values (was the run made with other options?)", path,
+                      done + 1, ctx->latent_dim);
+    else
+        memcpy(r->latents, a.data, sizeof(float) * (size_t)(done + 1) * (size_t)ctx->latent_dim);
+    npy_free(&a);
+    return rc;
+}
+
+static int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* strip.png, plot.png and result.json from the finished run. */
+static int write_results(const search_ctx_t *ctx, const seed_run_t *r, sal_err_t *err) {
+    const search_params_t *p = &ctx->p;
+    char path[PATH_LEN], name[32];
+    int n = r->steps_done + 1, rc = 0;
+    double *cur = calloc((size_t)n, sizeof(double));
+    image_u8_t *frames = calloc((size_t)n, sizeof(image_u8_t));
+    const uint8_t **fp = calloc((size_t)n, sizeof(uint8_t *));
+    if (!cur || !frames || !fp) rc = sal_errf(err, "out of memory");
+    for (int s = 0; rc == 0 && s < n; s++) {
+        png_info_t info;
+        snprintf(name, sizeof name, "step%02d.png", s);
+        path_in(path, r, name);
+        rc = png_load(path, &frames[s], &info, err);
+        if (rc == 0 && frames[s].channels != 3) rc = sal_errf(err, "%s: expected an RGB frame", path);
+        if (rc == 0) fp[s] = frames[s].pixels;
+    }
+    if (rc == 0) {
+        path_in(path, r, "strip.png");
+        rc = figure_strip(fp, n, frames[0].width, frames[0].height, STRIP_HEIGHT, path, err);
+    }
+    int best_step = 0;
+    if (rc == 0) {
+        current_scores(r, cur, &best_step);
+        char title[64];
+        snprintf(title, sizeof title, "seed %u", r->seed);
+        path_in(path, r, "plot.png");
+        rc = figure_plot(cur, n, title, path, err);
+    }
+    if (rc == 0) {
+        textbuf_t t;
+        rc = text_open(&t, err);
+        if (rc == 0) {
+            FILE *f = t.f;
+            double start = cur[0], final = cur[n - 1];
+            fprintf(f, "{\n  \"seed\": %u,\n  \"start_max_saliency\": %.9g,\n  \"final_max_saliency\": %.9g,\n", r->seed, start, final);
+            if (start != 0) fprintf(f, "  \"ratio_percent\": %.4f,\n", 100.0 * final / start);
+            else fprintf(f, "  \"ratio_percent\": null,\n");
+            fprintf(f, "  \"best_step\": %d,\n  \"best_max_saliency\": %.9g,\n  \"max_saliency_per_step\": [", best_step, cur[best_step]);
+            for (int s = 0; s < n; s++) fprintf(f, "%s%.9g", s ? ", " : "", cur[s]);
+            fprintf(f, "],\n  \"distance_per_step\": [");
+            double dist = 0;
+            for (int s = 0, i = 0; s < n; s++) {
+                for (; i < r->n_rows && r->rows[i].step == s; i++)
+                    if (r->rows[i].chosen) dist = r->rows[i].distance;
+                fprintf(f, "%s%.9g", s ? ", " : "", dist);
+            }
+            fprintf(f, "],\n  \"parameters\": {\n    \"network\": ");
+            json_write_string(f, p->network);
+            fprintf(f, ",\n    \"saliency_model\": ");
+            json_write_string(f, p->saliency);
+            fprintf(f, ",\n    \"img_resolution\": %d,\n    \"steps\": %d,\n    \"candidates\": %d,\n", ctx->net->cfg.img_resolution,
+                    p->steps, p->candidates);
+            if (p->sigma_file) {
+                fprintf(f, "    \"sigma_file\": ");
+                json_write_string(f, p->sigma_file);
+                fprintf(f, ",\n");
+            } else {
+                fprintf(f, "    \"sigma\": %.9g,\n", p->sigma);
+            }
+            fprintf(f, "    \"space\": \"%s\",\n    \"trunc\": %.9g,\n", search_space_name(p->space), (double)p->psi);
+            if (p->trunc_cutoff == SG2_CUTOFF_NONE) fprintf(f, "    \"trunc_cutoff\": null,\n");
+            else fprintf(f, "    \"trunc_cutoff\": %d,\n", p->trunc_cutoff);
+            fprintf(f, "    \"noise_mode\": \"%s\",\n    \"accept\": \"%s\",\n    \"rng_seed\": %u\n  },\n",
+                    p->noise_mode == SG2_NOISE_CONST ? "const" : p->noise_mode == SG2_NOISE_NONE ? "none" : "random",
+                    search_accept_name(p->accept), p->rng_seed);
+            fprintf(f, "  \"versions\": {\"salient\": \"%s\", \"state_format\": 1}\n}\n", SALIENT_VERSION);
+            path_in(path, r, "result.json");
+            rc = text_save(&t, path, err);
+        }
+    }
+    for (int s = 0; frames && s < n; s++) image_free(&frames[s]);
+    free(frames);
+    free(fp);
+    free(cur);
+    return rc;
+}
+
+/* ---- one seed ------------------------------------------------------------- */
+
+static double l2_distance(const float *a, const float *b, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        s += d * d;
+    }
+    return sqrt(s);
+}
+
+int search_seed(search_ctx_t *ctx, uint32_t seed, search_progress_fn progress, void *user, sal_err_t *err) {
+    const search_params_t *p = &ctx->p;
+    const int D = ctx->latent_dim, K = p->candidates, R = ctx->net->cfg.img_resolution;
+    const size_t per_img = (size_t)3 * R * R;
+    seed_run_t r;
+    memset(&r, 0, sizeof r);
+    r.seed = seed;
+    if (snprintf(r.dir, sizeof r.dir, "%s/seed%04u", p->outdir, seed) >= (int)sizeof r.dir)
+        return sal_errf(err, "%s: path too long", p->outdir);
+    char path[PATH_LEN];
+    int rc = 0;
+    r.latents = malloc(sizeof(float) * (size_t)(p->steps + 1) * (size_t)D);
+    float *cand = malloc(sizeof(float) * (size_t)K * (size_t)D);
+    uint8_t *rgb = malloc(per_img * (size_t)K), *cur_rgb = malloc(per_img);
+    float *score = malloc(sizeof(float) * (size_t)K);
+    int *xs = malloc(sizeof(int) * (size_t)K), *ys = malloc(sizeof(int) * (size_t)K);
+    if (!r.latents || !cand || !rgb || !cur_rgb || !score || !xs || !ys) {
+        rc = sal_errf(err, "out of memory for %d candidates of %dx%d", K, R, R);
+        goto done;
+    }
+
+    path_in(path, &r, "state.json");
+    int have_state = file_exists(path);
+    path_in(path, &r, "result.json");
+    int have_result = file_exists(path);
+    if ((have_state || have_result) && !p->resume) {
+        rc = sal_errf(err, "%s: already holds a search (use --resume to continue it, or another --outdir)", r.dir);
+        goto done;
+    }
+    double cur_score;
+    if (have_state) {
+        if ((rc = load_state(ctx, &r, err))) goto done;
+        if (have_result && r.steps_done == p->steps) goto done; /* finished: skip */
+        /* the current image and score, as saved */
+        image_u8_t frame;
+        png_info_t info;
+        char name[32];
+        snprintf(name, sizeof name, "step%02d.png", r.steps_done);
+        path_in(path, &r, name);
+        if ((rc = png_load(path, &frame, &info, err))) goto done;
+        if (frame.width != R || frame.height != R || frame.channels != 3) rc = sal_errf(err, "%s: not a %dx%d RGB frame", path, R, R);
+        else memcpy(cur_rgb, frame.pixels, per_img);
+        image_free(&frame);
+        if (rc) goto done;
+        double cur[100];
+        int best_step;
+        current_scores(&r, cur, &best_step);
+        cur_score = cur[r.steps_done];
+    } else {
+        if ((rc = sal_mkdir_p(r.dir, err))) goto done;
+        if ((rc = start_latent(ctx, seed, r.latents, err))) goto done;
+        if ((rc = render_and_score(ctx, r.latents, 1, seed, 0, cur_rgb, score, xs, ys, err))) goto done;
+        cur_score = score[0];
+        double t0 = sal_now();
+        log_row_t row = {0, 0, score[0], xs[0], ys[0], 1, 0.0};
+        if ((rc = push_row(&r, row, err)) || (rc = write_frame(ctx, &r, 0, cur_rgb, err)) || (rc = write_latents(ctx, &r, err)) ||
+            (rc = write_log(&r, err)) || (rc = write_state(&r, err)))
+            goto done;
+        ctx->t_write += sal_now() - t0;
+    }
+    if (progress) progress(user, seed, r.steps_done, p->steps, (float)cur_score, ctx);
+
+    const float *start = r.latents;
+    for (int step = r.steps_done + 1; step <= p->steps; step++) {
+        const float *cur = r.latents + (size_t)(step - 1) * D;
+        /* delta ~ N(0, diag(sigma^2)), drawn in double like numpy, added in double */
+        rng_np_t rng;
+        rng_np_seed(&rng, search_step_rng_seed(p->rng_seed, seed, step));
+        for (int k = 0; k < K; k++)
+            for (int d = 0; d < D; d++)
+                cand[(size_t)k * D + d] = (float)((double)cur[d] + ctx->sigma[d] * rng_np_randn(&rng));
+        if ((rc = render_and_score(ctx, cand, K, seed, step, rgb, score, xs, ys, err))) goto done;
+        int best = 0;
+        for (int k = 1; k < K; k++)
+            if (score[k] > score[best]) best = k;
+        int move = p->accept == ACCEPT_BEST || score[best] > cur_score;
+        double t0 = sal_now();
+        for (int k = 0; k < K; k++) {
+            log_row_t row = {step, k, score[k], xs[k], ys[k], move && k == best,
+                             l2_distance(cand + (size_t)k * D, start, D)};
+            if ((rc = push_row(&r, row, err))) goto done;
+        }
+        float *next = r.latents + (size_t)step * D;
+        if (move) {
+            memcpy(next, cand + (size_t)best * D, sizeof(float) * (size_t)D);
+            memcpy(cur_rgb, rgb + (size_t)best * per_img, per_img);
+            cur_score = score[best];
+        } else {
+            memcpy(next, cur, sizeof(float) * (size_t)D);
+        }
+        r.steps_done = step;
+        /* the resume point is state.json, written last */
+        if ((rc = write_frame(ctx, &r, step, cur_rgb, err)) || (rc = write_latents(ctx, &r, err)) || (rc = write_log(&r, err)) ||
+            (rc = write_state(&r, err)))
+            goto done;
+        ctx->t_write += sal_now() - t0;
+        if (progress) progress(user, seed, step, p->steps, (float)cur_score, ctx);
+    }
+    {
+        double t0 = sal_now();
+        rc = write_results(ctx, &r, err);
+        ctx->t_write += sal_now() - t0;
+    }
+done:
+    free(r.latents);
+    free(r.rows);
+    free(cand);
+    free(rgb);
+    free(cur_rgb);
+    free(score);
+    free(xs);
+    free(ys);
+    return rc;
+}

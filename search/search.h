@@ -1,0 +1,87 @@
+/* search.h — the study's random search for more salient faces.
+ *
+ * For one seed: z = RandomState(seed).randn(z_dim) (NVIDIA's generate.py), the
+ * face G(z) is scored by the saliency model's maximum, then for each step
+ * t = 1..T:
+ *
+ *     delta_k ~ N(0, diag(sigma^2))        k = 1..K   (one numpy-style RNG per
+ *     candidate_k = current + delta_k                  (rng_seed, seed, step))
+ *     score_k = max saliency of G(candidate_k)         (one generator batch)
+ *     best = argmax_k score_k                          (first one on ties)
+ *     accept "best": current = candidate_best          (the study's rule)
+ *     accept "improve": only if score_best > score(current)
+ *
+ * The latent is z, w (one w row, broadcast to all layers) or w+ (all num_ws
+ * rows); truncation (psi, cutoff) is applied when an image is made, so every
+ * space sees the same faces at sigma = 0.
+ *
+ * Files per seed (DIR/seedNNNN/): stepNN.png, latents.npy, log.csv,
+ * state.json (resume point, written last and atomically after each step),
+ * strip.png, plot.png, result.json. See docs/search.md.
+ */
+#ifndef SALIENT_SEARCH_H
+#define SALIENT_SEARCH_H
+
+#include "common.h"
+#include "saliency.h"
+#include "stylegan2.h"
+
+typedef enum search_space { SPACE_Z = 0, SPACE_W = 1, SPACE_WPLUS = 2 } search_space_t;
+typedef enum search_accept { ACCEPT_BEST = 0, ACCEPT_IMPROVE = 1 } search_accept_t;
+
+typedef struct search_params {
+    const char *network;        /* paths, as given (recorded in result.json) */
+    const char *saliency;
+    const char *outdir;
+    int steps;                  /* T (5) */
+    int candidates;             /* K (16) */
+    double sigma;               /* isotropic sigma (0.1), unless sigma_file */
+    const char *sigma_file;     /* .npy with one sigma per latent dimension */
+    search_space_t space;
+    float psi;                  /* truncation psi (1 = none) */
+    int trunc_cutoff;           /* SG2_CUTOFF_NONE or k */
+    sg2_noise_mode_t noise_mode;
+    search_accept_t accept;
+    uint32_t rng_seed;
+    int batch;                  /* generator batch size (memory bound) */
+    int resume;
+} search_params_t;
+
+/* Everything loaded once and shared by all seeds. */
+typedef struct search_ctx {
+    search_params_t p;
+    const sg2_net_t *net;
+    const saliency_model_t *sal;
+    int latent_dim;             /* D: z_dim, w_dim or num_ws * w_dim */
+    double *sigma;              /* (D) */
+    arena_t gen_arena;          /* scratch of one generator batch */
+    arena_t sal_arena;          /* scratch of one saliency run */
+    /* statistics for "where the time goes" */
+    double t_generate, t_saliency, t_write;
+    long images;
+} search_ctx_t;
+
+/* Progress callback: called after each step of a seed. */
+typedef void (*search_progress_fn)(void *user, uint32_t seed, int step, int steps, float best,
+                                   const search_ctx_t *ctx);
+
+/* Validates the parameters against the network and prepares the context
+ * (sigma vector, arenas). */
+int search_init(search_ctx_t *ctx, const search_params_t *p, const sg2_net_t *net,
+                const saliency_model_t *sal, sal_err_t *err);
+void search_free(search_ctx_t *ctx);
+
+/* Runs (or, with resume, continues or skips) one seed. */
+int search_seed(search_ctx_t *ctx, uint32_t seed, search_progress_fn progress, void *user,
+                sal_err_t *err);
+
+/* Name of a space / accept rule as used on the command line. */
+const char *search_space_name(search_space_t s);
+const char *search_accept_name(search_accept_t a);
+
+/* The seed of the numpy-style generator for the perturbations of one step:
+ * a fixed mix of (rng_seed, seed, step), so that each seed's run is the same
+ * whatever other seeds run, in which order or on which machine. */
+uint32_t search_step_rng_seed(uint32_t rng_seed, uint32_t seed, int step);
+
+#endif

@@ -1,0 +1,275 @@
+/* search_cli.c — the command line of the search, shared by `salient search`
+ * and the MPI program `salient-mpi`: option parsing (everything checked
+ * before any work), the session (models loaded once), progress lines and the
+ * closing "where the time went" line. */
+#include "search_cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cpu.h"
+#include "json.h"
+#include "netload.h"
+
+static const char USAGE[] =
+    "usage: %s --network NET --saliency MODEL --seeds LIST [options]\n"
+    "\n"
+    "Random search in StyleGAN2-ADA's latent space for faces that Twitter's saliency\n"
+    "model finds more salient. For each seed: generate the face (seed -> z exactly as\n"
+    "NVIDIA's generate.py), score its maximum saliency, then at each step draw K\n"
+    "perturbations delta ~ N(0, diag(sigma^2)), generate and score the K candidates\n"
+    "as one batch, and move to the best one.\n"
+    "\n"
+    "  --network NET         generator: salient blob or NVIDIA pickle (required)\n"
+    "  --saliency MODEL      saliency model: fastgaze.vxm or its blob (required)\n"
+    "  --seeds LIST          e.g. 0-15 or 1,5,7-9 (required)\n"
+    "  --steps T             search steps (default 5)\n"
+    "  --candidates K        candidates per step (default 16)\n"
+    "  --sigma S             perturbation standard deviation (default 0.1)\n"
+    "  --sigma-file S.npy    one sigma per latent dimension (diagonal covariance)\n"
+    "  --space z|w|w+        latent space to search (default z)\n"
+    "  --trunc PSI           truncation psi (default 1)\n"
+    "  --trunc-cutoff K      truncate only the first K w rows (default: all)\n"
+    "  --noise-mode MODE     const|none|random (default const)\n"
+    "  --accept best|improve best: always move to the best candidate (the study);\n"
+    "                        improve: only if it beats the current face (default best)\n"
+    "  --rng-seed N          seed of the perturbations (default 0)\n"
+    "  --outdir DIR          output folder (default runs)\n"
+    "  --resume              continue an interrupted run; finished seeds are skipped\n"
+    "  --batch N             images per generator pass (default 8; bounds memory)\n"
+    "  --threads N           threads (default: all online cores)\n"
+    "%s"
+    "  -q, --quiet           no progress lines\n"
+    "\n"
+    "Writes DIR/seedNNNN/{stepNN.png, latents.npy, log.csv, strip.png, plot.png,\n"
+    "result.json} and DIR/summary.csv, DIR/index.html. Same arguments, same bytes,\n"
+    "whatever the thread count.\n";
+
+static const char SHARD_USAGE[] =
+    "  --shard I/N           run only the seeds at positions = I (mod N) of the list\n"
+    "                        (default: SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT)\n";
+
+static int usage_error(const search_cli_t *cli, const char *msg) {
+    fprintf(stderr, "%s: %s\n", cli->prog, msg);
+    return 2;
+}
+
+int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, search_cli_t *cli) {
+    memset(cli, 0, sizeof *cli);
+    cli->prog = prog;
+    search_params_t *p = &cli->p;
+    p->outdir = "runs";
+    p->steps = 5;
+    p->candidates = 16;
+    p->sigma = 0.1;
+    p->space = SPACE_Z;
+    p->psi = 1.0f;
+    p->trunc_cutoff = SG2_CUTOFF_NONE;
+    p->noise_mode = SG2_NOISE_CONST;
+    p->accept = ACCEPT_BEST;
+    p->batch = 8;
+    const char *seeds_arg = NULL, *shard_arg = NULL;
+    int sigma_given = 0;
+    sal_err_t err = {{0}};
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL, *a = argv[i];
+        int m;
+        double d;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf(USAGE, prog, allow_shard ? SHARD_USAGE : "");
+            return 1;
+        }
+        if (!strcmp(a, "--resume")) { p->resume = 1; continue; }
+        if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) { cli->quiet = 1; continue; }
+#define OPT(name) ((m = cli_value(argc, argv, &i, name, &v, &err)) != 0)
+        if (OPT("--network")) { if (m > 0) p->network = v; }
+        else if (OPT("--saliency")) { if (m > 0) p->saliency = v; }
+        else if (OPT("--seeds")) { if (m > 0) seeds_arg = v; }
+        else if (OPT("--steps")) { if (m > 0) m = cli_int("--steps", v, 0, 99, &p->steps, &err) ? -1 : 1; }
+        else if (OPT("--candidates")) { if (m > 0) m = cli_int("--candidates", v, 1, 4096, &p->candidates, &err) ? -1 : 1; }
+        else if (OPT("--sigma-file")) { if (m > 0) p->sigma_file = v; }
+        else if (OPT("--sigma")) { if (m > 0) { m = cli_double("--sigma", v, 0, 1e6, &p->sigma, &err) ? -1 : 1; sigma_given = 1; } }
+        else if (OPT("--space")) {
+            if (m > 0) {
+                if (!strcmp(v, "z")) p->space = SPACE_Z;
+                else if (!strcmp(v, "w")) p->space = SPACE_W;
+                else if (!strcmp(v, "w+") || !strcmp(v, "wplus")) p->space = SPACE_WPLUS;
+                else m = sal_errf(&err, "--space: expected z, w or w+, got '%s'", v);
+            }
+        } else if (OPT("--trunc")) {
+            if (m > 0) { m = cli_double("--trunc", v, -100, 100, &d, &err) ? -1 : 1; p->psi = (float)d; }
+        } else if (OPT("--trunc-cutoff")) {
+            if (m > 0) m = cli_int("--trunc-cutoff", v, 0, 1000, &p->trunc_cutoff, &err) ? -1 : 1;
+        } else if (OPT("--noise-mode")) {
+            if (m > 0) {
+                if (!strcmp(v, "const")) p->noise_mode = SG2_NOISE_CONST;
+                else if (!strcmp(v, "none")) p->noise_mode = SG2_NOISE_NONE;
+                else if (!strcmp(v, "random")) p->noise_mode = SG2_NOISE_RANDOM;
+                else m = sal_errf(&err, "--noise-mode: expected const, none or random, got '%s'", v);
+            }
+        } else if (OPT("--accept")) {
+            if (m > 0) {
+                if (!strcmp(v, "best")) p->accept = ACCEPT_BEST;
+                else if (!strcmp(v, "improve")) p->accept = ACCEPT_IMPROVE;
+                else m = sal_errf(&err, "--accept: expected best or improve, got '%s'", v);
+            }
+        } else if (OPT("--rng-seed")) {
+            if (m > 0) { m = cli_double("--rng-seed", v, 0, 4294967295.0, &d, &err) ? -1 : 1; p->rng_seed = (uint32_t)d; }
+        } else if (OPT("--outdir")) { if (m > 0) p->outdir = v; }
+        else if (OPT("--batch")) { if (m > 0) m = cli_int("--batch", v, 1, 1024, &p->batch, &err) ? -1 : 1; }
+        else if (OPT("--threads")) { if (m > 0) m = cli_int("--threads", v, 1, 4096, &cli->threads, &err) ? -1 : 1; }
+        else if (allow_shard && OPT("--shard")) { if (m > 0) shard_arg = v; }
+        else {
+            sal_errf(&err, "unknown option '%s' (see --help)", a);
+            m = -1;
+        }
+#undef OPT
+        if (m < 0) return usage_error(cli, err.msg);
+    }
+    if (!p->network || !p->saliency || !seeds_arg)
+        return usage_error(cli, "--network, --saliency and --seeds are required (see --help)");
+    if (sigma_given && p->sigma_file) return usage_error(cli, "give either --sigma or --sigma-file, not both");
+    if (seedlist_parse(seeds_arg, &cli->seeds, &err)) return usage_error(cli, err.msg);
+    int shard_i = 0, shard_n = 1;
+    if (shard_arg) {
+        if (seedlist_parse_shard(shard_arg, &shard_i, &shard_n, &err)) {
+            search_cli_free(cli);
+            return usage_error(cli, err.msg);
+        }
+    } else if (allow_shard) {
+        const char *ti = getenv("SLURM_ARRAY_TASK_ID"), *tc = getenv("SLURM_ARRAY_TASK_COUNT");
+        if (ti && tc && *ti && *tc) {
+            char buf[64];
+            snprintf(buf, sizeof buf, "%.20s/%.20s", ti, tc);
+            if (seedlist_parse_shard(buf, &shard_i, &shard_n, &err)) {
+                search_cli_free(cli);
+                sal_err_prefix(&err, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT");
+                return usage_error(cli, err.msg);
+            }
+            if (!cli->quiet)
+                fprintf(stderr, "%s: Slurm array task %d of %d: running shard %d/%d of the seeds\n", prog, shard_i, shard_n,
+                        shard_i, shard_n);
+        }
+    }
+    if (shard_n > 1) seedlist_shard(&cli->seeds, shard_i, shard_n);
+    return 0;
+}
+
+void search_cli_free(search_cli_t *cli) { seedlist_free(&cli->seeds); }
+
+/* run.json holds the options that must match when a folder is resumed or
+ * extended (not seeds, threads or shards: those may differ between calls). */
+static int check_run_file(const search_params_t *p, sal_err_t *err) {
+    char path[4200], *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f) return sal_errf(err, "out of memory");
+    fprintf(f, "{\"steps\": %d, \"candidates\": %d, \"sigma\": %.17g, \"sigma_file\": ", p->steps, p->candidates,
+            p->sigma_file ? 0.0 : p->sigma);
+    json_write_string(f, p->sigma_file ? p->sigma_file : "");
+    fprintf(f, ", \"space\": \"%s\", \"trunc\": %.9g, \"trunc_cutoff\": %d, \"noise_mode\": %d, \"accept\": \"%s\", \"rng_seed\": %u}\n",
+            search_space_name(p->space), (double)p->psi, p->trunc_cutoff, (int)p->noise_mode, search_accept_name(p->accept),
+            p->rng_seed);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/run.json", p->outdir);
+    uint8_t *old = NULL;
+    size_t old_size = 0;
+    sal_err_t ignore;
+    int rc = 0;
+    if (sal_read_file(path, 1 << 20, &old, &old_size, &ignore) == 0) {
+        if (old_size != size || memcmp(old, text, size) != 0)
+            rc = sal_errf(err, "%s: this folder holds a run with other options (%.*s); use another --outdir", path,
+                          (int)(old_size > 0 && old_size < 400 ? old_size - 1 : 0), (const char *)old);
+        free(old);
+    }
+    if (rc == 0) rc = sal_write_file_atomic(path, text, size, err);
+    free(text);
+    return rc;
+}
+
+int search_session_open(search_session_t *s, const search_cli_t *cli, int check_run, sal_err_t *err) {
+    memset(s, 0, sizeof *s);
+    s->cli = cli;
+    s->tty = isatty(2);
+    s->t_open = sal_now();
+    const search_params_t *p = &cli->p;
+    threads_set(cli->threads);
+    if (sal_mkdir_p(p->outdir, err)) return -1;
+    if (access(p->outdir, W_OK) != 0) return sal_errf(err, "%s: output folder is not writable", p->outdir);
+    const char *paths[2] = {p->network, p->saliency};
+    blob_t **blobs[2] = {&s->gblob, &s->sblob};
+    for (int i = 0; i < 2; i++) {
+        int r = netload_open(paths[i], blobs[i], err);
+        if (r < 0) return -1;
+        if (r == 1 && !cli->quiet)
+            fprintf(stderr, "note: converting %s in memory; run `weightconv %s OUT.blob` once to load faster\n", paths[i], paths[i]);
+    }
+    if (sg2_load(&s->net, s->gblob, err)) return -1;
+    if (saliency_model_init(&s->sal, s->sblob, err)) return -1;
+    s->sal_ok = 1;
+    if (search_init(&s->ctx, p, s->net, &s->sal, err)) return -1;
+    s->ctx_ok = 1;
+    if (check_run && check_run_file(p, err)) return -1;
+    s->t_load = sal_now() - s->t_open;
+    s->t_start = sal_now();
+    s->images_total = (long)cli->seeds.n * (1 + (long)p->steps * p->candidates);
+    if (!cli->quiet)
+        fprintf(stderr, "%s: %d seed%s, %d steps x %d candidates, %dx%d images, %d thread%s (%s)\n", cli->prog, cli->seeds.n,
+                cli->seeds.n == 1 ? "" : "s", p->steps, p->candidates, s->net->cfg.img_resolution, s->net->cfg.img_resolution,
+                threads_get(), threads_get() == 1 ? "" : "s", isa_name(cpu_isa()));
+    return 0;
+}
+
+static void fmt_duration(char *buf, size_t len, double sec) {
+    if (sec < 0 || sec > 1e8) snprintf(buf, len, "?");
+    else if (sec < 60) snprintf(buf, len, "%.0fs", sec);
+    else if (sec < 3600) snprintf(buf, len, "%dm%02ds", (int)sec / 60, (int)sec % 60);
+    else snprintf(buf, len, "%dh%02dm", (int)sec / 3600, ((int)sec % 3600) / 60);
+}
+
+typedef struct progress_arg {
+    search_session_t *s;
+    int index, total;
+} progress_arg_t;
+
+/* One line per step: seed i/n, step, current max saliency, images/s, ETA. */
+static void on_progress(void *user, uint32_t seed, int step, int steps, float best, const search_ctx_t *ctx) {
+    progress_arg_t *pa = user;
+    search_session_t *s = pa->s;
+    if (s->cli->quiet) return;
+    double el = sal_now() - s->t_start, rate = el > 0 ? (double)ctx->images / el : 0;
+    long per_seed = 1 + (long)ctx->p.steps * ctx->p.candidates;
+    long left = (long)(pa->total - pa->index - 1) * per_seed + (long)(steps - step) * ctx->p.candidates;
+    char eta[32];
+    fmt_duration(eta, sizeof eta, rate > 0 ? (double)left / rate : -1);
+    fprintf(stderr, "%sseed %d/%d (%u)  step %d/%d  max saliency %.4f  %.2f img/s  ETA %s%s", s->tty ? "\r" : "", pa->index + 1,
+            pa->total, seed, step, steps, (double)best, rate, eta, s->tty ? "   " : "\n");
+    fflush(stderr);
+}
+
+int search_session_seed(search_session_t *s, int index, int total, uint32_t seed, sal_err_t *err) {
+    progress_arg_t pa = {s, index, total};
+    int rc = search_seed(&s->ctx, seed, on_progress, &pa, err);
+    if (s->tty && !s->cli->quiet) fputc('\n', stderr);
+    return rc;
+}
+
+void search_session_print_summary(const search_session_t *s, const char *label) {
+    if (s->cli->quiet) return;
+    const search_ctx_t *c = &s->ctx;
+    double total = sal_now() - s->t_open, work = c->t_generate + c->t_saliency;
+    fprintf(stderr, "%s: %.1fs: load %.1fs, generator %.1fs, saliency %.1fs, files+figures %.1fs; %ld images (%.2f img/s)\n",
+            label, total, s->t_load, c->t_generate, c->t_saliency, c->t_write, c->images, work > 0 ? c->images / work : 0.0);
+}
+
+void search_session_close(search_session_t *s) {
+    if (s->ctx_ok) search_free(&s->ctx);
+    if (s->sal_ok) saliency_model_free(&s->sal);
+    sg2_free(s->net);
+    blob_close(s->gblob);
+    blob_close(s->sblob);
+    memset(s, 0, sizeof *s);
+}

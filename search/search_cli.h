@@ -1,0 +1,48 @@
+/* search_cli.h — the search's command line and session, shared by
+ * `salient search` (search/cmd_search.c) and `salient-mpi`
+ * (search/salient_mpi_main.c). */
+#ifndef SALIENT_SEARCH_CLI_H
+#define SALIENT_SEARCH_CLI_H
+
+#include "search.h"
+#include "seedlist.h"
+
+typedef struct search_cli {
+    const char *prog;          /* for messages: "salient search" */
+    search_params_t p;
+    seedlist_t seeds;          /* this process's seeds (after --shard) */
+    int threads;
+    int quiet;
+} search_cli_t;
+
+/* Parses the options. Returns 0 to go on, 1 if --help was printed (exit 0),
+ * 2 after printing a usage error (exit 2). allow_shard: accept --shard and
+ * the Slurm array variables. */
+int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, search_cli_t *cli);
+void search_cli_free(search_cli_t *cli);
+
+/* Everything one process needs to run seeds. */
+typedef struct search_session {
+    const search_cli_t *cli;
+    blob_t *gblob, *sblob;
+    sg2_net_t *net;
+    saliency_model_t sal;
+    int sal_ok, ctx_ok;
+    search_ctx_t ctx;
+    double t_open, t_load, t_start;
+    long images_total;
+    int seed_index;
+    int tty;
+} search_session_t;
+
+/* Creates the output folder (it must be writable), loads both models, checks
+ * them against each other and the options, and (if check_run_file) records
+ * or checks DIR/run.json so a resumed run cannot mix options. */
+int search_session_open(search_session_t *s, const search_cli_t *cli, int check_run_file, sal_err_t *err);
+/* Runs one seed; index/total only feed the progress line. */
+int search_session_seed(search_session_t *s, int index, int total, uint32_t seed, sal_err_t *err);
+/* The closing line: where the time went. */
+void search_session_print_summary(const search_session_t *s, const char *label);
+void search_session_close(search_session_t *s);
+
+#endif

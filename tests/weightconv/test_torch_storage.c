@@ -1,0 +1,443 @@
+/* test_torch_storage.c — torch.save containers (zip and legacy), storage
+ * dtypes, tensor views, and state-dict conversion.
+ *
+ * No torch here, so the test writes the files itself, byte by byte, the way
+ * torch.save lays them out (see torch_storage.h): a small pickle emitter
+ * and a small zip writer (stored + deflated members). Then:
+ *  - f16 / bf16 / f64 / f32 storages come back as the right float32 values;
+ *    offsets and strides (a transposed view, a strided view sharing a
+ *    storage) are honoured; contiguous f32 is returned zero-copy;
+ *  - the same tensors through the legacy container give the same values;
+ *  - views reaching past their storage, CRC damage, missing members and
+ *    truncations are one-line errors;
+ *  - G_ema's state dict of tiny.pkl saved as a zip (some storages float64)
+ *    and as a legacy file converts to exactly the tensors of tiny.pkl, with
+ *    the config inferred from the shapes.
+ */
+#include <stdint.h>
+#include <zlib.h>
+
+#include "blob.h"
+#include "check.h"
+#include "netload.h"
+#include "torch_storage.h"
+#include "wc_input.h"
+
+/* ---- byte buffer, pickle emitter, zip writer ---------------------------- */
+
+typedef struct buf {
+    uint8_t *p;
+    size_t n, cap;
+} buf_t;
+static void put(buf_t *b, const void *d, size_t n) {
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2 + 256;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+static void put1(buf_t *b, uint8_t c) { put(b, &c, 1); }
+static void put_le(buf_t *b, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) put1(b, (uint8_t)(v >> (8 * i)));
+}
+static void pe_str(buf_t *b, const char *s) {
+    put1(b, 'X');
+    put_le(b, strlen(s), 4);
+    put(b, s, strlen(s));
+}
+static void pe_int(buf_t *b, int64_t v) {
+    put1(b, 'J');
+    put_le(b, (uint64_t)v, 4);
+}
+static void pe_global(buf_t *b, const char *mod, const char *name) {
+    put1(b, 'c');
+    put(b, mod, strlen(mod));
+    put1(b, '\n');
+    put(b, name, strlen(name));
+    put1(b, '\n');
+}
+
+typedef struct tdesc {
+    const char *cls, *key;
+    int64_t storage_numel, offset;
+    int ndim;
+    int64_t size[4], stride[4];
+} tdesc_t;
+
+/* _rebuild_tensor_v2(persid(('storage', cls, key, 'cpu', numel)), offset, size, stride, False, OrderedDict()) */
+static void pe_tensor(buf_t *b, const tdesc_t *t) {
+    pe_global(b, "torch._utils", "_rebuild_tensor_v2");
+    put1(b, '(');
+    put1(b, '(');
+    pe_str(b, "storage");
+    pe_global(b, "torch", t->cls);
+    pe_str(b, t->key);
+    pe_str(b, "cpu");
+    pe_int(b, t->storage_numel);
+    put1(b, 't');
+    put1(b, 'Q');
+    pe_int(b, t->offset);
+    put1(b, '(');
+    for (int i = 0; i < t->ndim; i++) pe_int(b, t->size[i]);
+    put1(b, 't');
+    put1(b, '(');
+    for (int i = 0; i < t->ndim; i++) pe_int(b, t->stride[i]);
+    put1(b, 't');
+    put1(b, 0x89);
+    pe_global(b, "collections", "OrderedDict");
+    put1(b, ')');
+    put1(b, 'R');
+    put1(b, 't');
+    put1(b, 'R');
+}
+
+typedef struct zmember {
+    char name[128];
+    const uint8_t *data;
+    size_t len;
+    int deflate;
+} zmember_t;
+
+static void zip_write(buf_t *z, const zmember_t *m, int n) {
+    uint64_t *offs = malloc(sizeof(uint64_t) * (size_t)n);
+    uint32_t *crcs = malloc(sizeof(uint32_t) * (size_t)n);
+    buf_t *comp = calloc((size_t)n, sizeof(buf_t));
+    for (int i = 0; i < n; i++) {
+        crcs[i] = (uint32_t)crc32(0L, m[i].data, (uInt)m[i].len);
+        if (m[i].deflate) {
+            z_stream s;
+            memset(&s, 0, sizeof s);
+            deflateInit2(&s, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+            uLong bound = deflateBound(&s, (uLong)m[i].len);
+            comp[i].p = malloc(bound);
+            s.next_in = (Bytef *)(uintptr_t)m[i].data;
+            s.avail_in = (uInt)m[i].len;
+            s.next_out = comp[i].p;
+            s.avail_out = (uInt)bound;
+            deflate(&s, Z_FINISH);
+            comp[i].n = s.total_out;
+            deflateEnd(&s);
+        } else {
+            put(&comp[i], m[i].data, m[i].len);
+        }
+        offs[i] = z->n;
+        put_le(z, 0x04034b50, 4);
+        put_le(z, 20, 2);
+        put_le(z, 0, 2);
+        put_le(z, m[i].deflate ? 8 : 0, 2);
+        put_le(z, 0, 4);
+        put_le(z, crcs[i], 4);
+        put_le(z, comp[i].n, 4);
+        put_le(z, m[i].len, 4);
+        put_le(z, strlen(m[i].name), 2);
+        put_le(z, 0, 2);
+        put(z, m[i].name, strlen(m[i].name));
+        put(z, comp[i].p, comp[i].n);
+    }
+    uint64_t cd = z->n;
+    for (int i = 0; i < n; i++) {
+        put_le(z, 0x02014b50, 4);
+        put_le(z, 20, 2);
+        put_le(z, 20, 2);
+        put_le(z, 0, 2);
+        put_le(z, m[i].deflate ? 8 : 0, 2);
+        put_le(z, 0, 4);
+        put_le(z, crcs[i], 4);
+        put_le(z, comp[i].n, 4);
+        put_le(z, m[i].len, 4);
+        put_le(z, strlen(m[i].name), 2);
+        put_le(z, 0, 2);
+        put_le(z, 0, 2);
+        put_le(z, 0, 2);
+        put_le(z, 0, 2);
+        put_le(z, 0, 4);
+        put_le(z, offs[i], 4);
+        put(z, m[i].name, strlen(m[i].name));
+        free(comp[i].p);
+    }
+    uint64_t cd_size = z->n - cd;
+    put_le(z, 0x06054b50, 4);
+    put_le(z, 0, 4);
+    put_le(z, (uint64_t)n, 2);
+    put_le(z, (uint64_t)n, 2);
+    put_le(z, cd_size, 4);
+    put_le(z, cd, 4);
+    put_le(z, 0, 2);
+    free(offs);
+    free(crcs);
+    free(comp);
+}
+
+/* Legacy container: magic, 1001, sys info, the object, the key list, then
+ * per key: int64 count + raw data. */
+static void legacy_write(buf_t *out, const buf_t *object_pickle, const char **keys, const buf_t *data,
+                         const int64_t *counts, int n) {
+    static const uint8_t magic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.'};
+    put(out, magic, sizeof magic);
+    put(out, "\x80\x02M\xe9\x03.", 6);
+    put(out, "\x80\x02}(", 4);
+    pe_str(out, "protocol_version");
+    put(out, "M\xe9\x03", 3);
+    pe_str(out, "little_endian");
+    put1(out, 0x88);
+    put(out, "u.", 2);
+    put(out, object_pickle->p, object_pickle->n);
+    put(out, "\x80\x02](", 4);
+    for (int i = 0; i < n; i++) pe_str(out, keys[i]);
+    put(out, "e.", 2);
+    for (int i = 0; i < n; i++) {
+        put_le(out, (uint64_t)counts[i], 8);
+        put(out, data[i].p, data[i].n);
+    }
+}
+
+/* ---- dtype / stride unit test ----------------------------------------- */
+
+static const pk_global_t TG[] = {
+    {"collections", "OrderedDict", PK_G_DICT},
+    {"torch._utils", "_rebuild_tensor_v2", PK_G_OBJECT},
+};
+
+static const tdesc_t TD[] = {
+    {"HalfStorage", "0", 6, 0, 2, {2, 3}, {3, 1}},
+    {"FloatStorage", "1", 8, 1, 2, {2, 2}, {1, 3}},   /* transposed view, offset 1 */
+    {"BFloat16Storage", "2", 2, 0, 1, {2}, {1}},
+    {"DoubleStorage", "3", 2, 1, 0, {0}, {0}},          /* 0-d at offset 1 */
+    {"FloatStorage", "1", 8, 0, 1, {4}, {2}},          /* shares storage 1 */
+    {"FloatStorage", "1", 8, 0, 1, {8}, {1}},          /* contiguous: zero-copy */
+};
+#define NT ((int)(sizeof TD / sizeof TD[0]))
+static const float WANT[NT][8] = {
+    {0, 1, -2, 0.5f, 65504, -0.25f}, {1, 4, 2, 5}, {1, -3}, {2.5f}, {0, 2, 4, 6}, {0, 1, 2, 3, 4, 5, 6, 7},
+};
+static const int WANT_N[NT] = {6, 4, 2, 1, 4, 8};
+
+static void storage_bytes(buf_t *d) {  /* keys 0..3 */
+    static const uint16_t h[6] = {0x0000, 0x3c00, 0xc000, 0x3800, 0x7bff, 0xb400};
+    put(&d[0], h, sizeof h);
+    for (int i = 0; i < 8; i++) { float f = (float)i; put(&d[1], &f, 4); }
+    static const uint16_t bf[2] = {0x3f80, 0xc040};
+    put(&d[2], bf, sizeof bf);
+    double v[2] = {0.1, 2.5};
+    put(&d[3], v, sizeof v);
+}
+
+static void object_pickle(buf_t *o, const tdesc_t *td, int n) {
+    put(o, "\x80\x02", 2);
+    pe_global(o, "collections", "OrderedDict");
+    put1(o, ')');
+    put1(o, 'R');
+    put1(o, '(');
+    for (int i = 0; i < n; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "t%d", i);
+        pe_str(o, k);
+        pe_tensor(o, &td[i]);
+    }
+    put(o, "u.", 2);
+}
+
+static void check_archive_values(test_ctx_t *t, const char *what, const uint8_t *file, size_t n) {
+    ts_archive_t a;
+    sal_err_t err;
+    int rc = ts_archive_open(&a, file, n, "t.pt", TG, 2, &err);
+    CHECK(t, rc == 0, "%s: open: %s", what, err.msg);
+    if (rc) return;
+    CHECK(t, a.root && a.root->type == PK_DICT && a.root->n == (size_t)NT, "%s: root dict", what);
+    for (int i = 0; i < NT && a.root->type == PK_DICT && a.root->n == (size_t)NT; i++) {
+        ts_tensor_t tt;
+        const void *data = NULL;
+        float *owned = NULL;
+        rc = ts_tensor_from_node(&a, a.root->items[2 * i + 1], "t.pt", "t", &tt, &err) ||
+             ts_tensor_to_f32(&tt, "t.pt", "t", &data, &owned, &err);
+        CHECK(t, rc == 0, "%s: tensor %d: %s", what, i, err.msg);
+        if (rc) continue;
+        CHECK(t, ts_tensor_numel(&tt) == WANT_N[i], "%s: tensor %d numel %lld", what, i, (long long)ts_tensor_numel(&tt));
+        float got[8] = {0};
+        memcpy(got, data, sizeof(float) * (size_t)WANT_N[i]);
+        int same = 1;
+        for (int k = 0; k < WANT_N[i]; k++) same &= got[k] == WANT[i][k];
+        CHECK(t, same, "%s: tensor %d values %g %g %g %g", what, i, got[0], got[1], got[2], got[3]);
+        if (i == NT - 1) CHECK(t, owned == NULL, "%s: contiguous float32 should be zero-copy", what);
+        if (i == 1) CHECK(t, owned != NULL, "%s: a strided view needs a copy", what);
+        free(owned);
+    }
+    ts_archive_close(&a);
+}
+
+static void test_containers(test_ctx_t *t) {
+    buf_t d[4] = {{0}}, obj = {0}, zip = {0}, leg = {0};
+    storage_bytes(d);
+    object_pickle(&obj, TD, NT);
+    zmember_t m[6];
+    memset(m, 0, sizeof m);
+    snprintf(m[0].name, sizeof m[0].name, "archive/data.pkl");
+    m[0].data = obj.p;
+    m[0].len = obj.n;
+    for (int i = 0; i < 4; i++) {
+        snprintf(m[1 + i].name, sizeof m[1 + i].name, "archive/data/%d", i);
+        m[1 + i].data = d[i].p;
+        m[1 + i].len = d[i].n;
+        m[1 + i].deflate = i == 0;
+    }
+    snprintf(m[5].name, sizeof m[5].name, "archive/version");
+    m[5].data = (const uint8_t *)"3\n";
+    m[5].len = 2;
+    zip_write(&zip, m, 6);
+    check_archive_values(t, "zip", zip.p, zip.n);
+
+    const char *keys[4] = {"0", "1", "2", "3"};
+    int64_t counts[4] = {6, 8, 2, 2};
+    legacy_write(&leg, &obj, keys, d, counts, 4);
+    check_archive_values(t, "legacy", leg.p, leg.n);
+
+    /* corruptions: one-line errors */
+    ts_archive_t a;
+    sal_err_t err;
+    int ok = 0, total = 0;
+    for (size_t cut = 0; cut < zip.n; cut += 7) {
+        int rc = ts_archive_open(&a, zip.p, cut, "t.pt", TG, 2, &err);
+        total++;
+        ok += rc < 0 && !strchr(err.msg, '\n') && !strncmp(err.msg, "t.pt: ", 6);
+    }
+    CHECK(t, ok == total, "truncated zip: %d of %d one-line errors", ok, total);
+    ok = total = 0;
+    for (size_t cut = 0; cut < leg.n; cut += 5) {
+        int rc = ts_archive_open(&a, leg.p, cut, "t.pt", TG, 2, &err);
+        total++;
+        ok += rc < 0 && !strchr(err.msg, '\n') && !strncmp(err.msg, "t.pt: ", 6);
+    }
+    CHECK(t, ok == total, "truncated legacy file: %d of %d one-line errors", ok, total);
+    uint8_t *z2 = malloc(zip.n);
+    memcpy(z2, zip.p, zip.n);
+    z2[zip.n / 2] ^= 0x10;  /* inside some member: CRC or structure */
+    CHECK(t, ts_archive_open(&a, z2, zip.n, "t.pt", TG, 2, &err) < 0, "flipped zip should fail");
+    free(z2);
+    /* a view reaching past its storage */
+    tdesc_t over = {"FloatStorage", "1", 8, 0, 2, {3, 3}, {3, 1}};
+    buf_t o2 = {0}, z3 = {0};
+    object_pickle(&o2, &over, 1);
+    m[0].data = o2.p;
+    m[0].len = o2.n;
+    zip_write(&z3, m, 6);
+    int rc = ts_archive_open(&a, z3.p, z3.n, "t.pt", TG, 2, &err);
+    CHECK(t, rc == 0, "open over-view zip: %s", err.msg);
+    if (!rc) {
+        ts_tensor_t tt;
+        rc = ts_tensor_from_node(&a, a.root->items[1], "t.pt", "t0", &tt, &err);
+        CHECK(t, rc < 0 && strstr(err.msg, "reaches element 8 of a 8-element storage"), "over-view: %s", err.msg);
+        ts_archive_close(&a);
+    }
+    /* missing storage member */
+    z3.n = 0;
+    zip_write(&z3, m, 2);
+    rc = ts_archive_open(&a, z3.p, z3.n, "t.pt", TG, 2, &err);
+    CHECK(t, rc < 0 && strstr(err.msg, "storage member 'archive/data/"), "missing member: %s", err.msg);
+    for (int i = 0; i < 4; i++) free(d[i].p);
+    free(obj.p);
+    free(zip.p);
+    free(leg.p);
+    free(o2.p);
+    free(z3.p);
+}
+
+/* ---- state dict of tiny.pkl's G_ema ------------------------------------ */
+
+static void test_state_dict(test_ctx_t *t) {
+    char path[4096];
+    blob_t *ref = NULL;
+    sal_err_t err;
+    int rc = netload_open(test_shared(t, "fixtures/stylegan2/tiny/tiny.pkl", path, sizeof path), &ref, &err);
+    CHECK(t, rc == 1, "tiny.pkl: %s", err.msg);
+    if (rc != 1) return;
+    int n = blob_tensor_count(ref);
+    buf_t obj = {0}, zip = {0}, leg = {0};
+    buf_t *data = calloc((size_t)n, sizeof(buf_t));
+    zmember_t *m = calloc((size_t)n + 1, sizeof(zmember_t));
+    const char **keys = calloc((size_t)n, sizeof(char *));
+    int64_t *counts = calloc((size_t)n, sizeof(int64_t));
+    char (*keybuf)[16] = calloc((size_t)n, 16);
+    put(&obj, "\x80\x02}", 3);
+    pe_str(&obj, "G_ema");
+    pe_global(&obj, "collections", "OrderedDict");
+    put(&obj, ")R(", 3);
+    for (int i = 0; i < n; i++) {
+        const blob_tensor_t *bt = blob_tensor_at(ref, i);
+        int64_t numel = tensor_numel(&bt->t);
+        const float *v = bt->t.data;
+        int as_f64 = i % 2;  /* every other storage as float64 */
+        for (int64_t k = 0; k < numel; k++) {
+            if (as_f64) { double x = v[k]; put(&data[i], &x, 8); }
+            else put(&data[i], &v[k], 4);
+        }
+        snprintf(keybuf[i], 16, "%d", 1000 + i);
+        keys[i] = keybuf[i];
+        counts[i] = numel;
+        tdesc_t td = {as_f64 ? "DoubleStorage" : "FloatStorage", keybuf[i], numel, 0, bt->t.ndim, {0}, {0}};
+        int64_t st = 1;
+        for (int d = bt->t.ndim - 1; d >= 0; d--) {
+            td.size[d] = bt->t.shape[d];
+            td.stride[d] = st;
+            st *= bt->t.shape[d];
+        }
+        pe_str(&obj, bt->name);
+        pe_tensor(&obj, &td);
+        snprintf(m[i + 1].name, sizeof m[i + 1].name, "tiny_sd/data/%s", keybuf[i]);
+        m[i + 1].data = data[i].p;
+        m[i + 1].len = data[i].n;
+    }
+    put(&obj, "us.", 3);
+    snprintf(m[0].name, sizeof m[0].name, "tiny_sd/data.pkl");
+    m[0].data = obj.p;
+    m[0].len = obj.n;
+    zip_write(&zip, m, n + 1);
+    legacy_write(&leg, &obj, keys, data, counts, n);
+
+    const buf_t *files[2] = {&zip, &leg};
+    for (int f = 0; f < 2; f++) {
+        wc_input_t in;
+        blob_writer_t *w = blob_writer_new();
+        void *img = NULL;
+        size_t sz = 0;
+        blob_t *b = NULL;
+        rc = wc_input_from_memory(&in, files[f]->p, files[f]->n, f ? "tiny_sd_legacy.pt" : "tiny_sd.pt", &err) ||
+             netload_convert(&in, NULL, w, &err) || blob_writer_to_memory(w, &img, &sz, &err) ||
+             blob_open_memory(&b, img, sz, 1, "sd", 1, &err);
+        blob_writer_free(w);
+        wc_input_close(&in);
+        CHECK(t, rc == 0, "state dict (%s): %s", f ? "legacy" : "zip", err.msg);
+        if (rc) continue;
+        int same = blob_tensor_count(b) == n;
+        for (int i = 0; same && i < n; i++) {
+            const blob_tensor_t *x = blob_tensor_at(b, i), *y = blob_tensor_at(ref, i);
+            same = !strcmp(x->name, y->name) && x->nbytes == y->nbytes && !memcmp(x->t.data, y->t.data, x->nbytes);
+        }
+        CHECK(t, same, "state dict (%s): tensors differ from tiny.pkl's", f ? "legacy" : "zip");
+        int64_t v;
+        const char *keys_i[] = {"z_dim", "w_dim", "c_dim", "img_resolution", "num_ws", "mapping_layers", "img_channels"};
+        const int64_t want[] = {64, 64, 0, 32, 8, 8, 3};
+        for (int k = 0; k < 7; k++)
+            CHECK(t, blob_get_int(b, keys_i[k], &v, &err) == 0 && v == want[k], "state dict: %s = %lld", keys_i[k],
+                  (long long)v);
+        CHECK(t, blob_meta_find(b, "config_assumed") != NULL, "state dict: config_assumed noted");
+        blob_close(b);
+    }
+    for (int i = 0; i < n; i++) free(data[i].p);
+    free(data);
+    free(m);
+    free(keys);
+    free(counts);
+    free(keybuf);
+    free(obj.p);
+    free(zip.p);
+    free(leg.p);
+    blob_close(ref);
+}
+
+int main(void) {
+    test_ctx_t t = test_begin("torch_storage");
+    test_containers(&t);
+    test_state_dict(&t);
+    return test_end(&t);
+}

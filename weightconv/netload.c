@@ -1,0 +1,90 @@
+/* netload.c — format detection and in-memory conversion; see netload.h. */
+#include "netload.h"
+
+#include <string.h>
+
+#include "sg2_pytorch.h"
+#include "sg2_tf.h"
+#include "vxm.h"
+#include "zip_reader.h"
+
+/* Bytes searched for TF class names at the start of a pickle. */
+#define SNIFF_BYTES 4096
+
+netload_format_t netload_detect(const uint8_t *data, size_t size) {
+    if (size >= 8 && memcmp(data, BLOB_MAGIC, 8) == 0) return NETLOAD_BLOB;
+    if (zr_is_zip(data, size)) return NETLOAD_PYTORCH;
+    if (size >= 2 && data[0] == 0x80 && data[1] >= 2 && data[1] <= 5) {
+        size_t n = size < SNIFF_BYTES ? size : SNIFF_BYTES;
+        if (memmem(data, n, "dnnlib.tflib", 12)) return NETLOAD_TF;
+        return NETLOAD_PYTORCH;
+    }
+    if (vxm_sniff(data, size)) return NETLOAD_VXM;
+    /* protocol 0/1 pickles have no PROTO opcode: they open with MARK, a
+     * GLOBAL or an empty container; the pickle reader judges the rest */
+    if (size >= 2 && strchr("(c}])", data[0]) && data[0]) return NETLOAD_PYTORCH;
+    return NETLOAD_UNKNOWN;
+}
+
+const char *netload_format_name(netload_format_t f) {
+    switch (f) {
+    case NETLOAD_BLOB: return "blob";
+    case NETLOAD_PYTORCH: return "PyTorch pickle";
+    case NETLOAD_TF: return "TensorFlow pickle";
+    case NETLOAD_VXM: return "saliency model (.vxm)";
+    default: return "unknown";
+    }
+}
+
+int netload_convert(wc_input_t *in, const netload_options_t *opt, blob_writer_t *w, sal_err_t *err) {
+    const char *name = wc_basename(in->path);
+    switch (netload_detect(in->data, in->size)) {
+    case NETLOAD_PYTORCH: {
+        sg2pt_options_t o = {opt ? opt->use_G : 0};
+        return sg2pt_convert(in, &o, w, err);
+    }
+    case NETLOAD_TF: {
+        sg2tf_options_t o = {opt ? opt->use_G : 0};
+        return sg2tf_convert(in, &o, w, err);
+    }
+    case NETLOAD_BLOB:
+        return sal_errf(err, "%s: already a blob", name);
+    case NETLOAD_VXM: {
+        vxm_db_t db;
+        if (vxm_parse(in->data, in->size, name, &db, err)) return -1;
+        int rc = vxm_to_blob(&db, name, w, err);   // tensors point into in->data
+        vxm_db_free(&db);
+        return rc;
+    }
+    default:
+        return sal_errf(err, "%s: unknown network file format (not a blob, pickle or torch.save file)", name);
+    }
+}
+
+int netload_open_ex(const char *path, const netload_options_t *opt, blob_t **out, sal_err_t *err) {
+    *out = NULL;
+    wc_input_t in;
+    if (wc_input_open(&in, path, err)) return -1;
+    if (netload_detect(in.data, in.size) == NETLOAD_BLOB) {
+        wc_input_close(&in);
+        return blob_open(out, path, 1, err);
+    }
+    blob_writer_t *w = blob_writer_new();
+    if (!w) {
+        wc_input_close(&in);
+        return sal_errf(err, "%s: out of memory", path);
+    }
+    void *image = NULL;
+    size_t size = 0;
+    int rc = netload_convert(&in, opt, w, err);
+    if (!rc) rc = blob_writer_to_memory(w, &image, &size, err);
+    blob_writer_free(w);
+    wc_input_close(&in);
+    if (rc) return -1;
+    if (blob_open_memory(out, image, size, 1, path, 0, err)) return -1;
+    return 1;
+}
+
+int netload_open(const char *path, blob_t **out, sal_err_t *err) {
+    return netload_open_ex(path, NULL, out, err);
+}

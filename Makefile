@@ -95,6 +95,16 @@ $(B)/tests/%: tests/%.c $(B)/libsalient.a tests/check.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(FLAVOUR) $(CFLAGS) -Itests -o $@ $< $(B)/libsalient.a $(LDFLAVOUR) $(LDLIBS)
 
+# The MPI program: `make MPI=1` (needs Debian's libopenmpi-dev).
+MPICC ?= mpicc
+ifeq ($(MPI),1)
+all: $(BINDIR)/salient-mpi
+tests: $(BINDIR)/salient-mpi
+endif
+$(BINDIR)/salient-mpi: search/salient_mpi_main.c $(B)/libsalient.a
+	@mkdir -p $(dir $@)
+	$(MPICC) $(filter-out -MMD -MP,$(BASEFLAGS)) $(FLAVOUR) $(CFLAGS) -o $@ $< -Wl,--whole-archive $(B)/libsalient.a -Wl,--no-whole-archive $(LDFLAVOUR) $(LDLIBS) -lpthread
+
 asan:
 	$(MAKE) B=build-asan tests
 

@@ -261,7 +261,7 @@ void search_session_print_summary(const search_session_t *s, const char *label) 
     if (s->cli->quiet) return;
     const search_ctx_t *c = &s->ctx;
     double total = sal_now() - s->t_open, work = c->t_generate + c->t_saliency;
-    fprintf(stderr, "%s: %.1fs: load %.1fs, generator %.1fs, saliency %.1fs, files+figures %.1fs; %ld images (%.2f img/s)\n",
+    fprintf(stderr, "%s %.1fs: load %.1fs, generator %.1fs, saliency %.1fs, files+figures %.1fs; %ld images (%.2f img/s)\n",
             label, total, s->t_load, c->t_generate, c->t_saliency, c->t_write, c->images, work > 0 ? c->images / work : 0.0);
 }
 

@@ -95,8 +95,12 @@ $(B)/tests/%: tests/%.c $(B)/libsalient.a tests/check.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(FLAVOUR) $(CFLAGS) -Itests -o $@ $< $(B)/libsalient.a $(LDFLAVOUR) $(LDLIBS)
 
-# The MPI program: `make MPI=1` (needs Debian's libopenmpi-dev).
+# The MPI program: `make MPI=1` (needs Debian's libopenmpi-dev); `make test`
+# builds it whenever mpicc is installed (MPI=0 turns that off).
 MPICC ?= mpicc
+ifeq ($(origin MPI),undefined)
+MPI := $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+endif
 ifeq ($(MPI),1)
 all: $(BINDIR)/salient-mpi
 tests: $(BINDIR)/salient-mpi

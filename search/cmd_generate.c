@@ -44,6 +44,8 @@ static void generate_help(FILE *f) {
             "  --batch N          images per network pass (default 1; more is faster\n"
             "                     per image and needs more memory)\n"
             "  --threads N        threads (default: all cores)\n"
+            "  --shard I/N        generate only the seeds at positions = I (mod N) of the list\n"
+            "                     (default: SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT)\n"
             "  --save-float       also write NAME.npy: the float32 [3, H, W] image before\n"
             "                     the uint8 step (nominal range [-1, 1])\n"
             "  --help             this text\n\n"
@@ -55,7 +57,7 @@ static void generate_help(FILE *f) {
 typedef enum source { SRC_SEEDS, SRC_Z, SRC_W } source_t;
 
 typedef struct gen_args {
-    const char *network, *outdir, *z_path, *w_path, *seeds_text;
+    const char *network, *outdir, *z_path, *w_path, *seeds_text, *shard;
     seedlist_t seeds;       /* parsed --seeds */
     double psi;
     int psi_given, cutoff, batch, threads, save_float;
@@ -81,6 +83,9 @@ static int parse_args(int argc, char **argv, gen_args_t *a, sal_err_t *err) {
         } else if ((m = cli_value(argc, argv, &i, "--seeds", &v, err)) != 0) {
             if (m < 0) return -1;
             a->seeds_text = v;
+        } else if ((m = cli_value(argc, argv, &i, "--shard", &v, err)) != 0) {
+            if (m < 0) return -1;
+            a->shard = v;
         } else if ((m = cli_value(argc, argv, &i, "--z", &v, err)) != 0) {
             if (m < 0) return -1;
             a->z_path = v;
@@ -114,7 +119,14 @@ static int parse_args(int argc, char **argv, gen_args_t *a, sal_err_t *err) {
     if (sources != 1) return sal_errf(err, "give exactly one of --seeds, --z, --w");
     if (a->w_path && (a->psi_given || a->cutoff != SG2_CUTOFF_NONE))
         return sal_errf(err, "--trunc/--trunc-cutoff apply to z and seeds; --w latents are used as given");
-    if (a->seeds_text && seedlist_parse(a->seeds_text, &a->seeds, err) < 0) return -1;
+    if (a->shard && !a->seeds_text) return sal_errf(err, "--shard splits --seeds; it does not apply to --z/--w");
+    if (a->seeds_text) {
+        int si, sn, from_slurm;
+        if (seedlist_parse(a->seeds_text, &a->seeds, err) < 0) return -1;
+        if (seedlist_resolve_shard(a->shard, &si, &sn, &from_slurm, err) < 0) return -1;
+        if (from_slurm) fprintf(stderr, "salient generate: Slurm array task %d of %d: generating shard %d/%d of the seeds\n", si, sn, si, sn);
+        if (sn > 1) seedlist_shard(&a->seeds, si, sn);
+    }
     return 0;
 }
 

@@ -133,27 +133,14 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
         return usage_error(cli, "--network, --saliency and --seeds are required (see --help)");
     if (sigma_given && p->sigma_file) return usage_error(cli, "give either --sigma or --sigma-file, not both");
     if (seedlist_parse(seeds_arg, &cli->seeds, &err)) return usage_error(cli, err.msg);
-    int shard_i = 0, shard_n = 1;
-    if (shard_arg) {
-        if (seedlist_parse_shard(shard_arg, &shard_i, &shard_n, &err)) {
-            search_cli_free(cli);
-            return usage_error(cli, err.msg);
-        }
-    } else if (allow_shard) {
-        const char *ti = getenv("SLURM_ARRAY_TASK_ID"), *tc = getenv("SLURM_ARRAY_TASK_COUNT");
-        if (ti && tc && *ti && *tc) {
-            char buf[64];
-            snprintf(buf, sizeof buf, "%.20s/%.20s", ti, tc);
-            if (seedlist_parse_shard(buf, &shard_i, &shard_n, &err)) {
-                search_cli_free(cli);
-                sal_err_prefix(&err, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT");
-                return usage_error(cli, err.msg);
-            }
-            if (!cli->quiet)
-                fprintf(stderr, "%s: Slurm array task %d of %d: running shard %d/%d of the seeds\n", prog, shard_i, shard_n,
-                        shard_i, shard_n);
-        }
+    int shard_i = 0, shard_n = 1, from_slurm = 0;
+    if (allow_shard && seedlist_resolve_shard(shard_arg, &shard_i, &shard_n, &from_slurm, &err)) {
+        search_cli_free(cli);
+        return usage_error(cli, err.msg);
     }
+    if (from_slurm && !cli->quiet)
+        fprintf(stderr, "%s: Slurm array task %d of %d: running shard %d/%d of the seeds\n", prog, shard_i, shard_n,
+                shard_i, shard_n);
     if (shard_n > 1) seedlist_shard(&cli->seeds, shard_i, shard_n);
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Reads an unsigned decimal number < 2^32 at *p, advancing *p. */
@@ -91,4 +92,20 @@ int seedlist_parse_shard(const char *text, int *index, int *count, sal_err_t *er
     return 0;
 bad:
     return sal_errf(err, "--shard: bad value '%s' (expected I/N with 0 <= I < N)", text);
+}
+
+int seedlist_resolve_shard(const char *shard_arg, int *index, int *count, int *from_slurm,
+                           sal_err_t *err) {
+    *index = 0;
+    *count = 1;
+    *from_slurm = 0;
+    if (shard_arg) return seedlist_parse_shard(shard_arg, index, count, err);
+    const char *ti = getenv("SLURM_ARRAY_TASK_ID"), *tc = getenv("SLURM_ARRAY_TASK_COUNT");
+    if (!ti || !tc || !*ti || !*tc) return 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.20s/%.20s", ti, tc);
+    if (seedlist_parse_shard(buf, index, count, err))
+        return sal_err_prefix(err, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT");
+    *from_slurm = 1;
+    return 0;
 }

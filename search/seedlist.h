@@ -23,4 +23,10 @@ void seedlist_shard(seedlist_t *s, int index, int count);
 /* Parses "I/N" with 0 <= I < N. */
 int seedlist_parse_shard(const char *text, int *index, int *count, sal_err_t *err);
 
+/* The shard this process runs: from `shard_arg` ("I/N") if given, else from
+ * SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT if both are set (*from_slurm
+ * = 1), else 0/1 (everything). */
+int seedlist_resolve_shard(const char *shard_arg, int *index, int *count, int *from_slurm,
+                           sal_err_t *err);
+
 #endif

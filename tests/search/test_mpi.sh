@@ -1,0 +1,61 @@
+#!/bin/sh
+# test_mpi.sh — bin/salient-mpi (make MPI=1): 3 ranks give the same
+# summary.csv and seed folders as one `salient search` process; a rank killed
+# mid-run loses no finished seed and `--resume` completes the run identically.
+# Runs with $BIN = bin or build-asan/bin; prints "N passed, N failed".
+: "${BIN:=bin}"
+: "${SALIENT_SHARED:=../shared}"
+: "${SALIENT_TMP:=build/tmp}"
+FX=$SALIENT_SHARED/fixtures/stylegan2
+VXM=$SALIENT_SHARED/data/fastgaze.vxm
+T=$SALIENT_TMP/test_mpi.$$
+rm -rf "$T"; mkdir -p "$T"
+pass=0; fail=0
+ok()   { pass=$((pass+1)); }
+bad()  { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+# Open MPI's own allocations are not ours to leak-check.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+export OMPI_MCA_rmaps_base_oversubscribe=1
+MPIRUN="mpirun --allow-run-as-root --oversubscribe"
+
+check "[ -x '$BIN/salient-mpi' ] && command -v mpirun >/dev/null" "salient-mpi or mpirun missing (build with make MPI=1, install openmpi)"
+$BIN/weightconv "$FX/tiny/tiny.pkl" "$T/tiny.blob" >/dev/null 2>&1
+SEEDS=0-5; [ -n "${SALIENT_ASAN:-}" ] && SEEDS=0-3
+ARGS="--network $T/tiny.blob --saliency $VXM --seeds $SEEDS --steps 2 --candidates 2 --sigma 0.5 --threads 1 -q"
+
+$BIN/salient search $ARGS --outdir "$T/single" 2>"$T/single.err"
+check '[ $? -eq 0 ]' "single-process run failed: $(cat "$T/single.err")"
+
+$MPIRUN -np 3 $BIN/salient-mpi $ARGS --outdir "$T/mpi" >"$T/mpi.out" 2>&1
+check '[ $? -eq 0 ]' "mpirun -np 3 failed: $(tail -5 "$T/mpi.out")"
+check "cmp -s '$T/single/summary.csv' '$T/mpi/summary.csv'" "summary.csv of 3 ranks differs from one process"
+check "diff -r '$T/single' '$T/mpi' >/dev/null" "seed folders of 3 ranks differ from one process"
+
+# Kill rank 1 once at least one seed is finished, then resume.
+$MPIRUN -np 3 $BIN/salient-mpi $ARGS --outdir "$T/kill" >"$T/kill.out" 2>&1 &
+mp=$!
+i=0
+while [ $i -lt 1200 ] && [ -z "$(ls "$T"/kill/seed*/result.json 2>/dev/null)" ]; do sleep 0.05; i=$((i+1)); done
+victim=""
+for p in $(pgrep -f "salient-mpi.*$T/kill" 2>/dev/null); do
+    if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
+done
+check "[ -n '$victim' ]" "could not find rank 1 to kill (run finished too early?)"
+[ -n "$victim" ] && kill -9 "$victim"
+wait $mp
+check "[ ! -s '$T/kill/summary.csv' ]" "the killed run still wrote a summary"
+finished=$(ls "$T"/kill/seed*/result.json 2>/dev/null | wc -l)
+check "[ $finished -ge 1 ]" "no finished seed survived the crash"
+$MPIRUN -np 2 $BIN/salient-mpi $ARGS --outdir "$T/kill" --resume >"$T/resume.out" 2>&1
+check '[ $? -eq 0 ]' "resume after the crash failed: $(tail -5 "$T/resume.out")"
+rm -f "$T"/kill/seed*/*.tmp.* "$T"/kill/*.tmp.*
+check "diff -r '$T/single' '$T/kill' >/dev/null" "crashed + resumed run differs from one process"
+
+# Bad options: rank 0 alone reports, one line, nonzero exit.
+$MPIRUN -np 2 $BIN/salient-mpi --seeds 0 >"$T/bad.out" 2>&1
+rc=$?
+check "[ $rc -ne 0 ] && [ \$(grep -c 'required' '$T/bad.out') -eq 1 ]" "bad options: exit $rc, output: $(cat "$T/bad.out")"
+
+rm -rf "$T"
+echo "test_mpi: $pass passed, $fail failed"

@@ -30,14 +30,13 @@ int conv_weights_init(conv_weights_t *cw, const float *w, int c_out, int c_in, i
     if (!p)
         return sal_errf(err, "conv weights: out of memory packing (%d, %d, %d, %d)", c_out, c_in,
                         k, k);
-    for (size_t ob = 0; ob < nob; ob++)
-        for (int c = 0; c < c_in; c++)
+    memset(p, 0, bytes); /* the padding channels o >= C_out stay 0 */
+    for (size_t o = 0; o < (size_t)c_out; o++) {
+        const size_t ob = o / CONV_PACK_O, j = o % CONV_PACK_O;
+        for (size_t c = 0; c < (size_t)c_in; c++)
             for (int t = 0; t < taps; t++)
-                for (int j = 0; j < CONV_PACK_O; j++) {
-                    size_t o = ob * CONV_PACK_O + j;
-                    p[((ob * c_in + c) * taps + t) * CONV_PACK_O + j] =
-                        o < (size_t)c_out ? w[(o * c_in + c) * taps + t] : 0.0f;
-                }
+                p[((ob * c_in + c) * taps + t) * CONV_PACK_O + j] = w[(o * c_in + c) * taps + t];
+    }
     cw->c_out = c_out;
     cw->c_in = c_in;
     cw->k = k;

@@ -35,7 +35,40 @@ static inline float hsum_avx2(__m256 v) {
 #define VHSUM(v) hsum_avx2(v)
 #define VKEEP(v) ((void)0) /* pinning measured slower with this blocking */
 #define MK_O 4
-#define MK_X 2
+#define MK_X 3
+
+/* One tap of the 4 x 3 microkernel: acc[o][x] += w[o] * in[x*8 .. x*8+7].
+ * Written as assembly because the block needs all 16 ymm registers (12
+ * accumulators, 3 inputs, 1 broadcast weight) and the compiler's register
+ * allocator spills at that pressure; here the accumulators are operands
+ * the compiler keeps in ymm0..11 and ymm12..15 are scratch. */
+#define MK_TAP(acc, ip, wt)                                                               \
+    __asm__("vmovups (%[p]), %%ymm12\n\t"                                                 \
+            "vmovups 32(%[p]), %%ymm13\n\t"                                               \
+            "vmovups 64(%[p]), %%ymm14\n\t"                                               \
+            "vbroadcastss (%[w]), %%ymm15\n\t"                                            \
+            "vfmadd231ps %%ymm12, %%ymm15, %[a00]\n\t"                                    \
+            "vfmadd231ps %%ymm13, %%ymm15, %[a01]\n\t"                                    \
+            "vfmadd231ps %%ymm14, %%ymm15, %[a02]\n\t"                                    \
+            "vbroadcastss 4(%[w]), %%ymm15\n\t"                                           \
+            "vfmadd231ps %%ymm12, %%ymm15, %[a10]\n\t"                                    \
+            "vfmadd231ps %%ymm13, %%ymm15, %[a11]\n\t"                                    \
+            "vfmadd231ps %%ymm14, %%ymm15, %[a12]\n\t"                                    \
+            "vbroadcastss 8(%[w]), %%ymm15\n\t"                                           \
+            "vfmadd231ps %%ymm12, %%ymm15, %[a20]\n\t"                                    \
+            "vfmadd231ps %%ymm13, %%ymm15, %[a21]\n\t"                                    \
+            "vfmadd231ps %%ymm14, %%ymm15, %[a22]\n\t"                                    \
+            "vbroadcastss 12(%[w]), %%ymm15\n\t"                                          \
+            "vfmadd231ps %%ymm12, %%ymm15, %[a30]\n\t"                                    \
+            "vfmadd231ps %%ymm13, %%ymm15, %[a31]\n\t"                                    \
+            "vfmadd231ps %%ymm14, %%ymm15, %[a32]"                                         \
+            : [a00] "+x"(acc[0][0]), [a01] "+x"(acc[0][1]), [a02] "+x"(acc[0][2]),         \
+              [a10] "+x"(acc[1][0]), [a11] "+x"(acc[1][1]), [a12] "+x"(acc[1][2]),         \
+              [a20] "+x"(acc[2][0]), [a21] "+x"(acc[2][1]), [a22] "+x"(acc[2][2]),         \
+              [a30] "+x"(acc[3][0]), [a31] "+x"(acc[3][1]), [a32] "+x"(acc[3][2])          \
+            : [p] "r"(ip), [w] "r"(wt), "m"(*(const float(*)[24])(ip)),                  \
+              "m"(*(const float(*)[4])(wt))                                                \
+            : "ymm12", "ymm13", "ymm14", "ymm15")
 #define KFN(name) name##_avx2
 
 #include "conv_simd_body.h"

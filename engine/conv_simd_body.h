@@ -60,13 +60,15 @@
 #endif
 
 #define CH (MK_X * V)                    /* output lanes per microkernel call */
+#ifndef TILE_BUDGET
 #define TILE_BUDGET ((size_t)160 * 1024) /* floats per thread input tile (640 KiB) */
-#define MK_INLINE static inline __attribute__((always_inline))
-#ifndef CONV_ORDER
-#define CONV_ORDER 0
 #endif
+#define MK_INLINE static inline __attribute__((always_inline))
 #ifndef CONV_CB
-#define CONV_CB 32 /* input channels per L1 block */
+#define CONV_CB 16 /* input channels per L1 block (conv2d) */
+#endif
+#ifndef CONV_CB_T
+#define CONV_CB_T 32 /* the same for the transposed conv (fewer taps per call) */
 #endif
 
 static int KFN(thread_num)(void) {
@@ -155,6 +157,10 @@ MK_INLINE void KFN(mk)(const float *in, size_t cs, int c_in, const float *w, int
         for (int t = 0; t < ntaps; t++) {
             const float *ip = rows[trow[t]] + tcol[t];
             const float *wt = w + tidx[t] * CONV_PACK_O;
+#ifdef MK_TAP
+            MK_TAP(acc, ip, wt);
+            continue;
+#endif
             VF v[MK_X];
 #pragma GCC unroll 8
             for (int x = 0; x < MK_X; x++) {
@@ -228,7 +234,7 @@ typedef struct conv_plan {
 } conv_plan_t;
 
 static conv_plan_t KFN(plan)(int n, int h_tasks, int wp, int c_in, int c_out, int halo,
-                             int taps, int classes) {
+                             int taps, int classes, int cb) {
     conv_plan_t p;
     p.nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
     p.R = KFN(plan_rows)(h_tasks, wp, c_in, halo, taps, p.nob * CONV_PACK_O);
@@ -238,7 +244,7 @@ static conv_plan_t KFN(plan)(int n, int h_tasks, int wp, int c_in, int c_out, in
     p.ntiles = (h_tasks + p.R - 1) / p.R;
     p.groups = KFN(plan_groups)(n * p.ntiles, p.nob, KFN(max_threads)());
     p.ntasks = n * p.ntiles * p.groups;
-    p.cb = CONV_CB;
+    p.cb = cb;
     const int obs_per_group = (p.nob + p.groups - 1) / p.groups;
     p.per_thread = KFN(round16)((size_t)c_in * p.cs +
                                 (size_t)classes * obs_per_group * CONV_PACK_O * p.ot);
@@ -250,7 +256,7 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
     const int k = cw->k, pad = k / 2, c_in = cw->c_in, c_out = cw->c_out;
     const int taps = k * k, halo = 2 * pad;
     const int wp = w + pad; /* one shared zero column for 3x3 */
-    const conv_plan_t p = KFN(plan)(n, h, wp, c_in, c_out, halo, taps, 1);
+    const conv_plan_t p = KFN(plan)(n, h, wp, c_in, c_out, halo, taps, 1, CONV_CB);
     const int nthr = KFN(max_threads)();
     const size_t wcs = (size_t)taps * CONV_PACK_O; /* packed floats per input channel */
     float *buf = sal_alloc_aligned((size_t)nthr * p.per_thread * sizeof(float), 64);
@@ -270,19 +276,15 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
         for (int c0 = 0; c0 < c_in; c0 += p.cb) {
             const int nc = c_in - c0 < p.cb ? c_in - c0 : p.cb;
             const float *tc = tile + (size_t)c0 * p.cs;
-#if CONV_ORDER == 1
-            for (int qc = 0; qc < nq; qc++)
             for (int ob = ob0; ob < ob1; ob++)
-#else
-            for (int ob = ob0; ob < ob1; ob++)
-            for (int qc = 0; qc < nq; qc++)
-#endif
-                for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
-                    const int o0 = ob * CONV_PACK_O + sub * MK_O;
-                    if (o0 >= c_out) break;
-                    const float *ws = cw->packed + ((size_t)ob * c_in + c0) * wcs + sub * MK_O;
-                    float *dst = otile + (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * p.ot;
-                    {
+                for (int qc = 0; qc < nq; qc++)
+                    for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
+                        const int o0 = ob * CONV_PACK_O + sub * MK_O;
+                        if (o0 >= c_out) break;
+                        const float *ws =
+                            cw->packed + ((size_t)ob * c_in + c0) * wcs + sub * MK_O;
+                        float *dst =
+                            otile + (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * p.ot;
                         const size_t q = (size_t)qc * CH;
                         if (taps == 9)
                             KFN(mk)(tc + q, p.cs, nc, ws, (int)wcs, wp, 9, KFN(k3_row),
@@ -291,7 +293,6 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
                             KFN(mk)(tc + q, p.cs, nc, ws, (int)wcs, wp, 1, KFN(k1_zero),
                                     KFN(k1_zero), KFN(k1_zero), dst + q, p.ot, c0 > 0);
                     }
-                }
         }
         const int o_end = ob1 * CONV_PACK_O < c_out ? ob1 * CONV_PACK_O : c_out;
         for (int o = ob0 * CONV_PACK_O; o < o_end; o++) {
@@ -323,7 +324,7 @@ int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, float *out, i
     const int c_in = cw->c_in, c_out = cw->c_out;
     const int wp = w + 1, ho = 2 * h + 1, wo = 2 * w + 1;
     /* class rows a = 0..h; a tile holds input rows a0-1 .. a0+R-1 */
-    const conv_plan_t p = KFN(plan)(n, h + 1, wp, c_in, c_out, 1, 9, 4);
+    const conv_plan_t p = KFN(plan)(n, h + 1, wp, c_in, c_out, 1, 9, 4, CONV_CB_T);
     const int nthr = KFN(max_threads)();
     const size_t wcs = 9 * CONV_PACK_O;
     float *buf = sal_alloc_aligned((size_t)nthr * p.per_thread * sizeof(float), 64);

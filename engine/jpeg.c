@@ -22,11 +22,12 @@
  *
  * Decoding, top to bottom (function names in brackets):
  *   1. markers up to the first SOS; frame geometry      [read_markers, setup_frame]
- *   2. entropy decoding of each scan, MCU by MCU        [decode_scan, decode_mcu_*]
- *        single-scan files: straight to the IDCT;
+ *   2. entropy decoding of each scan, MCU by MCU        [decode_scan,
+ *        single-scan files: one MCU row at a time,        decode_block_sequential,
+ *          then straight to the IDCT;                     decode_dc_first, ...]
  *        multi-scan files: into a whole-image coefficient buffer
  *   3. dequantise + inverse DCT into component planes   [idct_8x8 .. idct_1x1,
- *        (progressive: block smoothing first)            smooth_and_idct]
+ *        (progressive: block smoothing first)            idct_component]
  *   4. upsample chroma + convert colour, row by row     [upsample_row, emit_rows]
  *
  * Fidelity notes (what libjpeg does, and so do we):
@@ -41,6 +42,8 @@
  *    2.0.1 (2.0.3+ use +1/+2). Block smoothing uses 2.0.1's 3x3 DC window.
  *  - Invalid Huffman codes decode as symbol 0 after 17 bits (libjpeg's
  *    bit-by-bit path; its buffer-dependent fast path can differ there).
+ *  - The IDCT arithmetic is that of libjpeg-turbo's x86 SIMD code by default
+ *    (its C code on request); they differ only on damaged data.
  */
 #include "jpeg.h"
 #include "exif.h"
@@ -105,7 +108,8 @@ typedef struct jpg_component {
     int quant_latched;          /* quant table copied at the component's first scan */
     uint16_t quant[64];         /* natural order */
     int coef_bits[64];          /* progressive: last Al per zigzag coefficient, -1 none yet */
-    int16_t *coefs;             /* multi-scan files: bw_alloc*bh_alloc blocks of 64 */
+    int16_t *coefs;             /* blocks of 64: multi-scan files bw_alloc x bh_alloc,
+                                 * single-scan files one MCU row, bw_alloc x v */
     /* output geometry */
     int dct_size;               /* IDCT output size: 1, 2, 4 or 8 */
     int dw, dh;                 /* plane size in samples after IDCT scaling */
@@ -718,11 +722,22 @@ static void decode_ac_refine(jpg_decoder_t *d, const jpg_component_t *c, int16_t
 /* ------------------------------------------------------------------------ */
 /* Inverse DCTs (jidctint.c islow, jidctred.c 4x4/2x2/1x1)                   */
 /* ------------------------------------------------------------------------ */
-/* All four compute out = IDCT(coef * quant) with 13-bit fixed-point
- * constants FIX(x) = round(x * 2^13), a column pass kept 2 bits more precise
- * (PASS1_BITS) than the final row pass, and libjpeg's output table: the
- * value + 128 is clamped to 0..255 after wrapping to 10 bits (x & 1023), so
- * wildly out-of-range values behave exactly as in libjpeg. */
+/* Every IDCT computes out = IDCT(coef * quant) in libjpeg's integer way:
+ * 13-bit fixed-point constants FIX(x) = round(x * 2^13), a column pass kept
+ * 2 bits more precise (PASS1_BITS) than the final row pass, +128 level shift.
+ *
+ * libjpeg-turbo has two arithmetics for this (see jpeg_decode_opts_t):
+ *  - its portable C code: 64-bit products, and a final range limit that
+ *    wraps values to 10 bits before clamping (x & 1023 table lookup);
+ *  - its x86 SIMD code (SSE2/AVX2): the same formulas in 16-bit lanes, so
+ *    values can wrap or saturate at 16 bits, and the final clamp is a plain
+ *    saturation.
+ * For real image data both agree. So the C code below runs for both models
+ * and keeps track of the largest dequantised coefficient and column-pass
+ * result; when they are small enough that no 16-bit lane can overflow
+ * (bounds derived per transform in the comments), the SIMD result is the C
+ * result with a plain clamp; otherwise the block is redone by the exact
+ * 16-bit emulation further down. */
 
 #define FIX_0_211164243 1730
 #define FIX_0_298631336 2446
@@ -750,37 +765,54 @@ static void decode_ac_refine(jpg_decoder_t *d, const jpg_component_t *c, int16_t
 /* x / 2^n rounded (arithmetic shift, as libjpeg's DESCALE). */
 static inline int64_t descale(int64_t x, int n) { return (x + ((int64_t)1 << (n - 1))) >> n; }
 
-/* libjpeg's range limit: ((x & 1023) as a 10-bit signed value) + 128, clamped. */
+/* libjpeg's C range limit: ((x & 1023) as a 10-bit signed value) + 128, clamped. */
 static inline uint8_t clamp_sample(int64_t x) {
     int w = (int)(((uint64_t)x + 512) & 1023) - 512;
     w += 128;
     return (uint8_t)(w < 0 ? 0 : w > 255 ? 255 : w);
 }
+/* the SIMD code's: saturate to -128..127, then + 128 */
+static inline uint8_t simd_sample(int64_t x) { return (uint8_t)((x < -128 ? -128 : x > 127 ? 127 : x) + 128); }
+static inline uint8_t final_sample(int64_t x, int simd) { return simd ? simd_sample(x) : clamp_sample(x); }
+static inline int64_t abs64(int64_t x) { return x < 0 ? -x : x; }
 
-static void idct_8x8_c(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride) {
+static void idct_8x8_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride);
+static void idct_4x4_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride);
+static void idct_2x2_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride);
+
+/* 8x8 "islow" (jidctint.c): Loeffler-Ligtenberg-Moschytz butterflies; even
+ * part from x0, x2, x4, x6, odd part from x1, x3, x5, x7. SIMD agreement:
+ * with |coef*q| <= 8191 and column results <= 12048 in magnitude, no 16-bit
+ * sum wraps and every 32-bit sum stays below 2^31 (bound 178219*max+2^17). */
+static void idct_8x8(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride, int simd) {
     int32_t ws[64];
+    int64_t max_dq = 0, max_ws = 0;
     /* Pass 1: columns. Results are scaled up by sqrt(8) * 2^2. */
     for (int col = 0; col < 8; col++) {
         const int16_t *c = coef + col;
         const uint16_t *qc = q + col;
         int32_t *w = ws + col;
         if (!c[8] && !c[16] && !c[24] && !c[32] && !c[40] && !c[48] && !c[56]) {
-            int32_t dc = to_int32((int64_t)c[0] * qc[0] * 4);   /* AC all zero: flat */
+            int64_t dq = (int64_t)c[0] * qc[0];             /* AC all zero: flat column */
+            int32_t dc = to_int32(dq * 4);
+            if (abs64(dq) > max_dq) max_dq = abs64(dq);
+            if (abs64(dc) > max_ws) max_ws = abs64(dc);
             for (int r = 0; r < 8; r++) w[r * 8] = dc;
             continue;
         }
+        int64_t x[8];
+        for (int r = 0; r < 8; r++) {
+            x[r] = (int64_t)c[r * 8] * qc[r * 8];
+            if (abs64(x[r]) > max_dq) max_dq = abs64(x[r]);
+        }
         /* even part: rotation by sqrt(2)*c6 of (x2, x6), then x0 +- x4 */
-        int64_t z2 = (int64_t)c[16] * qc[16], z3 = (int64_t)c[48] * qc[48];
-        int64_t z1 = (z2 + z3) * FIX_0_541196100;
-        int64_t tmp2 = z1 - z3 * FIX_1_847759065;
-        int64_t tmp3 = z1 + z2 * FIX_0_765366865;
-        z2 = (int64_t)c[0] * qc[0];
-        z3 = (int64_t)c[32] * qc[32];
-        int64_t tmp0 = (z2 + z3) * 8192, tmp1 = (z2 - z3) * 8192;
+        int64_t z1 = (x[2] + x[6]) * FIX_0_541196100;
+        int64_t tmp2 = z1 - x[6] * FIX_1_847759065;
+        int64_t tmp3 = z1 + x[2] * FIX_0_765366865;
+        int64_t tmp0 = (x[0] + x[4]) * 8192, tmp1 = (x[0] - x[4]) * 8192;
         int64_t t10 = tmp0 + tmp3, t13 = tmp0 - tmp3, t11 = tmp1 + tmp2, t12 = tmp1 - tmp2;
-        /* odd part: x7, x5, x3, x1 */
-        int64_t o0 = (int64_t)c[56] * qc[56], o1 = (int64_t)c[40] * qc[40];
-        int64_t o2 = (int64_t)c[24] * qc[24], o3 = (int64_t)c[8] * qc[8];
+        /* odd part */
+        int64_t o0 = x[7], o1 = x[5], o2 = x[3], o3 = x[1];
         int64_t s1 = o0 + o3, s2 = o1 + o2, s3 = o0 + o2, s4 = o1 + o3;
         int64_t z5 = (s3 + s4) * FIX_1_175875602;
         o0 *= FIX_0_298631336;
@@ -795,28 +827,27 @@ static void idct_8x8_c(const int16_t *coef, const uint16_t *q, uint8_t *out, siz
         o1 += s2 + s4;
         o2 += s2 + s3;
         o3 += s1 + s4;
-        w[0 * 8] = to_int32(descale(t10 + o3, 11));
-        w[7 * 8] = to_int32(descale(t10 - o3, 11));
-        w[1 * 8] = to_int32(descale(t11 + o2, 11));
-        w[6 * 8] = to_int32(descale(t11 - o2, 11));
-        w[2 * 8] = to_int32(descale(t12 + o1, 11));
-        w[5 * 8] = to_int32(descale(t12 - o1, 11));
-        w[3 * 8] = to_int32(descale(t13 + o0, 11));
-        w[4 * 8] = to_int32(descale(t13 - o0, 11));
+        int64_t v[8] = {t10 + o3, t11 + o2, t12 + o1, t13 + o0, t13 - o0, t12 - o1, t11 - o2, t10 - o3};
+        for (int r = 0; r < 8; r++) {
+            w[r * 8] = to_int32(descale(v[r], 11));
+            if (abs64(w[r * 8]) > max_ws) max_ws = abs64(w[r * 8]);
+        }
+    }
+    if (simd && (max_dq > 8191 || max_ws > 12048)) {
+        idct_8x8_simd(coef, q, out, stride);
+        return;
     }
     /* Pass 2: rows; descale by 2^(13 + 2 + 3). */
     for (int row = 0; row < 8; row++) {
         const int32_t *w = ws + row * 8;
         uint8_t *o = out + (size_t)row * stride;
         if (!w[1] && !w[2] && !w[3] && !w[4] && !w[5] && !w[6] && !w[7]) {
-            uint8_t v = clamp_sample(descale(w[0], 5));
-            memset(o, v, 8);
+            memset(o, final_sample(descale(w[0], 5), simd), 8);   /* flat row */
             continue;
         }
-        int64_t z2 = w[2], z3 = w[6];
-        int64_t z1 = (z2 + z3) * FIX_0_541196100;
-        int64_t tmp2 = z1 - z3 * FIX_1_847759065;
-        int64_t tmp3 = z1 + z2 * FIX_0_765366865;
+        int64_t z1 = ((int64_t)w[2] + w[6]) * FIX_0_541196100;
+        int64_t tmp2 = z1 - (int64_t)w[6] * FIX_1_847759065;
+        int64_t tmp3 = z1 + (int64_t)w[2] * FIX_0_765366865;
         int64_t tmp0 = ((int64_t)w[0] + w[4]) * 8192, tmp1 = ((int64_t)w[0] - w[4]) * 8192;
         int64_t t10 = tmp0 + tmp3, t13 = tmp0 - tmp3, t11 = tmp1 + tmp2, t12 = tmp1 - tmp2;
         int64_t o0 = w[7], o1 = w[5], o2 = w[3], o3 = w[1];
@@ -834,51 +865,64 @@ static void idct_8x8_c(const int16_t *coef, const uint16_t *q, uint8_t *out, siz
         o1 += s2 + s4;
         o2 += s2 + s3;
         o3 += s1 + s4;
-        o[0] = clamp_sample(descale(t10 + o3, 18));
-        o[7] = clamp_sample(descale(t10 - o3, 18));
-        o[1] = clamp_sample(descale(t11 + o2, 18));
-        o[6] = clamp_sample(descale(t11 - o2, 18));
-        o[2] = clamp_sample(descale(t12 + o1, 18));
-        o[5] = clamp_sample(descale(t12 - o1, 18));
-        o[3] = clamp_sample(descale(t13 + o0, 18));
-        o[4] = clamp_sample(descale(t13 - o0, 18));
+        o[0] = final_sample(descale(t10 + o3, 18), simd);
+        o[7] = final_sample(descale(t10 - o3, 18), simd);
+        o[1] = final_sample(descale(t11 + o2, 18), simd);
+        o[6] = final_sample(descale(t11 - o2, 18), simd);
+        o[2] = final_sample(descale(t12 + o1, 18), simd);
+        o[5] = final_sample(descale(t12 - o1, 18), simd);
+        o[3] = final_sample(descale(t13 + o0, 18), simd);
+        o[4] = final_sample(descale(t13 - o0, 18), simd);
     }
 }
 
-/* 4x4 output from the 8x8 coefficients: the 4-point IDCT of the even rows
- * plus an odd part folded from x1, x3, x5, x7 (coefficient 4 is unused). */
-static void idct_4x4_c(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride) {
+/* 4x4 output from the 8x8 coefficients (jidctred.c): the 4-point IDCT of
+ * the even inputs plus an odd part folded from x1, x3, x5, x7 (x4 unused).
+ * SIMD agreement: |coef*q| <= 8191, column results <= 28530 (32-bit bound
+ * 75261*max + 2^18). */
+static void idct_4x4(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride, int simd) {
     int32_t ws[8 * 4];
+    int64_t max_dq = 0, max_ws = 0;
     for (int col = 0; col < 8; col++) {
-        if (col == 4) continue;                /* row pass does not use column 4 */
+        if (col == 4) continue;                /* the row pass does not use column 4 */
         const int16_t *c = coef + col;
         const uint16_t *qc = q + col;
         int32_t *w = ws + col;
         if (!c[8] && !c[16] && !c[24] && !c[40] && !c[48] && !c[56]) {
-            int32_t dc = to_int32((int64_t)c[0] * qc[0] * 4);
+            int64_t dq = (int64_t)c[0] * qc[0];
+            int32_t dc = to_int32(dq * 4);
+            if (abs64(dq) > max_dq) max_dq = abs64(dq);
+            if (abs64(dc) > max_ws) max_ws = abs64(dc);
             for (int r = 0; r < 4; r++) w[r * 8] = dc;
             continue;
         }
-        int64_t tmp0 = (int64_t)c[0] * qc[0] * 16384;
-        int64_t z2 = (int64_t)c[16] * qc[16], z3 = (int64_t)c[48] * qc[48];
-        int64_t tmp2 = z2 * FIX_1_847759065 - z3 * FIX_0_765366865;
+        int64_t x[8];
+        for (int r = 0; r < 8; r++) {
+            x[r] = r == 4 ? 0 : (int64_t)c[r * 8] * qc[r * 8];
+            if (abs64(x[r]) > max_dq) max_dq = abs64(x[r]);
+        }
+        int64_t tmp0 = x[0] * 16384;
+        int64_t tmp2 = x[2] * FIX_1_847759065 - x[6] * FIX_0_765366865;
         int64_t t10 = tmp0 + tmp2, t12 = tmp0 - tmp2;
-        int64_t z1 = (int64_t)c[56] * qc[56], y2 = (int64_t)c[40] * qc[40];
-        int64_t y3 = (int64_t)c[24] * qc[24], y4 = (int64_t)c[8] * qc[8];
-        int64_t a = -z1 * FIX_0_211164243 + y2 * FIX_1_451774981 - y3 * FIX_2_172734803 +
-                    y4 * FIX_1_061594337;
-        int64_t b = -z1 * FIX_0_509795579 - y2 * FIX_0_601344887 + y3 * FIX_0_899976223 +
-                    y4 * FIX_2_562915447;
-        w[0 * 8] = to_int32(descale(t10 + b, 12));
-        w[3 * 8] = to_int32(descale(t10 - b, 12));
-        w[1 * 8] = to_int32(descale(t12 + a, 12));
-        w[2 * 8] = to_int32(descale(t12 - a, 12));
+        int64_t a = -x[7] * FIX_0_211164243 + x[5] * FIX_1_451774981 - x[3] * FIX_2_172734803 +
+                    x[1] * FIX_1_061594337;
+        int64_t b = -x[7] * FIX_0_509795579 - x[5] * FIX_0_601344887 + x[3] * FIX_0_899976223 +
+                    x[1] * FIX_2_562915447;
+        int64_t v[4] = {t10 + b, t12 + a, t12 - a, t10 - b};
+        for (int r = 0; r < 4; r++) {
+            w[r * 8] = to_int32(descale(v[r], 12));
+            if (abs64(w[r * 8]) > max_ws) max_ws = abs64(w[r * 8]);
+        }
+    }
+    if (simd && (max_dq > 8191 || max_ws > 28530)) {
+        idct_4x4_simd(coef, q, out, stride);
+        return;
     }
     for (int row = 0; row < 4; row++) {
         const int32_t *w = ws + row * 8;
         uint8_t *o = out + (size_t)row * stride;
         if (!w[1] && !w[2] && !w[3] && !w[5] && !w[6] && !w[7]) {
-            memset(o, clamp_sample(descale(w[0], 5)), 4);
+            memset(o, final_sample(descale(w[0], 5), simd), 4);
             continue;
         }
         int64_t tmp0 = (int64_t)w[0] * 16384;
@@ -889,45 +933,59 @@ static void idct_4x4_c(const int16_t *coef, const uint16_t *q, uint8_t *out, siz
                     y4 * FIX_1_061594337;
         int64_t b = -z1 * FIX_0_509795579 - y2 * FIX_0_601344887 + y3 * FIX_0_899976223 +
                     y4 * FIX_2_562915447;
-        o[0] = clamp_sample(descale(t10 + b, 19));
-        o[3] = clamp_sample(descale(t10 - b, 19));
-        o[1] = clamp_sample(descale(t12 + a, 19));
-        o[2] = clamp_sample(descale(t12 - a, 19));
+        o[0] = final_sample(descale(t10 + b, 19), simd);
+        o[3] = final_sample(descale(t10 - b, 19), simd);
+        o[1] = final_sample(descale(t12 + a, 19), simd);
+        o[2] = final_sample(descale(t12 - a, 19), simd);
     }
 }
 
-/* 2x2 output: DC plus the odd coefficients 1, 3, 5, 7 folded together. */
-static void idct_2x2_c(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride) {
+/* 2x2 output: DC plus the odd coefficients 1, 3, 5, 7 folded together.
+ * SIMD agreement: |coef*q| <= 8191 and column results <= 16383. */
+static void idct_2x2(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride, int simd) {
     int32_t ws[8 * 2];
+    int64_t max_dq = 0, max_ws = 0;
     for (int col = 0; col < 8; col++) {
         if (col == 2 || col == 4 || col == 6) continue;
         const int16_t *c = coef + col;
         const uint16_t *qc = q + col;
+        int64_t x0 = (int64_t)c[0] * qc[0], x1 = (int64_t)c[8] * qc[8], x3 = (int64_t)c[24] * qc[24];
+        int64_t x5 = (int64_t)c[40] * qc[40], x7 = (int64_t)c[56] * qc[56];
+        int64_t m = abs64(x0);
+        if (abs64(x1) > m) m = abs64(x1);
+        if (abs64(x3) > m) m = abs64(x3);
+        if (abs64(x5) > m) m = abs64(x5);
+        if (abs64(x7) > m) m = abs64(x7);
+        if (m > max_dq) max_dq = m;
         int32_t *w = ws + col;
-        if (!c[8] && !c[24] && !c[40] && !c[56]) {
-            w[0] = w[8] = to_int32((int64_t)c[0] * qc[0] * 4);
-            continue;
+        if (!c[8] && !c[24] && !c[40] && !c[56]) {   /* odd terms zero: flat column */
+            w[0] = w[8] = to_int32(x0 * 4);
+        } else {
+            int64_t t10 = x0 * 32768;
+            int64_t t0 = x7 * -FIX_0_720959822 + x5 * FIX_0_850430095 + x3 * -FIX_1_272758580 +
+                         x1 * FIX_3_624509785;
+            w[0] = to_int32(descale(t10 + t0, 13));
+            w[8] = to_int32(descale(t10 - t0, 13));
         }
-        int64_t t10 = (int64_t)c[0] * qc[0] * 32768;
-        int64_t t0 = (int64_t)c[56] * qc[56] * -FIX_0_720959822 +
-                     (int64_t)c[40] * qc[40] * FIX_0_850430095 +
-                     (int64_t)c[24] * qc[24] * -FIX_1_272758580 +
-                     (int64_t)c[8] * qc[8] * FIX_3_624509785;
-        w[0] = to_int32(descale(t10 + t0, 13));
-        w[8] = to_int32(descale(t10 - t0, 13));
+        if (abs64(w[0]) > max_ws) max_ws = abs64(w[0]);
+        if (abs64(w[8]) > max_ws) max_ws = abs64(w[8]);
+    }
+    if (simd && (max_dq > 8191 || max_ws > 16383)) {
+        idct_2x2_simd(coef, q, out, stride);
+        return;
     }
     for (int row = 0; row < 2; row++) {
         const int32_t *w = ws + row * 8;
         uint8_t *o = out + (size_t)row * stride;
         if (!w[1] && !w[3] && !w[5] && !w[7]) {
-            o[0] = o[1] = clamp_sample(descale(w[0], 5));
+            o[0] = o[1] = final_sample(descale(w[0], 5), simd);
             continue;
         }
         int64_t t10 = (int64_t)w[0] * 32768;
         int64_t t0 = (int64_t)w[7] * -FIX_0_720959822 + (int64_t)w[5] * FIX_0_850430095 +
                      (int64_t)w[3] * -FIX_1_272758580 + (int64_t)w[1] * FIX_3_624509785;
-        o[0] = clamp_sample(descale(t10 + t0, 20));
-        o[1] = clamp_sample(descale(t10 - t0, 20));
+        o[0] = final_sample(descale(t10 + t0, 20), simd);
+        o[1] = final_sample(descale(t10 - t0, 20), simd);
     }
 }
 
@@ -938,28 +996,24 @@ static void idct_1x1(const int16_t *coef, const uint16_t *q, uint8_t *out, int s
     out[0] = clamp_sample(descale((int64_t)coef[0] * qv, 3));
 }
 
-/* ---- libjpeg-turbo's x86 SIMD IDCTs (SSE2 and AVX2 compute the same) ----
- * The same formulas as above, but in 16-bit lanes: coef*quant keeps its low
- * 16 bits (pmullw), sums of two 16-bit values wrap (paddw), 16x16-bit
- * products are added in pairs into 32 bits (pmaddwd), 32-bit sums wrap
- * (paddd), each pass's results saturate to 16 bits (packssdw) and the final
- * samples to -128..127 before adding 128 (packsswb). For the coefficients
- * of real images nothing overflows and the results equal the C code; they
- * differ on damaged data. */
+/* ---- libjpeg-turbo's x86 SIMD IDCTs, exactly (SSE2 and AVX2 compute the same) ----
+ * The formulas above, rearranged as that code does, in 16-bit lanes:
+ * coef*quant keeps its low 16 bits (pmullw), sums of two 16-bit values wrap
+ * (paddw), 16x16-bit products are added in pairs into 32 bits (pmaddwd),
+ * 32-bit sums wrap (paddd), and each pass's results saturate to 16 bits
+ * (packssdw). Used only for blocks whose values are out of the range where
+ * the C code gives the same answer (damaged data). */
 
-static inline int32_t wrap16(int32_t v) {
-    uint16_t u = (uint16_t)((uint32_t)v & 0xFFFF);
-    return u >= 0x8000 ? (int32_t)u - 0x10000 : (int32_t)u;
-}
+static inline int32_t wrap16(int32_t v) { return (int16_t)(uint16_t)(uint32_t)v; }
 static inline int32_t sat16(int32_t v) { return v < -32768 ? -32768 : v > 32767 ? 32767 : v; }
-static inline int32_t add32(int32_t a, int32_t b) { return to_int32((int64_t)a + b); }
-static inline int32_t sub32(int32_t a, int32_t b) { return to_int32((int64_t)a - b); }
+/* 32-bit wrapping add/sub (the uint32 -> int32 conversion wraps in gcc/clang). */
+static inline int32_t add32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+static inline int32_t sub32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
 static inline int32_t descale32(int32_t x, int n) { return add32(x, 1 << (n - 1)) >> n; }
-static inline uint8_t simd_sample(int32_t x) { return (uint8_t)((x < -128 ? -128 : x > 127 ? 127 : x) + 128); }
 static inline int32_t dequant16(int16_t c, uint16_t q) { return wrap16((int32_t)c * (int32_t)(int16_t)q); }
 
 /* One 8-point islow pass on 16-bit values in[0..7] -> 16-bit out[0..7]. */
-static void simd_islow_pass(const int32_t *in, int n, int32_t *out) {
+static inline void simd_islow_pass(const int32_t *in, int n, int32_t *out) {
     int32_t tmp3 = in[2] * (FIX_0_541196100 + FIX_0_765366865) + in[6] * FIX_0_541196100;
     int32_t tmp2 = in[2] * FIX_0_541196100 + in[6] * (FIX_0_541196100 - FIX_1_847759065);
     int32_t tmp0 = wrap16(in[0] + in[4]) * 8192, tmp1 = wrap16(in[0] - in[4]) * 8192;
@@ -987,8 +1041,12 @@ static void idct_8x8_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, 
     int ac_zero = 1;                /* the SIMD shortcut looks at rows 1..7 of all columns */
     for (int k = 8; k < 64; k++) ac_zero &= coef[k] == 0;
     for (int c = 0; c < 8; c++) {
-        if (ac_zero) {
-            int32_t v = wrap16(dequant16(coef[c], q[c]) * 4);      /* psllw: wraps */
+        if (ac_zero || (!coef[8 + c] && !coef[16 + c] && !coef[24 + c] && !coef[32 + c] &&
+                        !coef[40 + c] && !coef[48 + c] && !coef[56 + c])) {
+            /* flat column: the full pass gives sat16(4 dc); the block
+             * shortcut computes 4 dc with a 16-bit shift (wraps) */
+            int32_t dc4 = dequant16(coef[c], q[c]) * 4;
+            int32_t v = ac_zero ? wrap16(dc4) : sat16(dc4);
             for (int r = 0; r < 8; r++) ws[r * 8 + c] = v;
             continue;
         }
@@ -997,14 +1055,19 @@ static void idct_8x8_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, 
         for (int r = 0; r < 8; r++) ws[r * 8 + c] = res[r];
     }
     for (int r = 0; r < 8; r++) {
-        simd_islow_pass(ws + r * 8, 18, res);
+        const int32_t *w = ws + r * 8;
         uint8_t *o = out + (size_t)r * stride;
+        if (!w[1] && !w[2] && !w[3] && !w[4] && !w[5] && !w[6] && !w[7]) {
+            memset(o, simd_sample((w[0] + 16) >> 5), 8);    /* = the full pass on a flat row */
+            continue;
+        }
+        simd_islow_pass(w, 18, res);
         for (int c = 0; c < 8; c++) o[c] = simd_sample(res[c]);
     }
 }
 
 /* 4-point output pass pieces shared by both passes of the 4x4 IDCT. */
-static void simd_4x4_pass(const int32_t *in, int n, int32_t *out) {
+static inline void simd_4x4_pass(const int32_t *in, int n, int32_t *out) {
     int32_t tmp2o = add32(in[1] * FIX_2_562915447 + in[3] * FIX_0_899976223,
                           in[5] * -FIX_0_601344887 + in[7] * -FIX_0_509795579);
     int32_t tmp0o = add32(in[1] * FIX_1_061594337 + in[3] * -FIX_2_172734803,
@@ -1074,18 +1137,9 @@ static void idct_block(const jpg_component_t *c, const int16_t *coef, int bx, in
     int n = c->dct_size;
     uint8_t *out = c->plane + (size_t)by * n * c->stride + (size_t)bx * n;
     switch (n) {
-    case 8:
-        if (portable) idct_8x8_c(coef, q, out, c->stride);
-        else idct_8x8_simd(coef, q, out, c->stride);
-        break;
-    case 4:
-        if (portable) idct_4x4_c(coef, q, out, c->stride);
-        else idct_4x4_simd(coef, q, out, c->stride);
-        break;
-    case 2:
-        if (portable) idct_2x2_c(coef, q, out, c->stride);
-        else idct_2x2_simd(coef, q, out, c->stride);
-        break;
+    case 8: idct_8x8(coef, q, out, c->stride, !portable); break;
+    case 4: idct_4x4(coef, q, out, c->stride, !portable); break;
+    case 2: idct_2x2(coef, q, out, c->stride, !portable); break;
     default:
         idct_1x1(coef, q, out, !portable);
         break;
@@ -1169,7 +1223,8 @@ static int start_scan(jpg_decoder_t *d) {
     return 0;
 }
 
-/* Where block (bx, by) of component c lives in its coefficient buffer. */
+/* Where block (bx, by) of component c lives in its coefficient buffer
+ * (single-scan files: by counts block rows within the current MCU row). */
 static inline int16_t *coef_block(const jpg_component_t *c, int bx, int by) {
     return c->coefs + ((size_t)by * c->bw_alloc + bx) * 64;
 }
@@ -1191,37 +1246,54 @@ static int decode_one_block(jpg_decoder_t *d, int scan_index, const jpg_componen
     return 0;
 }
 
-/* Decodes every MCU of the current scan. Single-scan files go straight
- * through the IDCT into the planes (dummy blocks at the right and bottom
- * edges are decoded but not drawn); multi-scan files fill the coefficient
- * buffers. */
+/* Block rows of component c in one MCU row of the current scan. */
+static inline int mcu_block_rows(const jpg_decoder_t *d, const jpg_component_t *c) {
+    return d->scan_ncomp == 1 ? 1 : c->v;
+}
+
+/* Single-scan files: inverse-transforms the MCU row `my` just decoded into
+ * the row buffers (dummy blocks past the right and bottom edges are
+ * decoded but not drawn). */
+static void idct_mcu_row(const jpg_decoder_t *d, int my) {
+    for (int i = 0; i < d->scan_ncomp; i++) {
+        const jpg_component_t *c = &d->comp[d->scan_comp[i]];
+        int rows = mcu_block_rows(d, c);
+        for (int y = 0; y < rows && my * rows + y < c->bh; y++)
+            for (int bx = 0; bx < c->bw; bx++)
+                idct_block(c, coef_block(c, bx, y), bx, my * rows + y, d->portable_idct);
+    }
+}
+
+/* Decodes every MCU of the current scan. Multi-scan files fill the
+ * whole-image coefficient buffers; single-scan files fill a one-MCU-row
+ * buffer that goes through the IDCT after each MCU row. */
 static int decode_scan(jpg_decoder_t *d) {
-    int16_t blk[64];
     for (int my = 0; my < d->mcu_rows; my++) {
+        if (!d->multi_scan) {
+            /* blocks that end up skipped stay zero: flat gray, as in libjpeg */
+            for (int i = 0; i < d->scan_ncomp; i++) {
+                const jpg_component_t *c = &d->comp[d->scan_comp[i]];
+                memset(c->coefs, 0, (size_t)c->bw_alloc * mcu_block_rows(d, c) * 64 * sizeof(int16_t));
+            }
+        }
         for (int mx = 0; mx < d->mcus_per_row; mx++) {
             if (d->restart_interval && d->restarts_to_go == 0) process_restart(d);
             /* Out of data: leave the rest of the interval as it is (zeros).
              * DC refinement scans read on regardless (the bits are zeros). */
             int skip = d->insufficient && !(d->progressive && d->Ss == 0 && d->Ah != 0);
-            for (int i = 0; i < d->scan_ncomp; i++) {
+            for (int i = 0; i < d->scan_ncomp && !skip; i++) {
                 jpg_component_t *c = &d->comp[d->scan_comp[i]];
-                int nh = d->scan_ncomp == 1 ? 1 : c->h, nv = d->scan_ncomp == 1 ? 1 : c->v;
+                int nh = d->scan_ncomp == 1 ? 1 : c->h, nv = mcu_block_rows(d, c);
                 for (int y = 0; y < nv; y++) {
                     for (int x = 0; x < nh; x++) {
-                        int bx = mx * nh + x, by = my * nv + y;
-                        if (d->multi_scan) {
-                            if (!skip && decode_one_block(d, i, c, coef_block(c, bx, by)) < 0)
-                                return -1;
-                        } else {
-                            memset(blk, 0, sizeof blk);     /* skipped: a flat gray block */
-                            if (!skip) decode_one_block(d, i, c, blk);
-                            if (bx < c->bw && by < c->bh) idct_block(c, blk, bx, by, d->portable_idct);
-                        }
+                        int bx = mx * nh + x, by = d->multi_scan ? my * nv + y : y;
+                        if (decode_one_block(d, i, c, coef_block(c, bx, by)) < 0) return -1;
                     }
                 }
             }
             d->restarts_to_go--;
         }
+        if (!d->multi_scan) idct_mcu_row(d, my);
     }
     return 0;
 }
@@ -1256,9 +1328,10 @@ static int16_t smooth_pred(int64_t num, int64_t qk, int al) {
 }
 
 static void idct_component(const jpg_decoder_t *d, const jpg_component_t *c, int smooth) {
-    int16_t ws[64];
     const uint16_t *q = c->quant;
+    #pragma omp parallel for schedule(dynamic, 4) if ((size_t)c->bw * c->bh >= 1024)
     for (int by = 0; by < c->bh; by++) {
+        int16_t ws[64];
         int up = by > 0 ? by - 1 : by, down = by < c->bh - 1 ? by + 1 : by;
         for (int bx = 0; bx < c->bw; bx++) {
             const int16_t *blk = coef_block(c, bx, by);
@@ -1388,8 +1461,8 @@ static int setup_frame(jpg_decoder_t *d, int scale_denom, size_t max_pixels) {
         c->stride = pw;
         c->plane = malloc(bytes ? bytes : 1);
         if (!c->plane) return sal_errf(d->err, "%s: out of memory decoding JPEG", d->name);
-        if (d->multi_scan) {
-            if (sal_mul_size((size_t)c->bw_alloc, (size_t)c->bh_alloc, &nblocks) < 0 ||
+        {   /* multi-scan: the whole image; single scan: one MCU row (v block rows) */
+            if (sal_mul_size((size_t)c->bw_alloc, (size_t)(d->multi_scan ? c->bh_alloc : c->v), &nblocks) < 0 ||
                 sal_mul_size(nblocks, 64 * sizeof(int16_t), &coef_bytes) < 0)
                 return sal_errf(d->err, "%s: JPEG too large", d->name);
             c->coefs = calloc(1, coef_bytes);

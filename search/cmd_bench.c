@@ -14,6 +14,7 @@
  * FIR: 2*16 per output value, i.e. the dense 4x4 equivalent).
  */
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,42 +76,51 @@ static void fill_random(float *a, size_t n, uint64_t seed) {
     }
 }
 
-/* FP32 peak of `threads` threads running the FMA loop at once (GFLOP/s). */
+/* FP32 peak of `threads` threads running the FMA loop at once (GFLOP/s):
+ * the best of many short rounds, so that a busy machine still shows what
+ * its cores can do when they get to run. */
 static double measure_peak(int threads, double seconds) {
-    double total = 0.0;
+    double best = 0.0;
     threads_set(threads);
+    for (double spent = 0.0; spent < seconds; spent += 0.02) {
+        double total = 0.0;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
-    total += conv_fma_peak_gflops(seconds);
-    return total;
+        total += conv_fma_peak_gflops(0.02);
+        best = total > best ? total : best;
+    }
+    return best;
 }
 
 typedef struct bench_bufs {
     float *in, *out, *w, *scale, *noise, *bias;
 } bench_bufs_t;
 
-/* Runs one case once; returns its FLOPs (0 if the case cannot be set up). */
-static double run_case(const bench_case_t *bc, bench_bufs_t *b, sal_err_t *err) {
-    const int ci = bc->c_in, co = bc->c_out, r = bc->res;
-    conv_weights_t cw;
-    conv_epilogue_t ep = {b->scale, b->noise, 0.1f, b->bias, ACT_LRELU, 0.2f, 1.4142135f, 256.0f};
+/* FLOPs of one run of a case. */
+static double case_flops(const bench_case_t *bc) {
+    const double ci = bc->c_in, co = bc->c_out, r = bc->res;
+    switch (bc->kind) {
+    case BK_CONV3:
+    case BK_TCONV: return 2.0 * co * ci * 9 * r * r;
+    case BK_CONV1: return 2.0 * co * ci * r * r;
+    case BK_FIR: return 2.0 * 16 * co * r * r;
+    case BK_GEMM: return 2.0 * r * co * ci;
+    }
+    return 0;
+}
+
+/* Runs one case once (weights already packed in cw for the convs). */
+static void run_case(const bench_case_t *bc, const conv_weights_t *cw, bench_bufs_t *b) {
+    const int r = bc->res;
+    const conv_epilogue_t ep = {b->scale, b->noise, 0.1f, b->bias, ACT_LRELU, 0.2f, 1.4142135f,
+                                256.0f};
     const float f[4] = {1.0f, 3.0f, 3.0f, 1.0f};
     switch (bc->kind) {
     case BK_CONV3:
-    case BK_CONV1:
-    case BK_TCONV:
-        if (conv_weights_init(&cw, b->w, co, ci, bc->kind == BK_CONV1 ? 1 : 3, err)) return 0;
-        if (bc->kind == BK_TCONV) conv2d_transpose3x3_s2(&cw, b->in, b->out, 1, r, r);
-        else conv2d(&cw, b->in, b->out, 1, r, r, &ep);
-        conv_weights_free(&cw);
-        return 2.0 * co * ci * (bc->kind == BK_CONV1 ? 1 : 9) * (double)r * r;
-    case BK_FIR:
-        fir4x4_down_pad1(b->in, b->out, 1, co, r + 1, r + 1, f, 4.0f / 64.0f, &ep);
-        return 2.0 * 16 * co * (double)r * r;
-    case BK_GEMM:
-        gemm_nt(r, co, ci, b->in, b->w, b->out);
-        return 2.0 * r * co * ci;
+    case BK_CONV1: conv2d(cw, b->in, b->out, 1, r, r, &ep); break;
+    case BK_TCONV: conv2d_transpose3x3_s2(cw, b->in, b->out, 1, r, r); break;
+    case BK_FIR: fir4x4_down_pad1(b->in, b->out, 1, bc->c_out, r + 1, r + 1, f, 4.0f / 64.0f, &ep); break;
+    case BK_GEMM: gemm_nt(r, bc->c_out, bc->c_in, b->in, b->w, b->out); break;
     }
-    return 0;
 }
 
 static void usage(FILE *f) {
@@ -197,23 +207,32 @@ int cmd_bench(int argc, char **argv) {
         for (int pass = quick || threads == 1 ? 1 : 0; pass < 2; pass++) {
             const int t = pass == 0 ? 1 : threads;
             const double peak = pass == 0 ? peak1 : peakn;
-            sal_err_t err;
             threads_set(t);
-            double flops = run_case(bc, &b, &err); /* warm-up (and page faults) */
-            if (flops <= 0) {
+            conv_weights_t cw;
+            memset(&cw, 0, sizeof cw);
+            const int is_conv = bc->kind == BK_CONV3 || bc->kind == BK_CONV1 || bc->kind == BK_TCONV;
+            sal_err_t err;
+            if (is_conv && conv_weights_init(&cw, b.w, bc->c_out, bc->c_in,
+                                             bc->kind == BK_CONV1 ? 1 : 3, &err)) {
                 fprintf(stderr, "salient bench: %s\n", err.msg);
                 rc = 1;
                 goto done_json;
             }
-            /* time at least 3 runs or 0.5 s (quick: one run) */
+            const double flops = case_flops(bc);
+            run_case(bc, &cw, &b); /* warm-up (and page faults) */
+            /* best of at least 3 runs / 0.5 s (quick: 2 runs): the minimum is the
+             * machine's speed, anything above it is interference */
             int runs = 0;
-            double t0 = sal_now(), el = 0;
+            double best = INFINITY, t0 = sal_now();
             do {
-                run_case(bc, &b, &err);
+                double t1 = sal_now();
+                run_case(bc, &cw, &b);
+                double dt = sal_now() - t1;
+                best = dt < best ? dt : best;
                 runs++;
-                el = sal_now() - t0;
-            } while (!quick && (runs < 3 || el < 0.5));
-            const double ms = el / runs * 1e3, gf = flops / (el / runs) * 1e-9;
+            } while (runs < 2 || (!quick && (runs < 3 || sal_now() - t0 < 0.5)));
+            conv_weights_free(&cw);
+            const double ms = best * 1e3, gf = flops / best * 1e-9;
             char shape[64];
             if (bc->kind == BK_GEMM)
                 snprintf(shape, sizeof shape, "%dx%dx%d", bc->res, bc->c_out, bc->c_in);
@@ -224,7 +243,7 @@ int cmd_bench(int argc, char **argv) {
             fflush(stdout);
             if (bc->kind == BK_CONV3 && bc->res >= 64) {
                 conv_flops[pass] += flops;
-                conv_time[pass] += el / runs;
+                conv_time[pass] += best;
             }
             sb_printf(&js,
                       "%s\n    {\"kernel\": \"%s\", \"shape\": \"%s\", \"threads\": %d, "

@@ -8,15 +8,11 @@
 #include "vxm.h"
 #include "zip_reader.h"
 
-/* Bytes searched for TF class names at the start of a pickle. */
-#define SNIFF_BYTES 4096
-
 netload_format_t netload_detect(const uint8_t *data, size_t size) {
     if (size >= 8 && memcmp(data, BLOB_MAGIC, 8) == 0) return NETLOAD_BLOB;
     if (zr_is_zip(data, size)) return NETLOAD_PYTORCH;
     if (size >= 2 && data[0] == 0x80 && data[1] >= 2 && data[1] <= 5) {
-        size_t n = size < SNIFF_BYTES ? size : SNIFF_BYTES;
-        if (memmem(data, n, "dnnlib.tflib", 12)) return NETLOAD_TF;
+        if (sg2tf_sniff(data, size)) return NETLOAD_TF;  /* names the TF Network class */
         return NETLOAD_PYTORCH;
     }
     if (vxm_sniff(data, size)) return NETLOAD_VXM;

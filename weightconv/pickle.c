@@ -406,7 +406,11 @@ static pk_node_t *find_global(vm_t *vm, const char *module, size_t mlen, const c
 static int memo_put(vm_t *vm, uint64_t idx) {
     pk_node_t *v = top(vm);
     if (!v) return -1;
-    if (idx >= (uint64_t)1 << 32) return vm_fail(vm, "memo index %llu out of range", (unsigned long long)idx);
+    /* Python numbers memo entries 0, 1, 2, ...; a far-off index would only
+     * make us allocate a huge sparse table */
+    if (idx > (uint64_t)vm->memo_count + PK_MEMO_SLACK)
+        return vm_fail(vm, "memo index %llu out of range (%zu entries so far)", (unsigned long long)idx,
+                       vm->memo_count);
     if (idx >= vm->memo_cap) {
         size_t old = vm->memo_cap;
         if (grow(vm, (void **)&vm->memo, &vm->memo_cap, (size_t)idx + 1, sizeof(pk_node_t *))) return -1;

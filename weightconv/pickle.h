@@ -36,6 +36,7 @@
 #define PK_MAX_STACK 65536      /* values on the VM stack */
 #define PK_MAX_MARKS 4096       /* open MARKs */
 #define PK_MAX_DEPTH 1000       /* container nesting, as built */
+#define PK_MEMO_SLACK 65536     /* memo indices may run this far past the entry count */
 #define PK_DEFAULT_MAX_MEMORY ((size_t)1 << 30)  /* node bookkeeping, not payloads */
 
 typedef enum pk_type {

@@ -19,6 +19,8 @@
 #include "zip_reader.h"
 
 #define MAX_MODULE_DEPTH 32
+#define MAX_MODULES 4096     /* visits; shared (memoised) modules could otherwise explode */
+#define MAX_TENSORS 20000
 #define MAX_NAME 255
 
 /* FORMAT.md §1.3: every global a StyleGAN2-ADA snapshot references. */
@@ -44,6 +46,7 @@ typedef struct conv {
     blob_writer_t *w;
     const char *file;       /* base name for messages */
     ts_archive_t arch;      /* the parsed file */
+    int n_modules;          /* modules visited */
     char **names;           /* tensors added so far */
     int64_t (*shapes)[TENSOR_MAX_DIMS + 1];  /* their ndim, shape... */
     int n_tensors, cap_names;
@@ -95,6 +98,7 @@ static int add_tensor(conv_t *cv, const char *name, const pk_node_t *node) {
     ts_tensor_t t;
     const void *data;
     float *owned;
+    if (cv->n_tensors >= MAX_TENSORS) return sal_errf(cv->err, "%s: more than %d tensors", cv->file, MAX_TENSORS);
     if (ts_tensor_from_node(&cv->arch, node, cv->file, name, &t, cv->err)) return -1;
     if (ts_tensor_to_f32(&t, cv->file, name, &data, &owned, cv->err)) return -1;
     if (owned && wc_input_own(cv->in, owned, cv->err)) return -1;
@@ -137,6 +141,7 @@ static int add_tensor_dict(conv_t *cv, const char *prefix, const pk_node_t *d, c
 static int walk_module(conv_t *cv, const pk_node_t *m, const char *prefix, int depth) {
     const char *cls;
     if (depth > MAX_MODULE_DEPTH) return sal_errf(cv->err, "%s: modules nested too deeply at '%s'", cv->file, prefix);
+    if (++cv->n_modules > MAX_MODULES) return sal_errf(cv->err, "%s: more than %d modules", cv->file, MAX_MODULES);
     const pk_node_t *st = module_state(cv, m, *prefix ? prefix : "<root>", &cls);
     if (!st) return -1;
     if (add_tensor_dict(cv, prefix, pk_dict_get(st, "_parameters"), NULL)) return -1;

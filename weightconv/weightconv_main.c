@@ -66,11 +66,26 @@ static void print_blob(const char *path, const blob_t *b, const char *format) {
     }
 }
 
+/* TensorFlow pickles: list the network's variables as stored (also when the
+ * conversion refuses the file, to show what it holds). */
+static void list_tf_variables(const char *path, const netload_options_t *opt) {
+    sal_err_t err;
+    wc_input_t in;
+    if (wc_input_open(&in, path, &err) == 0) {
+        if (netload_detect(in.data, in.size) == NETLOAD_TF) {
+            sg2tf_options_t o = {opt->use_G};
+            sg2tf_list_variables(&in, &o, stdout, &err);
+        }
+        wc_input_close(&in);
+    }
+}
+
 static int cmd_info(const char *path, const netload_options_t *opt) {
     sal_err_t err;
     blob_t *b;
     int rc = netload_open_ex(path, opt, &b, &err);
     if (rc < 0) {
+        list_tf_variables(path, opt);
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
@@ -81,15 +96,7 @@ static int cmd_info(const char *path, const netload_options_t *opt) {
     }
     print_blob(path, b, fmt);
     blob_close(b);
-    /* TensorFlow pickles: also list the variables as stored */
-    wc_input_t in;
-    if (rc == 1 && wc_input_open(&in, path, &err) == 0) {
-        if (netload_detect(in.data, in.size) == NETLOAD_TF) {
-            sg2tf_options_t o = {opt->use_G};
-            sg2tf_list_variables(&in, &o, stdout, &err);
-        }
-        wc_input_close(&in);
-    }
+    if (rc == 1) list_tf_variables(path, opt);
     return 0;
 }
 

@@ -73,8 +73,8 @@ static void compare_one(test_ctx_t *t, tally_t *tl, const char *jpg, const char 
 
 static void cjpeg_matrix(test_ctx_t *t, tally_t *tl) {
     struct { int w, h, kind; int full; } images[] = {
-        {1, 1, 1, 1}, {17, 9, 2, 1}, {17, 9, 1, 1}, {33, 47, 0, 1},
-        {129, 67, 1, 1}, {250, 190, 2, 1}, {1023, 769, 2, 0},
+        {1, 1, 1, 1}, {17, 9, 2, 1}, {33, 47, 0, 1}, {129, 67, 1, 1},
+        {250, 190, 2, 1}, {1023, 769, 2, 0},
     };
     const char *samplings[] = {"-sample 1x1", "-sample 2x1", "-sample 2x2", "-sample 1x2",
                                "-sample 4x1", "-grayscale", "-rgb -sample 1x2", "-rgb -sample 2x2"};
@@ -93,7 +93,7 @@ static void cjpeg_matrix(test_ctx_t *t, tally_t *tl) {
             for (size_t o = 0; o < nopt; o++) {
                 snprintf(what, sizeof what, "%dx%d kind %d: cjpeg %s %s", images[i].w, images[i].h,
                          images[i].kind, samplings[s], options[o]);
-                if (tj_run("cjpeg %s %s -outfile '%s' '%s'", samplings[s], options[o], jpg, ppm) != 0) {
+                if (tj_run("cjpeg %s %s -outfile '%s' '%s' 2>/dev/null", samplings[s], options[o], jpg, ppm) != 0) {
                     CHECK(t, 0, "cjpeg failed: %s", what);
                     continue;
                 }
@@ -135,7 +135,9 @@ static void fixtures(test_ctx_t *t, tally_t *tl) {
         line[strcspn(line, "\n")] = 0;
         files++;
         const char *rel = line + strlen(dir) + 1;
-        for (int denom = 1; denom <= 8; denom *= 2) {
+        /* the 112 similar face files: scales 1 and 1/2, and all four for every 8th */
+        int is_face = strncmp(rel, "faces/", 6) == 0, max_denom = is_face && files % 8 ? 2 : 8;
+        for (int denom = 1; denom <= max_denom; denom *= 2) {
             image_u8_t ours;
             sal_err_t err = {{0}};
             int our_rc = tj_decode_file(line, denom, &ours, &err);
@@ -190,7 +192,7 @@ int main(void) {
     fixtures(&t, &fix);
     printf("fixtures x scales: %d compared with djpeg, %d identical (+4 against recorded 2.0.1 decodes)\n",
            fix.compared, fix.identical);
-    CHECK(&t, gen.compared >= 1000, "only %d generated comparisons", gen.compared);
+    CHECK(&t, gen.compared >= 850, "only %d generated comparisons", gen.compared);
     CHECK(&t, gen.identical + gen.identical_except_440 == gen.compared, "%d of %d generated files match",
           gen.identical + gen.identical_except_440, gen.compared);
     printf("time %.1f s\n", sal_now() - t0);

@@ -8,8 +8,8 @@
  *     smoothing of incomplete scans differs from Debian's 2.1.5.
  *  3. Random byte changes: no crash (the ASan/UBSan run checks memory), and
  *     for baseline files wherever djpeg writes a whole image ours is
- *     identical to djpeg's C code path (JSIMD_FORCENONE=1: its SIMD IDCT
- *     works in 16-bit lanes and differs on out-of-range coefficients).
+ *     identical: default IDCT model vs djpeg (its SIMD IDCT works in 16-bit
+ *     lanes), portable model vs djpeg's C path (JSIMD_FORCENONE=1).
  *  4. Headers that must give a clear error: 12-bit, arithmetic, lossless,
  *     2 components, zero/too large sizes, missing or bad tables, unknown
  *     markers, memory limits; and libjpeg's default Huffman tables.
@@ -32,12 +32,12 @@ static void truncated_baseline(test_ctx_t *t) {
     free(im.px);
     int compared = 0, identical = 0, both_fail = 0;
     for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
-        CHECK(t, tj_run("cjpeg %s -outfile '%s' '%s'", options[o], full, ppm) == 0, "cjpeg %s", options[o]);
+        CHECK(t, tj_run("cjpeg %s -outfile '%s' '%s' 2>/dev/null", options[o], full, ppm) == 0, "cjpeg %s", options[o]);
         size_t n = 0;
         uint8_t *data = test_read_raw(full, &n);
         if (!data) continue;
-        for (int k = 1; k <= 30; k++) {
-            size_t len = n * (size_t)k / 31 + (size_t)(k % 7);   /* cut points over the whole file */
+        for (int k = 1; k <= 20; k++) {
+            size_t len = n * (size_t)k / 21 + (size_t)(k % 7);   /* cut points over the whole file */
             if (len >= n) len = n - 1;
             tj_write_file(cut, data, len);
             for (int denom = 1; denom <= 8; denom *= 4) {
@@ -68,7 +68,7 @@ static void truncated_baseline(test_ctx_t *t) {
     }
     printf("truncated baseline: %d compared, %d identical to djpeg, %d header cuts failing in both\n",
            compared, identical, both_fail);
-    CHECK(t, compared > 300, "only %d truncated files compared", compared);
+    CHECK(t, compared > 200, "only %d truncated files compared", compared);
 }
 
 /* --------------------------------------------------------- 2. progressive */
@@ -114,9 +114,21 @@ static void truncated_progressive(test_ctx_t *t) {
 
 /* ---------------------------------------------------------- 3. byte flips */
 
+/* Offset just past the first SOS header (start of entropy-coded data). */
+static size_t scan_data_start(const uint8_t *d, size_t n) {
+    for (size_t i = 2; i + 3 < n; i++)
+        if (d[i] == 0xFF && d[i + 1] == 0xDA) return i + 2 + ((size_t)d[i + 2] << 8 | d[i + 3]);
+    return 2;
+}
+
+/* Flips: default model vs djpeg (SIMD IDCT) with changes anywhere; portable
+ * model vs djpeg's C path (JSIMD_FORCENONE=1) with changes in the entropy
+ * data only (Debian's C path keeps 16-bit multipliers, which only matters
+ * when a change creates a 16-bit quantisation table). */
 static void byte_flips(test_ctx_t *t) {
-    const char *options[] = {"-sample 2x2 -quality 85", "-sample 1x1 -quality 90 -restart 1",
-                             "-sample 2x2 -progressive", "-grayscale -progressive -restart 1"};
+    const char *options[] = {"-sample 2x2 -quality 85", "-sample 1x1 -quality 20 -restart 1",
+                             "-sample 2x1 -quality 95", "-sample 2x2 -progressive",
+                             "-grayscale -progressive -restart 1"};
     char ppm[1200], src[1200], bad[1200], ref_path[1200];
     snprintf(ppm, sizeof ppm, "%s/flip.ppm", t->tmp);
     snprintf(src, sizeof src, "%s/flip_src.jpg", t->tmp);
@@ -126,44 +138,47 @@ static void byte_flips(test_ctx_t *t) {
     tj_write_pnm(ppm, &im);
     free(im.px);
     uint32_t seed = 12345;
-    int decoded = 0, failed = 0, compared = 0, identical = 0;
+    int decoded = 0, failed = 0, compared[2] = {0, 0}, identical[2] = {0, 0};
     for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
         int progressive = strstr(options[o], "progressive") != NULL;
-        tj_run("cjpeg %s -outfile '%s' '%s'", options[o], src, ppm);
+        tj_run("cjpeg %s -outfile '%s' '%s' 2>/dev/null", options[o], src, ppm);
         size_t n = 0;
         uint8_t *data = test_read_raw(src, &n);
         CHECK(t, data != NULL, "cjpeg %s", options[o]);
         if (!data) continue;
+        size_t body = scan_data_start(data, n);
         uint8_t *copy = malloc(n);
-        for (int trial = 0; trial < 60; trial++) {
+        for (int trial = 0; trial < 50; trial++) {
+            int portable = trial & 1;
+            size_t from = portable ? body : 2;
             memcpy(copy, data, n);
             int changes = 1 + (int)(tj_lcg(&seed) % 4);
-            for (int c = 0; c < changes; c++) copy[2 + tj_lcg(&seed) % (n - 2)] = (uint8_t)tj_lcg(&seed);
+            for (int c = 0; c < changes; c++) copy[from + tj_lcg(&seed) % (n - 2 - from)] = (uint8_t)tj_lcg(&seed);
             int denom = 1 << (tj_lcg(&seed) % 4);
             image_u8_t ours;
             sal_err_t err = {{0}};
             jpeg_decode_opts_t opts = {0};
             opts.scale_denom = denom;
+            opts.portable_idct = portable;
             int rc = jpeg_decode(copy, n, "flip.jpg", &opts, &ours, NULL, &err);
             if (rc < 0) {
                 failed++;
-                CHECK(t, err.msg[0] != 0, "error without message");
+                CHECK(t, strstr(err.msg, "flip.jpg") != NULL, "error without file name: %s", err.msg);
                 continue;
             }
             decoded++;
-            int w, h;
-            jpeg_scaled_size(ours.width * denom, 1, 1, &w, &h);   /* (sanity: sizes are sane) */
             CHECK(t, ours.width > 0 && ours.height > 0 && ours.pixels, "empty decode");
             if (!progressive) {
                 tj_write_file(bad, copy, n);
                 remove(ref_path);
-                tj_djpeg(bad, denom, ref_path, 1);
+                tj_djpeg(bad, denom, ref_path, portable);
                 tj_image_t ref;
                 if (tj_read_pnm(ref_path, &ref) == 0) {
-                    compared++;
+                    compared[portable]++;
                     int same = tj_same(&ours, &ref);
-                    identical += same;
-                    CHECK(t, same, "%s flip trial %d 1/%d: differs from djpeg (C path)", options[o], trial, denom);
+                    identical[portable] += same;
+                    CHECK(t, same, "%s flip trial %d 1/%d (%s IDCT): differs from djpeg", options[o], trial,
+                          denom, portable ? "C" : "SIMD");
                     free(ref.px);
                 }
             }
@@ -172,9 +187,10 @@ static void byte_flips(test_ctx_t *t) {
         free(copy);
         free(data);
     }
-    printf("byte flips: %d decoded, %d rejected; baseline: %d compared with djpeg (C path), %d identical\n",
-           decoded, failed, compared, identical);
-    CHECK(t, compared > 60, "only %d flipped files compared", compared);
+    printf("byte flips: %d decoded, %d rejected; baseline vs djpeg: SIMD IDCT %d/%d identical, "
+           "C IDCT (JSIMD_FORCENONE=1) %d/%d identical\n",
+           decoded, failed, identical[0], compared[0], identical[1], compared[1]);
+    CHECK(t, compared[0] > 30 && compared[1] > 30, "only %d + %d flipped files compared", compared[0], compared[1]);
 }
 
 /* ------------------------------------------------------------ 4. headers */
@@ -216,7 +232,7 @@ static void header_errors(test_ctx_t *t) {
     tj_write_pnm(ppm, &im);
     free(im.px);
     size_t n = 0, m = 0;
-    tj_run("cjpeg -quality 75 -outfile '%s' '%s'", jpg, ppm);
+    tj_run("cjpeg -quality 75 -outfile '%s' '%s' 2>/dev/null", jpg, ppm);
     uint8_t *base = test_read_raw(jpg, &n);
     CHECK(t, base != NULL, "cjpeg failed");
     if (!base) return;
@@ -239,9 +255,9 @@ static void header_errors(test_ctx_t *t) {
     expect_error(t, c, n, "height 0", "empty image");
     memcpy(c, base, n); c[sof + 7] = 0xFF; c[sof + 8] = 0xFF;   /* width 65535 */
     expect_error(t, c, n, "width 65535", "too large");
-    memcpy(c, base, n); c[sof + 12] = 0x52;                     /* Y sampling 5x2 */
+    memcpy(c, base, n); c[sof + 11] = 0x52;                     /* Y sampling 5x2 */
     expect_error(t, c, n, "sampling 5x2", "sampling");
-    memcpy(c, base, n); c[sof + 10] = 0x1B;                     /* first component's quant table 11 */
+    memcpy(c, base, n); c[sof + 12] = 0x0B;                     /* first component's quant table 11 */
     expect_error(t, c, n, "quant table 11", "quantization table");
     memcpy(c, base, n); c[sof + 2 + 1] = 0xFF;                  /* SOF length */
     expect_error(t, c, n, "SOF length", "SOF length");
@@ -317,7 +333,7 @@ static void header_errors(test_ctx_t *t) {
     if (d != base) free(d);
 
     /* Progressive files get no default tables. */
-    tj_run("cjpeg -progressive -outfile '%s' '%s'", jpg, ppm);
+    tj_run("cjpeg -progressive -outfile '%s' '%s' 2>/dev/null", jpg, ppm);
     uint8_t *prog = test_read_raw(jpg, &m);
     if (prog) {
         size_t pn;

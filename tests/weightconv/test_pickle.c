@@ -206,7 +206,7 @@ static void test_lengths(test_ctx_t *t) {
 static void test_memo_and_stack(test_ctx_t *t) {
     EXPECT_ERROR(t, "\x80\x02h\x05.", "memo index 5 was never stored");
     EXPECT_ERROR(t, "\x80\x02j\xff\xff\xff\x7f.", "memo index 2147483647 was never stored");
-    EXPECT_ERROR(t, "\x80\x02K\x01r\xff\xff\xff\xff.", "memory limit");   /* 32 GiB of memo */
+    EXPECT_ERROR(t, "\x80\x02K\x01r\xff\xff\xff\xff.", "memo index 4294967295 out of range");
     EXPECT_ERROR(t, "\x80\x02g-1\n.", "negative memo index");
     EXPECT_ERROR(t, "\x80\x02q\x00.", "stack underflow");                 /* PUT with nothing */
     EXPECT_ERROR(t, "\x80\x02.", "stack underflow");
@@ -219,9 +219,12 @@ static void test_memo_and_stack(test_ctx_t *t) {
     EXPECT_ERROR(t, "\x80\x02(\x93.", "stack underflow");
     EXPECT_ERROR(t, "\x80\x02K\x01K\x02\x93.", "two strings");
 
-    /* a large memo index inside a small memory budget */
-    loaded_t l = load_opts("\x80\x02K\x01r\x00\x00\x00\x10.", 10, 64u << 20, 0);  /* index 2^28 */
-    CHECK(t, one_line_error(&l, "memory limit"), "memo 2^28 in 64 MB: %s", l.err.msg);
+    /* a memo index within the slack but over a small memory budget */
+    loaded_t l = load_opts("\x80\x02K\x01r\x00\x00\x01\x00.", 10, 256u << 10, 0);  /* index 65536 */
+    CHECK(t, one_line_error(&l, "memory limit"), "memo 65536 in 256 KB: %s", l.err.msg);
+    pk_ctx_free(l.ctx);
+    l = load_opts("\x80\x02K\x01r\x00\x00\x01\x00h\x00.", 12, 0, 0);
+    CHECK(t, l.rc < 0 && strstr(l.err.msg, "memo index 0 was never stored"), "sparse memo: %s", l.err.msg);
     pk_ctx_free(l.ctx);
 
     /* 100000 nested lists: EMPTY_LIST x N, APPEND x N-1 */

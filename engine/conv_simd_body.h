@@ -64,6 +64,9 @@
 #define TILE_BUDGET ((size_t)160 * 1024) /* floats per thread input tile (640 KiB) */
 #endif
 #define MK_INLINE static inline __attribute__((always_inline))
+#ifndef OTILE_BUDGET
+#define OTILE_BUDGET ((size_t)16 * 1024) /* floats of raw sums per thread (64 KiB) */
+#endif
 #ifndef CONV_CB
 #define CONV_CB 16 /* input channels per L1 block (conv2d) */
 #endif
@@ -230,6 +233,7 @@ static int KFN(plan_groups)(int row_tasks, int nob, int nthr) {
  * runs every (output block, chunk) so that the chunk's inputs stay in L1. */
 typedef struct conv_plan {
     int R, rows, ntiles, groups, ntasks, nob, cb;
+    int obb;       /* output blocks per pass over the tile (output tile <= OTILE_BUDGET) */
     size_t cs, ot, per_thread;
 } conv_plan_t;
 
@@ -246,8 +250,9 @@ static conv_plan_t KFN(plan)(int n, int h_tasks, int wp, int c_in, int c_out, in
     p.ntasks = n * p.ntiles * p.groups;
     p.cb = cb;
     const int obs_per_group = (p.nob + p.groups - 1) / p.groups;
-    p.per_thread = KFN(round16)((size_t)c_in * p.cs +
-                                (size_t)classes * obs_per_group * CONV_PACK_O * p.ot);
+    p.obb = (int)(OTILE_BUDGET / ((size_t)classes * CONV_PACK_O * p.ot));
+    p.obb = p.obb < 1 ? 1 : p.obb > obs_per_group ? obs_per_group : p.obb;
+    p.per_thread = KFN(round16)((size_t)c_in * p.cs + (size_t)classes * p.obb * CONV_PACK_O * p.ot);
     return p;
 }
 
@@ -273,35 +278,38 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
         const int ob0 = g * p.nob / p.groups, ob1 = (g + 1) * p.nob / p.groups;
         KFN(fill_tile)(tile, p.cs, in + (size_t)nb * c_in * h * w, c_in, h, w, wp, y0 - pad,
                        p.rows, reff + halo);
-        for (int c0 = 0; c0 < c_in; c0 += p.cb) {
-            const int nc = c_in - c0 < p.cb ? c_in - c0 : p.cb;
-            const float *tc = tile + (size_t)c0 * p.cs;
-            for (int ob = ob0; ob < ob1; ob++)
-                for (int qc = 0; qc < nq; qc++)
-                    for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
-                        const int o0 = ob * CONV_PACK_O + sub * MK_O;
-                        if (o0 >= c_out) break;
-                        const float *ws =
-                            cw->packed + ((size_t)ob * c_in + c0) * wcs + sub * MK_O;
-                        float *dst =
-                            otile + (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * p.ot;
-                        const size_t q = (size_t)qc * CH;
-                        if (taps == 9)
-                            KFN(mk)(tc + q, p.cs, nc, ws, (int)wcs, wp, 9, KFN(k3_row),
-                                    KFN(k3_col), KFN(k3_idx), dst + q, p.ot, c0 > 0);
-                        else
-                            KFN(mk)(tc + q, p.cs, nc, ws, (int)wcs, wp, 1, KFN(k1_zero),
-                                    KFN(k1_zero), KFN(k1_zero), dst + q, p.ot, c0 > 0);
-                    }
-        }
-        const int o_end = ob1 * CONV_PACK_O < c_out ? ob1 * CONV_PACK_O : c_out;
-        for (int o = ob0 * CONV_PACK_O; o < o_end; o++) {
-            epi_row_t e = epi_row_for(ep, nb, c_out, o);
-            const float *src = otile + (size_t)(o - ob0 * CONV_PACK_O) * p.ot;
-            for (int r = 0; r < reff; r++) {
-                e.noise = ep && ep->noise ? ep->noise + (size_t)(y0 + r) * w : NULL;
-                KFN(epi_store)(src + (size_t)r * wp,
-                               out + (((size_t)nb * c_out + o) * h + y0 + r) * w, w, &e);
+        for (int obb = ob0; obb < ob1; obb += p.obb) {
+            const int obe = obb + p.obb < ob1 ? obb + p.obb : ob1;
+            for (int c0 = 0; c0 < c_in; c0 += p.cb) {
+                const int nc = c_in - c0 < p.cb ? c_in - c0 : p.cb;
+                const float *tc = tile + (size_t)c0 * p.cs;
+                for (int ob = obb; ob < obe; ob++)
+                    for (int qc = 0; qc < nq; qc++)
+                        for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
+                            const int o0 = ob * CONV_PACK_O + sub * MK_O;
+                            if (o0 >= c_out) break;
+                            const float *ws =
+                                cw->packed + ((size_t)ob * c_in + c0) * wcs + sub * MK_O;
+                            float *dst =
+                                otile + (size_t)((ob - obb) * CONV_PACK_O + sub * MK_O) * p.ot;
+                            const size_t q = (size_t)qc * CH;
+                            if (taps == 9)
+                                KFN(mk)(tc + q, p.cs, nc, ws, (int)wcs, wp, 9, KFN(k3_row),
+                                        KFN(k3_col), KFN(k3_idx), dst + q, p.ot, c0 > 0);
+                            else
+                                KFN(mk)(tc + q, p.cs, nc, ws, (int)wcs, wp, 1, KFN(k1_zero),
+                                        KFN(k1_zero), KFN(k1_zero), dst + q, p.ot, c0 > 0);
+                        }
+            }
+            const int o_end = obe * CONV_PACK_O < c_out ? obe * CONV_PACK_O : c_out;
+            for (int o = obb * CONV_PACK_O; o < o_end; o++) {
+                epi_row_t e = epi_row_for(ep, nb, c_out, o);
+                const float *src = otile + (size_t)(o - obb * CONV_PACK_O) * p.ot;
+                for (int r = 0; r < reff; r++) {
+                    e.noise = ep && ep->noise ? ep->noise + (size_t)(y0 + r) * w : NULL;
+                    KFN(epi_store)(src + (size_t)r * wp,
+                                   out + (((size_t)nb * c_out + o) * h + y0 + r) * w, w, &e);
+                }
             }
         }
     }
@@ -338,45 +346,49 @@ int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, float *out, i
         const int a0 = ti * p.R, reff = h + 1 - a0 < p.R ? h + 1 - a0 : p.R;
         const int nq = (int)(((size_t)reff * wp + CH - 1) / CH);
         const int ob0 = g * p.nob / p.groups, ob1 = (g + 1) * p.nob / p.groups;
-        /* class tiles (4, ob1-ob0, 8, ot): even/even, even/odd, odd/even, odd/odd */
-        const size_t cls = (size_t)(ob1 - ob0) * CONV_PACK_O * p.ot;
+        /* class tiles (4, obb, 8, ot): even/even, even/odd, odd/even, odd/odd */
+        const size_t cls = (size_t)p.obb * CONV_PACK_O * p.ot;
         float *ee = tile + (size_t)c_in * p.cs, *eo = ee + cls, *oe = eo + cls, *oo = oe + cls;
         KFN(fill_tile)(tile, p.cs, in + (size_t)nb * c_in * h * w, c_in, h, w, wp, a0 - 1,
                        p.rows, reff + 1);
-        for (int c0 = 0; c0 < c_in; c0 += p.cb) {
-            const int nc = c_in - c0 < p.cb ? c_in - c0 : p.cb;
-            const float *tc = tile + (size_t)c0 * p.cs;
-            for (int ob = ob0; ob < ob1; ob++)
-                for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
-                    const int o0 = ob * CONV_PACK_O + sub * MK_O;
-                    if (o0 >= c_out) break;
-                    const float *ws = cw->packed + ((size_t)ob * c_in + c0) * wcs + sub * MK_O;
-                    const size_t d = (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * p.ot;
-                    const int acc = c0 > 0;
-                    for (int qc = 0; qc < nq; qc++) {
-                        const float *t = tc + (size_t)qc * CH;
-                        const size_t q = d + (size_t)qc * CH;
-                        KFN(mk)(t, p.cs, nc, ws, (int)wcs, wp, 4, KFN(ee_row), KFN(ee_col),
-                                KFN(ee_idx), ee + q, p.ot, acc);
-                        KFN(mk)(t, p.cs, nc, ws, (int)wcs, wp, 2, KFN(eo_row), KFN(eo_col),
-                                KFN(eo_idx), eo + q, p.ot, acc);
-                        KFN(mk)(t, p.cs, nc, ws, (int)wcs, wp, 2, KFN(oe_row), KFN(oe_col),
-                                KFN(oe_idx), oe + q, p.ot, acc);
-                        KFN(mk)(t, p.cs, nc, ws, (int)wcs, wp, 1, KFN(oo_row), KFN(oo_col),
-                                KFN(oo_idx), oo + q, p.ot, acc);
-                    }
+        for (int obb = ob0; obb < ob1; obb += p.obb) {
+            const int obe = obb + p.obb < ob1 ? obb + p.obb : ob1;
+            for (int c0 = 0; c0 < c_in; c0 += p.cb) {
+                const int nc = c_in - c0 < p.cb ? c_in - c0 : p.cb;
+                const float *tc = tile + (size_t)c0 * p.cs;
+                for (int ob = obb; ob < obe; ob++)
+                    for (int qc = 0; qc < nq; qc++)
+                        for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
+                            const int o0 = ob * CONV_PACK_O + sub * MK_O;
+                            if (o0 >= c_out) break;
+                            const float *ws =
+                                cw->packed + ((size_t)ob * c_in + c0) * wcs + sub * MK_O;
+                            const size_t q = (size_t)((ob - obb) * CONV_PACK_O + sub * MK_O) * p.ot +
+                                             (size_t)qc * CH;
+                            const float *t = tc + (size_t)qc * CH;
+                            const int acc = c0 > 0;
+                            KFN(mk)(t, p.cs, nc, ws, (int)wcs, wp, 4, KFN(ee_row), KFN(ee_col),
+                                    KFN(ee_idx), ee + q, p.ot, acc);
+                            KFN(mk)(t, p.cs, nc, ws, (int)wcs, wp, 2, KFN(eo_row), KFN(eo_col),
+                                    KFN(eo_idx), eo + q, p.ot, acc);
+                            KFN(mk)(t, p.cs, nc, ws, (int)wcs, wp, 2, KFN(oe_row), KFN(oe_col),
+                                    KFN(oe_idx), oe + q, p.ot, acc);
+                            KFN(mk)(t, p.cs, nc, ws, (int)wcs, wp, 1, KFN(oo_row), KFN(oo_col),
+                                    KFN(oo_idx), oo + q, p.ot, acc);
+                        }
+            }
+            const int o_end = obe * CONV_PACK_O < c_out ? obe * CONV_PACK_O : c_out;
+            for (int o = obb * CONV_PACK_O; o < o_end; o++) {
+                float *plane = out + ((size_t)nb * c_out + o) * ho * wo;
+                const size_t oc = (size_t)(o - obb * CONV_PACK_O) * p.ot;
+                for (int r = 0; r < reff; r++) {
+                    const int a = a0 + r;
+                    const size_t q = oc + (size_t)r * wp;
+                    KFN(interleave)(plane + (size_t)(2 * a) * wo, ee + q, w + 1, eo + q, w);
+                    if (a < h)
+                        KFN(interleave)(plane + (size_t)(2 * a + 1) * wo, oe + q, w + 1, oo + q,
+                                        w);
                 }
-        }
-        const int o_end = ob1 * CONV_PACK_O < c_out ? ob1 * CONV_PACK_O : c_out;
-        for (int o = ob0 * CONV_PACK_O; o < o_end; o++) {
-            float *plane = out + ((size_t)nb * c_out + o) * ho * wo;
-            const size_t oc = (size_t)(o - ob0 * CONV_PACK_O) * p.ot;
-            for (int r = 0; r < reff; r++) {
-                const int a = a0 + r;
-                const size_t q = oc + (size_t)r * wp;
-                KFN(interleave)(plane + (size_t)(2 * a) * wo, ee + q, w + 1, eo + q, w);
-                if (a < h)
-                    KFN(interleave)(plane + (size_t)(2 * a + 1) * wo, oe + q, w + 1, oo + q, w);
             }
         }
     }

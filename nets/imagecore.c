@@ -163,66 +163,78 @@ int imagecore_upsample_4x4(const image_u8_t *in, int out_w, int out_h, image_u8_
 
 /* ---- Lanczos-3 downsampling (12 taps, separable) ------------------------- */
 
-// One pass along x: in (H, W, C) -> out (H, out_w, C),
-//   out[y][x] = clamp((sum_k coef[x][k] * in[y][clamp(start[x]+k)] + 0x7FFF) >> 16)
-static int downsample_rows(const image_u8_t *in, int out_w, image_u8_t *out, sal_err_t *err) {
-    const int w = in->width, h = in->height, c = in->channels;
-    if (alloc_image(out, out_w, h, c, err)) return -1;
-    int *start = malloc(sizeof(int) * out_w);
-    int32_t (*coef)[IMAGECORE_ADAPTIVE_TAPS] = malloc(sizeof *coef * out_w);
-    if (!start || !coef) {
-        free(start); free(coef);
-        image_free(out);
-        return sal_errf(err, "resize: out of memory");
-    }
-    imagecore_adaptive_kernel(w, out_w, start, coef);
-    for (int y = 0; y < h; y++) {
-        const uint8_t *src = in->pixels + (size_t)y * w * c;
-        uint8_t *dst = out->pixels + (size_t)y * out_w * c;
-        for (int x = 0; x < out_w; x++)
-            for (int ch = 0; ch < c; ch++) {
-                int64_t acc = 0;
-                for (int k = 0; k < IMAGECORE_ADAPTIVE_TAPS; k++)
-                    acc += (int64_t)coef[x][k] * src[(size_t)clampi(start[x] + k, 0, w - 1) * c + ch];
-                dst[(size_t)x * c + ch] = clamp_u8((acc + 0x7FFF) >> 16);
-            }
-    }
-    free(start); free(coef);
-    return 0;
+/* The 12 source indices of every output (clamped to the image), so that the
+ * pixel loops below need no bounds logic. */
+static int *tap_indices(const int *start, int out_size, int in_size) {
+    int *idx = malloc(sizeof(int) * (size_t)out_size * IMAGECORE_ADAPTIVE_TAPS);
+    if (!idx) return NULL;
+    for (int i = 0; i < out_size; i++)
+        for (int k = 0; k < IMAGECORE_ADAPTIVE_TAPS; k++)
+            idx[i * IMAGECORE_ADAPTIVE_TAPS + k] = clampi(start[i] + k, 0, in_size - 1);
+    return idx;
 }
+
+/* Sums stay far inside int32: |sum of weights| < 2 * 65536, pixels <= 255. */
 
 // One pass along y: in (H, W, C) -> out (out_h, W, C), same formula down the columns.
 static int downsample_cols(const image_u8_t *in, int out_h, image_u8_t *out, sal_err_t *err) {
-    const int w = in->width, h = in->height, c = in->channels;
+    const int w = in->width, h = in->height, c = in->channels, T = IMAGECORE_ADAPTIVE_TAPS;
     if (alloc_image(out, w, out_h, c, err)) return -1;
-    int *start = malloc(sizeof(int) * out_h);
+    int *start = malloc(sizeof(int) * out_h), *idx = NULL;
     int32_t (*coef)[IMAGECORE_ADAPTIVE_TAPS] = malloc(sizeof *coef * out_h);
-    if (!start || !coef) {
-        free(start); free(coef);
+    int32_t *acc = malloc(sizeof(int32_t) * (size_t)w * c);
+    if (start && coef && acc) {
+        imagecore_adaptive_kernel(h, out_h, start, coef);
+        idx = tap_indices(start, out_h, h);
+    }
+    if (!idx) {
+        free(start); free(coef); free(acc);
         image_free(out);
         return sal_errf(err, "resize: out of memory");
     }
-    imagecore_adaptive_kernel(h, out_h, start, coef);
     const size_t row = (size_t)w * c;
     for (int y = 0; y < out_h; y++) {
-        uint8_t *dst = out->pixels + (size_t)y * row;
-        for (size_t i = 0; i < row; i++) {
-            int64_t acc = 0;
-            for (int k = 0; k < IMAGECORE_ADAPTIVE_TAPS; k++)
-                acc += (int64_t)coef[y][k] * in->pixels[(size_t)clampi(start[y] + k, 0, h - 1) * row + i];
-            dst[i] = clamp_u8((acc + 0x7FFF) >> 16);
+        for (size_t i = 0; i < row; i++) acc[i] = 0x7FFF;
+        for (int k = 0; k < T; k++) {   // row by row: contiguous reads
+            const int32_t cf = coef[y][k];
+            const uint8_t *restrict src = in->pixels + (size_t)idx[y * T + k] * row;
+            int32_t *restrict a = acc;
+            size_t i = 0;
+            for (; i + 16 <= row; i += 16)   // fixed-size blocks: the compiler vectorizes these
+                for (int j = 0; j < 16; j++) a[i + j] += cf * src[i + j];
+            for (; i < row; i++) a[i] += cf * src[i];
         }
+        uint8_t *dst = out->pixels + (size_t)y * row;
+        for (size_t i = 0; i < row; i++) dst[i] = clamp_u8(acc[i] >> 16);
     }
-    free(start); free(coef);
+    free(start); free(coef); free(idx); free(acc);
+    return 0;
+}
+
+/* (H, W, C) -> (W, H, C) */
+static int transpose(const image_u8_t *in, image_u8_t *out, sal_err_t *err) {
+    const int w = in->width, h = in->height, c = in->channels;
+    if (alloc_image(out, h, w, c, err)) return -1;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            memcpy(out->pixels + ((size_t)x * h + y) * c, in->pixels + ((size_t)y * w + x) * c, (size_t)c);
     return 0;
 }
 
 int imagecore_downsample_12(const image_u8_t *in, int out_w, int out_h, image_u8_t *out,
                             sal_err_t *err) {
-    image_u8_t tmp;
-    if (downsample_rows(in, out_w, &tmp, err)) return -1;   // horizontal first
-    int rc = downsample_cols(&tmp, out_h, out, err);         // then vertical
-    image_free(&tmp);
+    // horizontal pass first (as imagecore: into a uint8 temporary), then vertical;
+    // both run down the columns of a transposed image, where the loops are contiguous
+    image_u8_t t1, t2, t3;
+    if (transpose(in, &t1, err)) return -1;                       // (W, H)
+    int rc = downsample_cols(&t1, out_w, &t2, err);                // (out_w, H): horizontal pass
+    image_free(&t1);
+    if (rc) return -1;
+    rc = transpose(&t2, &t3, err);                                 // (H, out_w)
+    image_free(&t2);
+    if (rc) return -1;
+    rc = downsample_cols(&t3, out_h, out, err);                    // (out_h, out_w): vertical pass
+    image_free(&t3);
     return rc;
 }
 

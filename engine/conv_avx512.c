@@ -27,6 +27,15 @@
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask((v), _mm512_setzero_ps(), _CMP_GT_OQ),   \
                          _mm512_mul_ps((v), (s)), (v))
 #define VHSUM(v) _mm512_reduce_add_ps(v)
+#define VZIP(e, o, lo, hi)                                                                 \
+    do {                                                                                   \
+        const __m512i il_ = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, \
+                                             16, 0);                                       \
+        const __m512i ih_ = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10,  \
+                                             25, 9, 24, 8);                                \
+        (lo) = _mm512_permutex2var_ps((e), il_, (o));                                      \
+        (hi) = _mm512_permutex2var_ps((e), ih_, (o));                                      \
+    } while (0)
 #define VKEEP(v) __asm__("" : "+v"(v))
 #define MK_O 8
 #define MK_X 3

@@ -2,14 +2,17 @@
  *
  * Not a normal header: conv_avx512.c, conv_avx2.c and conv_generic.c each
  * define a small vector vocabulary and then #include this file, which turns
- * into conv2d_fast_<isa>, conv_t3s2_fast_<isa>, fir4x4_fast_<isa> and
- * gemm_nt_fast_<isa> (declared in conv_impl.h). The vocabulary:
+ * into conv2d_fast_<isa>, conv_t3s2_fast_<isa>, fir4x4_fast_<isa>,
+ * gemm_nt_fast_<isa> and fma_loop_<isa> (declared in conv_impl.h). The
+ * vocabulary:
  *
  *   VF            vector of V floats          KFN(name)    name##_<isa>
  *   VZERO() VSET1(s) VLOAD(p) VSTORE(p, v) VBCAST(p) (= VSET1(*p))
  *   VADD VMUL VFMA(a, b, c) = a*b + c   VMAX(a, b) VMIN(a, b) (b if NaN)
- *   VRELU(v) VLRELU(v, slope) VHSUM(v)
+ *   VRELU(v) VLRELU(v, slope) VHSUM(v)  VKEEP(v) (pin in a register, or nothing)
  *   MK_O, MK_X    microkernel block: MK_O output channels x MK_X vectors
+ *   optional: VZIP(e, o, lo, hi) interleave two vectors; MK_TAP(acc, ip, wt)
+ *             one microkernel tap written by hand (AVX2)
  *
  * ## The 3x3 convolution (the hot loop of the whole program)
  *
@@ -27,15 +30,18 @@
  *     tile[c][q + ky*Wp + kx]      ky, kx = 0..2
  *
  * so the microkernel needs no edge cases at all: it walks the flat index q
- * in chunks of MK_X vectors (the column x = W is computed and thrown away),
- * and keeps MK_O x MK_X accumulators in registers over the whole C_in loop:
+ * in chunks of CH = MK_X*V lanes (the column x = W is computed and thrown
+ * away) and keeps MK_O x MK_X accumulators in registers over a group of
+ * input channels:
  *
  *     for c: for tap: v[x] = load(tile + q + off[tap] + x*V)
  *                     for o: acc[o][x] += broadcast(w[c, tap, o]) * v[x]
  *
- * The chunk results go to a small output tile; the epilogue (scale, noise,
- * bias, activation, gain, clamp) is applied while copying its valid pixels
- * to the NCHW output. A 1x1 conv is the same with Wp = W and one tap.
+ * Around it (see conv_plan_t): blocks of chunks whose inputs fit L1, all
+ * output channels per block, raw sums in a small output tile, then the
+ * epilogue (scale, noise, bias, activation, gain, clamp) while writing the
+ * valid pixels to the NCHW output. A 1x1 conv needs no padding and reads
+ * its input in place (conv1x1_fast).
  *
  * ## The stride-2 transposed 3x3 convolution, on the input grid
  *
@@ -51,6 +57,9 @@
  * On a tile holding input rows a0-1 .. a0+R-1 (same zero-column layout) they
  * are the same microkernel with 4, 2, 2, 1 taps at offsets Wp+1, Wp, 1, 0.
  * No zero stuffing: 9 MACs per input pixel and channel, nothing wasted.
+ *
+ * ## The 4x4 FIR: separable, F = f f^T gain: a horizontal 4-tap pass per input
+ * row into a ring of 4 rows, then a vertical 4-tap pass per output row.
  */
 
 #include <math.h>
@@ -59,13 +68,14 @@
 #include <omp.h>
 #endif
 
-#define CH (MK_X * V)                    /* output lanes per microkernel call */
-#ifndef TILE_BUDGET
-#define TILE_BUDGET ((size_t)160 * 1024) /* floats per thread input tile (640 KiB) */
-#endif
+#define CH (MK_X * V) /* output lanes per microkernel call */
 #define MK_INLINE static inline __attribute__((always_inline))
-#ifndef OTILE_BUDGET
-#define OTILE_BUDGET ((size_t)16 * 1024) /* floats of raw sums per thread (64 KiB) */
+/* Cache budgets of the conv plan (floats; tuned on Zen 4: 32 KiB L1, 1 MiB L2) */
+#ifndef TILE_BUDGET
+#define TILE_BUDGET ((size_t)256 * 1024) /* a thread's input tile (1 MiB) */
+#endif
+#ifndef L1_BUDGET
+#define L1_BUDGET ((size_t)4 * 1024) /* the inputs of one chunk block (16 KiB) */
 #endif
 #ifndef CONV_CB
 #define CONV_CB 16 /* input channels per L1 block (conv2d) */
@@ -100,37 +110,23 @@ static size_t KFN(tile_stride)(int rows, int wp) {
     return cs;
 }
 
-/* Output rows per tile: fewest lane-FMAs per output row (chunk rounding plus
- * the tile copy), with the tile (c_in x (R + halo) x wp floats) in budget. */
-static int KFN(plan_rows)(int h, int wp, int c_in, int halo, int taps, int c_out_pad) {
-    int best = 1;
-    double best_cost = INFINITY;
-    for (int r = 1; r <= h && r <= 64; r++) {
-        if (r > 1 && (size_t)c_in * (size_t)(r + halo) * wp > TILE_BUDGET) break;
-        double lanes = (double)((((size_t)r * wp + CH - 1) / CH) * CH);
-        double cost = (lanes * taps * c_out_pad + 2.0 * (r + halo) * wp) / r;
-        if (cost < best_cost) { best_cost = cost; best = r; }
-    }
-    return best;
-}
-
 /* Copies input rows y_first .. y_first+rows-1 of every channel into the tile
- * (zero column in front of each row, zero rows outside 0..h-1 or past
- * `valid_rows`, zero slack after the last row). */
+ * (zero columns in front of and after each row, zero rows outside 0..h-1 or
+ * past `valid_rows`, zero slack after the last row). */
 static void KFN(fill_tile)(float *tile, size_t cs, const float *in, int c_in, int h, int w,
-                           int wp, int y_first, int rows, int valid_rows) {
-    const int lead = wp - w; /* 1 zero column for 3x3, none for 1x1 */
+                           int wp, int lead, int y_first, int rows, int valid_rows) {
     for (int c = 0; c < c_in; c++) {
         float *t = tile + (size_t)c * cs;
         const float *src = in + (size_t)c * h * w;
         for (int r = 0; r < rows; r++) {
             float *d = t + (size_t)r * wp;
             int y = y_first + r;
-            if (lead) d[0] = 0.0f;
+            for (int x = 0; x < lead; x++) d[x] = 0.0f;
             if (y >= 0 && y < h && r < valid_rows)
                 memcpy(d + lead, src + (size_t)y * w, (size_t)w * sizeof(float));
             else
                 memset(d + lead, 0, (size_t)w * sizeof(float));
+            for (int x = lead + w; x < wp; x++) d[x] = 0.0f;
         }
         memset(t + (size_t)rows * wp, 0, (cs - (size_t)rows * wp) * sizeof(float));
     }
@@ -228,36 +224,154 @@ static int KFN(plan_groups)(int row_tasks, int nob, int nthr) {
 }
 
 /* How a conv call is cut into tasks, shared by conv2d and the transposed conv.
- * A task = (image nb, R output rows from row y0, output blocks ob0..ob1-1);
- * the thread copies the tile once, then for each block of CB input channels
- * runs every (output block, chunk) so that the chunk's inputs stay in L1. */
+ *
+ * A task = (image nb, R output rows from row y0, output blocks ob0..ob1-1).
+ * The thread copies its input rows into a tile once (TILE_BUDGET), then
+ * walks the tile's flat positions in blocks of qb chunks. For one block it
+ * runs, per group of cb input channels, every output block and chunk:
+ *
+ *     for block: for c-group: for ob: for chunk in block: for sub: mk
+ *
+ * so the block's inputs (cb channels x 3 rows x qb*CH floats, ~16 KiB) stay
+ * in L1 while all output channels use them, the weights stream through in
+ * order, and the raw sums of the block (all output channels) stay in L2.
+ * The epilogue then writes the block's valid pixels. */
 typedef struct conv_plan {
-    int R, rows, ntiles, groups, ntasks, nob, cb;
-    int obb;       /* output blocks per pass over the tile (output tile <= OTILE_BUDGET) */
+    int R, rows, ntiles, groups, ntasks, nob, cb, qb;
     size_t cs, ot, per_thread;
 } conv_plan_t;
 
+/* Picks R, the output rows per tile: the shortest estimated makespan over
+ * the threads, counting lane-FMAs (chunk rounding included) and the tile
+ * copy, with the tile within TILE_BUDGET. Small images are also split over
+ * output blocks (groups) to give every thread work. */
 static conv_plan_t KFN(plan)(int n, int h_tasks, int wp, int c_in, int c_out, int halo,
                              int taps, int classes, int cb) {
     conv_plan_t p;
+    const int nthr = KFN(max_threads)();
     p.nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
-    p.R = KFN(plan_rows)(h_tasks, wp, c_in, halo, taps, p.nob * CONV_PACK_O);
+    p.cb = cb < c_in ? cb : c_in;
+    double best = INFINITY;
+    p.R = 1;
+    for (int r = 1; r <= h_tasks && r <= 64; r++) {
+        const size_t rows = (size_t)(r + halo) * wp;
+        if (r > 1 && (size_t)c_in * rows > TILE_BUDGET) break;
+        const int ntiles = (h_tasks + r - 1) / r;
+        const int groups = KFN(plan_groups)(n * ntiles, p.nob, nthr);
+        const double tasks = (double)n * ntiles * groups;
+        const double lanes = (double)((((size_t)r * wp + CH - 1) / CH) * CH);
+        const double task = (lanes * taps * p.nob * CONV_PACK_O / groups + 2.0 * rows) * c_in;
+        const double makespan = ceil(tasks / nthr) * task;
+        if (makespan < best) { best = makespan; p.R = r; }
+    }
     p.rows = p.R + halo;
     p.cs = KFN(tile_stride)(p.rows, wp);
-    p.ot = KFN(round16)((size_t)p.R * wp + CH);
     p.ntiles = (h_tasks + p.R - 1) / p.R;
-    p.groups = KFN(plan_groups)(n * p.ntiles, p.nob, KFN(max_threads)());
+    p.groups = KFN(plan_groups)(n * p.ntiles, p.nob, nthr);
     p.ntasks = n * p.ntiles * p.groups;
-    p.cb = cb;
+    /* chunks per block: the block's input rows (3 segments of qb*CH + 2
+     * floats per channel, or one stretch when rows are short) within L1_BUDGET */
+    const int nq = (int)(((size_t)p.R * wp + CH - 1) / CH);
+    p.qb = 1;
+    for (int qb = 2; qb <= nq; qb++) {
+        size_t span = (size_t)qb * CH + 2;
+        size_t seg = (size_t)qb * CH + (size_t)halo * wp + 2;
+        if ((size_t)p.cb * (seg < 3 * span ? seg : 3 * span) > L1_BUDGET) break;
+        p.qb = qb;
+    }
+    p.ot = (size_t)p.qb * CH;
     const int obs_per_group = (p.nob + p.groups - 1) / p.groups;
-    p.obb = (int)(OTILE_BUDGET / ((size_t)classes * CONV_PACK_O * p.ot));
-    p.obb = p.obb < 1 ? 1 : p.obb > obs_per_group ? obs_per_group : p.obb;
-    p.per_thread = KFN(round16)((size_t)c_in * p.cs + (size_t)classes * p.obb * CONV_PACK_O * p.ot);
+    p.per_thread = KFN(round16)((size_t)c_in * p.cs +
+                                (size_t)classes * obs_per_group * CONV_PACK_O * p.ot);
     return p;
+}
+
+/* The 1x1 convolution needs no padding, so the flat position of pixel (y, x)
+ * is just y*W + x of the input plane: the microkernel reads the input in
+ * place (channel stride H*W). A task is a range of TL positions of one
+ * image; only the task holding the plane's end copies its inputs into a
+ * zero-padded tile, so that the last chunk never reads past the buffer. */
+static int KFN(conv1x1_fast)(const conv_weights_t *cw, const float *in, float *out, int n,
+                             int h, int w, const conv_epilogue_t *ep) {
+    const int c_in = cw->c_in, c_out = cw->c_out;
+    const size_t hw = (size_t)h * w;
+    const int nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
+    const int nthr = KFN(max_threads)();
+    const int cb = CONV_CB < c_in ? CONV_CB : c_in;
+    /* lanes per task: the tile of the tail task (c_in x TL) within budget */
+    size_t tl = TILE_BUDGET / (size_t)c_in / CH * CH;
+    tl = tl < CH ? CH : tl;
+    const size_t hw_ch = (hw + CH - 1) / CH * CH;
+    tl = tl > hw_ch ? hw_ch : tl;
+    const int ranges = (int)((hw + tl - 1) / tl);
+    const int groups = KFN(plan_groups)(n * ranges, nob, nthr);
+    const int ntasks = n * ranges * groups;
+    /* chunks per block: cb channels x qb*CH lanes within L1_BUDGET */
+    int qb = (int)(L1_BUDGET / ((size_t)cb * CH));
+    qb = qb < 1 ? 1 : qb;
+    const size_t ot = (size_t)qb * CH;
+    const size_t cs_tail = KFN(round16)(tl + CH);
+    const int obs_per_group = (nob + groups - 1) / groups;
+    const size_t per_thread =
+        KFN(round16)((size_t)c_in * cs_tail + (size_t)obs_per_group * CONV_PACK_O * ot);
+    float *buf = sal_alloc_aligned((size_t)nthr * per_thread * sizeof(float), 64);
+    if (!buf) return -1;
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
+    for (int task = 0; task < ntasks; task++) {
+        float *tile = buf + (size_t)KFN(thread_num)() * per_thread;
+        float *otile = tile + (size_t)c_in * cs_tail; /* (ob1-ob0, 8, qb*CH) raw sums */
+        const int g = task % groups, ri = (task / groups) % ranges, nb = task / groups / ranges;
+        const size_t p0 = (size_t)ri * tl, p1 = p0 + tl < hw ? p0 + tl : hw;
+        const int nq = (int)((p1 - p0 + CH - 1) / CH);
+        const int ob0 = g * nob / groups, ob1 = (g + 1) * nob / groups;
+        const float *src = in + (size_t)nb * c_in * hw + p0;
+        size_t cs = hw;
+        if (p0 + (size_t)nq * CH > hw) { /* the tail: copy into a padded tile */
+            for (int c = 0; c < c_in; c++) {
+                float *t = tile + (size_t)c * cs_tail;
+                memcpy(t, src + (size_t)c * hw, (p1 - p0) * sizeof(float));
+                memset(t + (p1 - p0), 0, (cs_tail - (p1 - p0)) * sizeof(float));
+            }
+            src = tile;
+            cs = cs_tail;
+        }
+        for (int qb0 = 0; qb0 < nq; qb0 += qb) {
+            const int qb1 = qb0 + qb < nq ? qb0 + qb : nq;
+            for (int c0 = 0; c0 < c_in; c0 += cb) {
+                const int nc = c_in - c0 < cb ? c_in - c0 : cb;
+                for (int ob = ob0; ob < ob1; ob++)
+                    for (int qc = qb0; qc < qb1; qc++)
+                        for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
+                            if (ob * CONV_PACK_O + sub * MK_O >= c_out) break;
+                            const float *ws =
+                                cw->packed + ((size_t)ob * c_in + c0) * CONV_PACK_O + sub * MK_O;
+                            float *dst = otile +
+                                         (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * ot +
+                                         (size_t)(qc - qb0) * CH;
+                            KFN(mk)(src + (size_t)c0 * cs + (size_t)qc * CH, cs, nc, ws,
+                                    CONV_PACK_O, 0, 1, KFN(k1_zero), KFN(k1_zero), KFN(k1_zero),
+                                    dst, ot, c0 > 0);
+                        }
+            }
+            const size_t q0 = p0 + (size_t)qb0 * CH;
+            const size_t q1 = p0 + (size_t)qb1 * CH < p1 ? p0 + (size_t)qb1 * CH : p1;
+            const int o_end = ob1 * CONV_PACK_O < c_out ? ob1 * CONV_PACK_O : c_out;
+            for (int o = ob0 * CONV_PACK_O; o < o_end; o++) {
+                epi_row_t e = epi_row_for(ep, nb, c_out, o);
+                e.noise = ep && ep->noise ? ep->noise + q0 : NULL;
+                KFN(epi_store)(otile + (size_t)(o - ob0 * CONV_PACK_O) * ot,
+                               out + ((size_t)nb * c_out + o) * hw + q0, (int)(q1 - q0), &e);
+            }
+        }
+    }
+    sal_free_aligned(buf);
+    return 0;
 }
 
 int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int n, int h,
                      int w, const conv_epilogue_t *ep) {
+    if (cw->k == 1) return KFN(conv1x1_fast)(cw, in, out, n, h, w, ep);
     const int k = cw->k, pad = k / 2, c_in = cw->c_in, c_out = cw->c_out;
     const int taps = k * k, halo = 2 * pad;
     const int wp = w + pad; /* one shared zero column for 3x3 */
@@ -270,45 +384,55 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
     for (int task = 0; task < p.ntasks; task++) {
         float *tile = buf + (size_t)KFN(thread_num)() * p.per_thread;
-        float *otile = tile + (size_t)c_in * p.cs; /* (ob1-ob0, 8, ot) raw sums */
+        float *otile = tile + (size_t)c_in * p.cs; /* (ob1-ob0, 8, qb*CH) raw sums */
         const int g = task % p.groups, ti = (task / p.groups) % p.ntiles;
         const int nb = task / p.groups / p.ntiles;
         const int y0 = ti * p.R, reff = h - y0 < p.R ? h - y0 : p.R;
-        const int nq = (int)(((size_t)reff * wp + CH - 1) / CH);
+        const size_t lanes = (size_t)reff * wp; /* flat positions with outputs */
+        const int nq = (int)((lanes + CH - 1) / CH);
         const int ob0 = g * p.nob / p.groups, ob1 = (g + 1) * p.nob / p.groups;
-        KFN(fill_tile)(tile, p.cs, in + (size_t)nb * c_in * h * w, c_in, h, w, wp, y0 - pad,
-                       p.rows, reff + halo);
-        for (int obb = ob0; obb < ob1; obb += p.obb) {
-            const int obe = obb + p.obb < ob1 ? obb + p.obb : ob1;
+        KFN(fill_tile)(tile, p.cs, in + (size_t)nb * c_in * h * w, c_in, h, w, wp, pad,
+                       y0 - pad, p.rows, reff + halo);
+        for (int qb0 = 0; qb0 < nq; qb0 += p.qb) {
+            const int qb1 = qb0 + p.qb < nq ? qb0 + p.qb : nq;
             for (int c0 = 0; c0 < c_in; c0 += p.cb) {
                 const int nc = c_in - c0 < p.cb ? c_in - c0 : p.cb;
                 const float *tc = tile + (size_t)c0 * p.cs;
-                for (int ob = obb; ob < obe; ob++)
-                    for (int qc = 0; qc < nq; qc++)
+                for (int ob = ob0; ob < ob1; ob++)
+                    for (int qc = qb0; qc < qb1; qc++)
                         for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
-                            const int o0 = ob * CONV_PACK_O + sub * MK_O;
-                            if (o0 >= c_out) break;
+                            if (ob * CONV_PACK_O + sub * MK_O >= c_out) break;
                             const float *ws =
                                 cw->packed + ((size_t)ob * c_in + c0) * wcs + sub * MK_O;
-                            float *dst =
-                                otile + (size_t)((ob - obb) * CONV_PACK_O + sub * MK_O) * p.ot;
-                            const size_t q = (size_t)qc * CH;
+                            float *dst = otile +
+                                         (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * p.ot +
+                                         (size_t)(qc - qb0) * CH;
+                            const float *src = tc + (size_t)qc * CH;
                             if (taps == 9)
-                                KFN(mk)(tc + q, p.cs, nc, ws, (int)wcs, wp, 9, KFN(k3_row),
-                                        KFN(k3_col), KFN(k3_idx), dst + q, p.ot, c0 > 0);
+                                KFN(mk)(src, p.cs, nc, ws, (int)wcs, wp, 9, KFN(k3_row),
+                                        KFN(k3_col), KFN(k3_idx), dst, p.ot, c0 > 0);
                             else
-                                KFN(mk)(tc + q, p.cs, nc, ws, (int)wcs, wp, 1, KFN(k1_zero),
-                                        KFN(k1_zero), KFN(k1_zero), dst + q, p.ot, c0 > 0);
+                                KFN(mk)(src, p.cs, nc, ws, (int)wcs, wp, 1, KFN(k1_zero),
+                                        KFN(k1_zero), KFN(k1_zero), dst, p.ot, c0 > 0);
                         }
             }
-            const int o_end = obe * CONV_PACK_O < c_out ? obe * CONV_PACK_O : c_out;
-            for (int o = obb * CONV_PACK_O; o < o_end; o++) {
+            /* epilogue: the block's flat positions q, row by row (x < w only) */
+            const size_t q0 = (size_t)qb0 * CH;
+            const size_t q1 = (size_t)qb1 * CH < lanes ? (size_t)qb1 * CH : lanes;
+            const int o_end = ob1 * CONV_PACK_O < c_out ? ob1 * CONV_PACK_O : c_out;
+            for (int o = ob0 * CONV_PACK_O; o < o_end; o++) {
                 epi_row_t e = epi_row_for(ep, nb, c_out, o);
-                const float *src = otile + (size_t)(o - obb * CONV_PACK_O) * p.ot;
-                for (int r = 0; r < reff; r++) {
-                    e.noise = ep && ep->noise ? ep->noise + (size_t)(y0 + r) * w : NULL;
-                    KFN(epi_store)(src + (size_t)r * wp,
-                                   out + (((size_t)nb * c_out + o) * h + y0 + r) * w, w, &e);
+                const float *src = otile + (size_t)(o - ob0 * CONV_PACK_O) * p.ot - q0;
+                for (size_t q = q0; q < q1;) {
+                    const int r = (int)(q / (size_t)wp), x = (int)(q % (size_t)wp);
+                    const size_t seg_end = (size_t)(r + 1) * wp < q1 ? (size_t)(r + 1) * wp : q1;
+                    const int x_end = (int)(seg_end - (size_t)r * wp) < w ? (int)(seg_end - (size_t)r * wp) : w;
+                    if (x < x_end) {
+                        e.noise = ep && ep->noise ? ep->noise + (size_t)(y0 + r) * w + x : NULL;
+                        KFN(epi_store)(src + q, out + (((size_t)nb * c_out + o) * h + y0 + r) * w + x,
+                                       x_end - x, &e);
+                    }
+                    q = seg_end;
                 }
             }
         }
@@ -317,14 +441,26 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
     return 0;
 }
 
-/* Interleaves two class rows into one output row: dst[2b] = ev[b] (b = 0..ne-1),
- * dst[2b+1] = od[b] (b = 0..no-1). */
-static void KFN(interleave)(float *dst, const float *ev, int ne, const float *od, int no) {
-    for (int b = 0; b < no; b++) {
-        dst[2 * b] = ev[b];
-        dst[2 * b + 1] = od[b];
+/* Writes class lanes b = b0..b1-1 of one output row pair: dst[2b] = ev[b - b0]
+ * and, for b < no, dst[2b+1] = od[b - b0]. */
+static void KFN(interleave)(float *dst, const float *ev, const float *od, int b0, int b1,
+                            int no) {
+    int b = b0;
+#ifdef VZIP
+    /* VZIP(e, o, lo, hi): lo = e0 o0 e1 o1 ..., hi = the second half */
+    const int bv = b1 < no ? b1 : no;
+    for (; b + V <= bv; b += V) {
+        VF lo, hi;
+        VZIP(VLOAD(ev + (b - b0)), VLOAD(od + (b - b0)), lo, hi);
+        VSTORE(dst + 2 * b, lo);
+        VSTORE(dst + 2 * b + V, hi);
     }
-    for (int b = no; b < ne; b++) dst[2 * b] = ev[b];
+#endif
+    for (; b < b1 && b < no; b++) {
+        dst[2 * b] = ev[b - b0];
+        dst[2 * b + 1] = od[b - b0];
+    }
+    for (; b < b1; b++) dst[2 * b] = ev[b - b0];
 }
 
 int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, float *out, int n, int h,
@@ -344,29 +480,29 @@ int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, float *out, i
         const int g = task % p.groups, ti = (task / p.groups) % p.ntiles;
         const int nb = task / p.groups / p.ntiles;
         const int a0 = ti * p.R, reff = h + 1 - a0 < p.R ? h + 1 - a0 : p.R;
-        const int nq = (int)(((size_t)reff * wp + CH - 1) / CH);
+        const size_t lanes = (size_t)reff * wp; /* every class lane b = 0..w is an output */
+        const int nq = (int)((lanes + CH - 1) / CH);
         const int ob0 = g * p.nob / p.groups, ob1 = (g + 1) * p.nob / p.groups;
-        /* class tiles (4, obb, 8, ot): even/even, even/odd, odd/even, odd/odd */
-        const size_t cls = (size_t)p.obb * CONV_PACK_O * p.ot;
+        /* class tiles (4, ob1-ob0, 8, qb*CH): even/even, even/odd, odd/even, odd/odd */
+        const size_t cls = (size_t)(ob1 - ob0) * CONV_PACK_O * p.ot;
         float *ee = tile + (size_t)c_in * p.cs, *eo = ee + cls, *oe = eo + cls, *oo = oe + cls;
-        KFN(fill_tile)(tile, p.cs, in + (size_t)nb * c_in * h * w, c_in, h, w, wp, a0 - 1,
+        KFN(fill_tile)(tile, p.cs, in + (size_t)nb * c_in * h * w, c_in, h, w, wp, 1, a0 - 1,
                        p.rows, reff + 1);
-        for (int obb = ob0; obb < ob1; obb += p.obb) {
-            const int obe = obb + p.obb < ob1 ? obb + p.obb : ob1;
+        for (int qb0 = 0; qb0 < nq; qb0 += p.qb) {
+            const int qb1 = qb0 + p.qb < nq ? qb0 + p.qb : nq;
             for (int c0 = 0; c0 < c_in; c0 += p.cb) {
                 const int nc = c_in - c0 < p.cb ? c_in - c0 : p.cb;
                 const float *tc = tile + (size_t)c0 * p.cs;
-                for (int ob = obb; ob < obe; ob++)
-                    for (int qc = 0; qc < nq; qc++)
+                const int acc = c0 > 0;
+                for (int ob = ob0; ob < ob1; ob++)
+                    for (int qc = qb0; qc < qb1; qc++)
                         for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
-                            const int o0 = ob * CONV_PACK_O + sub * MK_O;
-                            if (o0 >= c_out) break;
+                            if (ob * CONV_PACK_O + sub * MK_O >= c_out) break;
                             const float *ws =
                                 cw->packed + ((size_t)ob * c_in + c0) * wcs + sub * MK_O;
-                            const size_t q = (size_t)((ob - obb) * CONV_PACK_O + sub * MK_O) * p.ot +
-                                             (size_t)qc * CH;
+                            const size_t q = (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * p.ot +
+                                             (size_t)(qc - qb0) * CH;
                             const float *t = tc + (size_t)qc * CH;
-                            const int acc = c0 > 0;
                             KFN(mk)(t, p.cs, nc, ws, (int)wcs, wp, 4, KFN(ee_row), KFN(ee_col),
                                     KFN(ee_idx), ee + q, p.ot, acc);
                             KFN(mk)(t, p.cs, nc, ws, (int)wcs, wp, 2, KFN(eo_row), KFN(eo_col),
@@ -377,17 +513,24 @@ int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, float *out, i
                                     KFN(oo_idx), oo + q, p.ot, acc);
                         }
             }
-            const int o_end = obe * CONV_PACK_O < c_out ? obe * CONV_PACK_O : c_out;
-            for (int o = obb * CONV_PACK_O; o < o_end; o++) {
+            /* scatter the block's class lanes q = r*wp + b into output rows 2a, 2a+1 */
+            const size_t q0 = (size_t)qb0 * CH;
+            const size_t q1 = (size_t)qb1 * CH < lanes ? (size_t)qb1 * CH : lanes;
+            const int o_end = ob1 * CONV_PACK_O < c_out ? ob1 * CONV_PACK_O : c_out;
+            for (int o = ob0 * CONV_PACK_O; o < o_end; o++) {
                 float *plane = out + ((size_t)nb * c_out + o) * ho * wo;
-                const size_t oc = (size_t)(o - obb * CONV_PACK_O) * p.ot;
-                for (int r = 0; r < reff; r++) {
+                const size_t oc = (size_t)(o - ob0 * CONV_PACK_O) * p.ot - q0;
+                for (size_t q = q0; q < q1;) {
+                    const int r = (int)(q / (size_t)wp), b = (int)(q % (size_t)wp);
+                    const size_t seg_end = (size_t)(r + 1) * wp < q1 ? (size_t)(r + 1) * wp : q1;
+                    const int b_end = (int)(seg_end - (size_t)r * wp);
                     const int a = a0 + r;
-                    const size_t q = oc + (size_t)r * wp;
-                    KFN(interleave)(plane + (size_t)(2 * a) * wo, ee + q, w + 1, eo + q, w);
+                    KFN(interleave)(plane + (size_t)(2 * a) * wo, ee + oc + q, eo + oc + q, b,
+                                    b_end, w);
                     if (a < h)
-                        KFN(interleave)(plane + (size_t)(2 * a + 1) * wo, oe + q, w + 1, oo + q,
-                                        w);
+                        KFN(interleave)(plane + (size_t)(2 * a + 1) * wo, oe + oc + q,
+                                        oo + oc + q, b, b_end, w);
+                    q = seg_end;
                 }
             }
         }
@@ -527,4 +670,5 @@ double KFN(fma_loop)(long iters, float *sink) {
 
 #undef CH
 #undef TILE_BUDGET
+#undef L1_BUDGET
 #undef MK_INLINE

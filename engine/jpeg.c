@@ -328,10 +328,12 @@ static int get_sos(jpg_decoder_t *d) {
         int cc = next_byte(d), tables = next_byte(d);
         int ci = 0;
         while (ci < d->ncomp && !(d->comp[ci].id == cc && !taken[ci])) ci++;
-        if (ci == d->ncomp) return sal_errf(d->err, "%s: corrupt JPEG: bad component id %d in scan", d->name, cc);
+        if (ci == d->ncomp)
+            return sal_errf(d->err, "%s: corrupt JPEG: bad component id %d in scan", d->name, cc);
         for (int p = 0; p < i; p++)
             if (d->scan_comp[p] == ci)
-                return sal_errf(d->err, "%s: corrupt JPEG: component %d twice in one scan", d->name, cc);
+                return sal_errf(d->err, "%s: corrupt JPEG: component %d twice in one scan", d->name,
+                                cc);
         d->scan_comp[i] = ci;
         taken[i] = 1;   /* libjpeg marks slot i (the scan position) as used */
         d->comp[ci].td = tables >> 4;
@@ -373,7 +375,8 @@ static int read_markers(jpg_decoder_t *d) {
         case M_DHT: r = get_dht(d); break;
         case M_DQT: r = get_dqt(d); break;
         case M_DRI:
-            if (read_u16(d) != 4) return sal_errf(d->err, "%s: corrupt JPEG: bad DRI length", d->name);
+            if (read_u16(d) != 4)
+                return sal_errf(d->err, "%s: corrupt JPEG: bad DRI length", d->name);
             d->restart_interval = (unsigned)read_u16(d);
             break;
         case M_DAC: r = get_dac(d); break;
@@ -437,7 +440,8 @@ static int huff_derive(jpg_decoder_t *d, huff_table_t *t, int is_dc) {
     }
     if (is_dc)
         for (int i = 0; i < nsym; i++)
-            if (t->vals[i] > 15) return sal_errf(d->err, "%s: corrupt JPEG: bad DC Huffman table", d->name);
+            if (t->vals[i] > 15)
+                return sal_errf(d->err, "%s: corrupt JPEG: bad DC Huffman table", d->name);
     return 0;
 }
 
@@ -772,8 +776,12 @@ static inline uint8_t clamp_sample(int64_t x) {
     return (uint8_t)(w < 0 ? 0 : w > 255 ? 255 : w);
 }
 /* the SIMD code's: saturate to -128..127, then + 128 */
-static inline uint8_t simd_sample(int64_t x) { return (uint8_t)((x < -128 ? -128 : x > 127 ? 127 : x) + 128); }
-static inline uint8_t final_sample(int64_t x, int simd) { return simd ? simd_sample(x) : clamp_sample(x); }
+static inline uint8_t simd_sample(int64_t x) {
+    return (uint8_t)((x < -128 ? -128 : x > 127 ? 127 : x) + 128);
+}
+static inline uint8_t final_sample(int64_t x, int simd) {
+    return simd ? simd_sample(x) : clamp_sample(x);
+}
 static inline int64_t abs64(int64_t x) { return x < 0 ? -x : x; }
 
 static void idct_8x8_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride);
@@ -784,7 +792,8 @@ static void idct_2x2_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, 
  * part from x0, x2, x4, x6, odd part from x1, x3, x5, x7. SIMD agreement:
  * with |coef*q| <= 8191 and column results <= 12048 in magnitude, no 16-bit
  * sum wraps and every 32-bit sum stays below 2^31 (bound 178219*max+2^17). */
-static void idct_8x8(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride, int simd) {
+static void idct_8x8(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride,
+                     int simd) {
     int32_t ws[64];
     int64_t max_dq = 0, max_ws = 0;
     /* Pass 1: columns. Results are scaled up by sqrt(8) * 2^2. */
@@ -827,7 +836,8 @@ static void idct_8x8(const int16_t *coef, const uint16_t *q, uint8_t *out, size_
         o1 += s2 + s4;
         o2 += s2 + s3;
         o3 += s1 + s4;
-        int64_t v[8] = {t10 + o3, t11 + o2, t12 + o1, t13 + o0, t13 - o0, t12 - o1, t11 - o2, t10 - o3};
+        int64_t v[8] = {t10 + o3, t11 + o2, t12 + o1, t13 + o0,
+                        t13 - o0, t12 - o1, t11 - o2, t10 - o3};
         for (int r = 0; r < 8; r++) {
             w[r * 8] = to_int32(descale(v[r], 11));
             if (abs64(w[r * 8]) > max_ws) max_ws = abs64(w[r * 8]);
@@ -880,7 +890,8 @@ static void idct_8x8(const int16_t *coef, const uint16_t *q, uint8_t *out, size_
  * the even inputs plus an odd part folded from x1, x3, x5, x7 (x4 unused).
  * SIMD agreement: |coef*q| <= 8191, column results <= 28530 (32-bit bound
  * 75261*max + 2^18). */
-static void idct_4x4(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride, int simd) {
+static void idct_4x4(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride,
+                     int simd) {
     int32_t ws[8 * 4];
     int64_t max_dq = 0, max_ws = 0;
     for (int col = 0; col < 8; col++) {
@@ -942,14 +953,16 @@ static void idct_4x4(const int16_t *coef, const uint16_t *q, uint8_t *out, size_
 
 /* 2x2 output: DC plus the odd coefficients 1, 3, 5, 7 folded together.
  * SIMD agreement: |coef*q| <= 8191 and column results <= 16383. */
-static void idct_2x2(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride, int simd) {
+static void idct_2x2(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride,
+                     int simd) {
     int32_t ws[8 * 2];
     int64_t max_dq = 0, max_ws = 0;
     for (int col = 0; col < 8; col++) {
         if (col == 2 || col == 4 || col == 6) continue;
         const int16_t *c = coef + col;
         const uint16_t *qc = q + col;
-        int64_t x0 = (int64_t)c[0] * qc[0], x1 = (int64_t)c[8] * qc[8], x3 = (int64_t)c[24] * qc[24];
+        int64_t x0 = (int64_t)c[0] * qc[0], x1 = (int64_t)c[8] * qc[8],
+                x3 = (int64_t)c[24] * qc[24];
         int64_t x5 = (int64_t)c[40] * qc[40], x7 = (int64_t)c[56] * qc[56];
         int64_t m = abs64(x0);
         if (abs64(x1) > m) m = abs64(x1);
@@ -1010,7 +1023,9 @@ static inline int32_t sat16(int32_t v) { return v < -32768 ? -32768 : v > 32767 
 static inline int32_t add32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 static inline int32_t sub32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
 static inline int32_t descale32(int32_t x, int n) { return add32(x, 1 << (n - 1)) >> n; }
-static inline int32_t dequant16(int16_t c, uint16_t q) { return wrap16((int32_t)c * (int32_t)(int16_t)q); }
+static inline int32_t dequant16(int16_t c, uint16_t q) {
+    return wrap16((int32_t)c * (int32_t)(int16_t)q);
+}
 
 /* One 8-point islow pass on 16-bit values in[0..7] -> 16-bit out[0..7]. */
 static inline void simd_islow_pass(const int32_t *in, int n, int32_t *out) {
@@ -1167,13 +1182,15 @@ static int start_scan(jpg_decoder_t *d) {
             blocks += c->h * c->v;
         }
         if (blocks > MAX_BLOCKS_IN_MCU)
-            return sal_errf(d->err, "%s: corrupt JPEG: MCU has %d blocks (max 10)", d->name, blocks);
+            return sal_errf(d->err, "%s: corrupt JPEG: MCU has %d blocks (max 10)", d->name,
+                            blocks);
     }
     for (int i = 0; i < d->scan_ncomp; i++) {
         jpg_component_t *c = &d->comp[d->scan_comp[i]];
         if (c->quant_latched) continue;
         if (c->tq >= 4 || !d->qtable_defined[c->tq])
-            return sal_errf(d->err, "%s: corrupt JPEG: missing quantization table %d", d->name, c->tq);
+            return sal_errf(d->err, "%s: corrupt JPEG: missing quantization table %d", d->name,
+                            c->tq);
         memcpy(c->quant, d->qtables[c->tq], sizeof c->quant);
         c->quant_latched = 1;
     }
@@ -1193,7 +1210,8 @@ static int start_scan(jpg_decoder_t *d) {
         if (d->Ah != 0 && d->Al != d->Ah - 1) bad = 1;
         if (d->Al > 13) bad = 1;
         if (bad)
-            return sal_errf(d->err, "%s: corrupt JPEG: bad progressive scan (Ss=%d Se=%d Ah=%d Al=%d)",
+            return sal_errf(d->err,
+                            "%s: corrupt JPEG: bad progressive scan (Ss=%d Se=%d Ah=%d Al=%d)",
                             d->name, d->Ss, d->Se, d->Ah, d->Al);
         for (int i = 0; i < d->scan_ncomp; i++) {
             jpg_component_t *c = &d->comp[d->scan_comp[i]];
@@ -1273,7 +1291,8 @@ static int decode_scan(jpg_decoder_t *d) {
             /* blocks that end up skipped stay zero: flat gray, as in libjpeg */
             for (int i = 0; i < d->scan_ncomp; i++) {
                 const jpg_component_t *c = &d->comp[d->scan_comp[i]];
-                memset(c->coefs, 0, (size_t)c->bw_alloc * mcu_block_rows(d, c) * 64 * sizeof(int16_t));
+                memset(c->coefs, 0,
+                       (size_t)c->bw_alloc * mcu_block_rows(d, c) * 64 * sizeof(int16_t));
             }
         }
         for (int mx = 0; mx < d->mcus_per_row; mx++) {
@@ -1349,8 +1368,10 @@ static void idct_component(const jpg_decoder_t *d, const jpg_component_t *c, int
             memcpy(ws, blk, sizeof ws);
             int64_t q00 = q[0];
             const int *bits = c->coef_bits;     /* zigzag 1..5 = natural 1, 8, 16, 9, 2 */
-            if (bits[1] != 0 && ws[1] == 0) ws[1] = smooth_pred(36 * q00 * (dc4 - dc6), q[1], bits[1]);
-            if (bits[2] != 0 && ws[8] == 0) ws[8] = smooth_pred(36 * q00 * (dc2 - dc8), q[8], bits[2]);
+            if (bits[1] != 0 && ws[1] == 0)
+                ws[1] = smooth_pred(36 * q00 * (dc4 - dc6), q[1], bits[1]);
+            if (bits[2] != 0 && ws[8] == 0)
+                ws[8] = smooth_pred(36 * q00 * (dc2 - dc8), q[8], bits[2]);
             if (bits[3] != 0 && ws[16] == 0)
                 ws[16] = smooth_pred(9 * q00 * (dc2 + dc8 - 2 * dc5), q[16], bits[3]);
             if (bits[4] != 0 && ws[9] == 0)
@@ -1375,7 +1396,8 @@ static jpeg_color_t guess_color(const jpg_decoder_t *d) {
     if (d->ncomp == 3) {
         if (d->saw_jfif) return JPEG_COLOR_YCBCR;
         if (d->saw_adobe) return d->adobe_transform == 0 ? JPEG_COLOR_RGB : JPEG_COLOR_YCBCR;
-        if (d->comp[0].id == 'R' && d->comp[1].id == 'G' && d->comp[2].id == 'B') return JPEG_COLOR_RGB;
+        if (d->comp[0].id == 'R' && d->comp[1].id == 'G' && d->comp[2].id == 'B')
+            return JPEG_COLOR_RGB;
         return JPEG_COLOR_YCBCR;
     }
     return d->saw_adobe && d->adobe_transform != 0 ? JPEG_COLOR_YCCK : JPEG_COLOR_CMYK;
@@ -1391,7 +1413,8 @@ static int setup_frame(jpg_decoder_t *d, int scale_denom, size_t max_pixels) {
     for (int i = 0; i < d->ncomp; i++) {
         jpg_component_t *c = &d->comp[i];
         if (c->h < 1 || c->h > 4 || c->v < 1 || c->v > 4)
-            return sal_errf(d->err, "%s: corrupt JPEG: bad sampling factors %dx%d", d->name, c->h, c->v);
+            return sal_errf(d->err, "%s: corrupt JPEG: bad sampling factors %dx%d", d->name, c->h,
+                            c->v);
         if (c->h > d->max_h) d->max_h = c->h;
         if (c->v > d->max_v) d->max_v = c->v;
     }
@@ -1400,7 +1423,8 @@ static int setup_frame(jpg_decoder_t *d, int scale_denom, size_t max_pixels) {
 
     if (scale_denom <= 0) scale_denom = 1;
     if (scale_denom != 1 && scale_denom != 2 && scale_denom != 4 && scale_denom != 8)
-        return sal_errf(d->err, "%s: JPEG scale 1/%d not supported (1, 2, 4, 8)", d->name, scale_denom);
+        return sal_errf(d->err, "%s: JPEG scale 1/%d not supported (1, 2, 4, 8)", d->name,
+                        scale_denom);
     d->min_dct_size = 8 / scale_denom;
     d->fancy = d->min_dct_size > 1;     /* libjpeg: no context rows for 1x1 IDCTs */
     int m = d->min_dct_size;
@@ -1425,7 +1449,8 @@ static int setup_frame(jpg_decoder_t *d, int scale_denom, size_t max_pixels) {
         /* Give subsampled components a larger IDCT instead of upsampling,
          * while the sampling ratio allows (powers of two, up to 8x8). */
         int s = m;
-        while (s < 8 && (d->max_h * m) % (c->h * s * 2) == 0 && (d->max_v * m) % (c->v * s * 2) == 0)
+        while (s < 8 && (d->max_h * m) % (c->h * s * 2) == 0 &&
+               (d->max_v * m) % (c->v * s * 2) == 0)
             s *= 2;
         c->dct_size = s;
         c->dw = ceil_div((long long)d->width * c->h * s, 8LL * d->max_h);
@@ -1443,7 +1468,8 @@ static int setup_frame(jpg_decoder_t *d, int scale_denom, size_t max_pixels) {
         else if (d->max_h % h_in == 0 && d->max_v % v_in == 0)
             c->method = UP_BOX;
         else
-            return sal_errf(d->err, "%s: unsupported JPEG sampling factors (fractional ratio)", d->name);
+            return sal_errf(d->err, "%s: unsupported JPEG sampling factors (fractional ratio)",
+                            d->name);
         if (c->method == UP_BOX) {
             c->h_expand = d->max_h / h_in;
             c->v_expand = d->max_v / v_in;
@@ -1462,7 +1488,8 @@ static int setup_frame(jpg_decoder_t *d, int scale_denom, size_t max_pixels) {
         c->plane = malloc(bytes ? bytes : 1);
         if (!c->plane) return sal_errf(d->err, "%s: out of memory decoding JPEG", d->name);
         {   /* multi-scan: the whole image; single scan: one MCU row (v block rows) */
-            if (sal_mul_size((size_t)c->bw_alloc, (size_t)(d->multi_scan ? c->bh_alloc : c->v), &nblocks) < 0 ||
+            if (sal_mul_size((size_t)c->bw_alloc, (size_t)(d->multi_scan ? c->bh_alloc : c->v),
+                             &nblocks) < 0 ||
                 sal_mul_size(nblocks, 64 * sizeof(int16_t), &coef_bytes) < 0)
                 return sal_errf(d->err, "%s: JPEG too large", d->name);
             c->coefs = calloc(1, coef_bytes);
@@ -1525,12 +1552,14 @@ static const uint8_t *upsample_row(const jpg_decoder_t *d, const jpg_component_t
         return tmp;
     case UP_H1V2_FANCY: {
         /* out = (3 near + far + 1) >> 2 on both output rows: the 2.0.1 rounding */
-        const uint8_t *near = plane_row(c, y >> 1), *far = plane_row(c, (y >> 1) + ((y & 1) ? 1 : -1));
+        const uint8_t *near = plane_row(c, y >> 1),
+                      *far = plane_row(c, (y >> 1) + ((y & 1) ? 1 : -1));
         for (int x = 0; x < d->out_w; x++) tmp[x] = (uint8_t)((3 * near[x] + far[x] + 1) >> 2);
         return tmp;
     }
     case UP_H2V2_FANCY: {
-        const uint8_t *near = plane_row(c, y >> 1), *far = plane_row(c, (y >> 1) + ((y & 1) ? 1 : -1));
+        const uint8_t *near = plane_row(c, y >> 1),
+                      *far = plane_row(c, (y >> 1) + ((y & 1) ? 1 : -1));
         h2v2_fancy_row(near, far, c->dw, cs, tmp);
         return tmp;
     }
@@ -1638,7 +1667,8 @@ static int emit_rows(jpg_decoder_t *d, image_u8_t *out, int raw_cmyk) {
             #pragma omp for schedule(static)
             for (int y = 0; y < d->out_h; y++) {
                 const uint8_t *row[4];
-                for (int i = 0; i < n; i++) row[i] = upsample_row(d, &d->comp[i], y, tmp + i * row_bytes, cs);
+                for (int i = 0; i < n; i++)
+                    row[i] = upsample_row(d, &d->comp[i], y, tmp + i * row_bytes, cs);
                 convert_row(d, &t, row, pix + (size_t)y * w * channels, raw_cmyk);
             }
         }

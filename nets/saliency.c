@@ -392,6 +392,26 @@ static int load_jpeg(const uint8_t *data, size_t size, const char *path, image_u
     return 0;
 }
 
+int saliency_load_memory(const uint8_t *data, size_t size, const char *name, image_u8_t *pixels,
+                         saliency_image_t *img, sal_err_t *err) {
+    memset(pixels, 0, sizeof *pixels);
+    memset(img, 0, sizeof *img);
+    int rc;
+    if (png_sniff(data, size)) {
+        // 16-bit -> high byte, palette / tRNS -> RGB(A), gray tRNS ignored (png.h)
+        rc = png_decode(data, size, name, 0, pixels, NULL, err);
+        if (rc == PNG_ERR_FORMAT) rc = SALIENCY_E_FORMAT;
+        else if (rc) rc = SALIENCY_E_DECODE;
+        else *img = saliency_image_rgb(pixels->pixels, pixels->width, pixels->height, pixels->channels);
+    } else if (jpeg_sniff(data, size)) {
+        rc = load_jpeg(data, size, name, pixels, img, err);
+    } else {
+        sal_errf(err, "%s: unknown or corrupt image format", name);
+        rc = SALIENCY_E_FORMAT;
+    }
+    return rc;
+}
+
 int saliency_load_file(const char *path, image_u8_t *pixels, saliency_image_t *img,
                        sal_err_t *err) {
     memset(pixels, 0, sizeof *pixels);
@@ -408,19 +428,7 @@ int saliency_load_file(const char *path, image_u8_t *pixels, saliency_image_t *i
     uint8_t *data;
     size_t size;
     if (sal_read_file(path, SALIENCY_MAX_FILE, &data, &size, err)) return SALIENCY_E_OPEN;
-    int rc;
-    if (png_sniff(data, size)) {
-        // 16-bit -> high byte, palette / tRNS -> RGB(A), gray tRNS ignored (png.h)
-        rc = png_decode(data, size, path, 0, pixels, NULL, err);
-        if (rc == PNG_ERR_FORMAT) rc = SALIENCY_E_FORMAT;
-        else if (rc) rc = SALIENCY_E_DECODE;
-        else *img = saliency_image_rgb(pixels->pixels, pixels->width, pixels->height, pixels->channels);
-    } else if (jpeg_sniff(data, size)) {
-        rc = load_jpeg(data, size, path, pixels, img, err);
-    } else {
-        sal_errf(err, "%s: unknown or corrupt image format", path);
-        rc = SALIENCY_E_FORMAT;
-    }
+    int rc = saliency_load_memory(data, size, path, pixels, img, err);
     free(data);
     return rc;
 }

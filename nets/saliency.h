@@ -115,5 +115,8 @@ int saliency_is_symmetric(const image_u8_t *rgb, int *symmetric, sal_err_t *err)
  * 0, SALIENCY_E_OPEN, SALIENCY_E_FORMAT, SALIENCY_E_DECODE or SALIENCY_E_SIZE. */
 int saliency_load_file(const char *path, image_u8_t *pixels, saliency_image_t *img,
                        sal_err_t *err);
+/* Same for a file's bytes in memory (`name` for messages); no SALIENCY_E_OPEN. */
+int saliency_load_memory(const uint8_t *data, size_t size, const char *name, image_u8_t *pixels,
+                         saliency_image_t *img, sal_err_t *err);
 
 #endif

@@ -22,6 +22,31 @@
 #define EXIT_MODEL 2   /* the original: 0 */
 #define EXIT_OTHER 1
 
+/* The whole of stdin (IMAGE "-", as the original accepts). */
+static int read_stdin(uint8_t **data, size_t *size) {
+    size_t cap = 1 << 20, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, stdin);
+        if (n < cap) break;
+        if (cap >= ((size_t)1 << 31)) {   // 2 GiB: no image is that large
+            free(buf);
+            return -1;
+        }
+        uint8_t *nb = realloc(buf, cap * 2);
+        if (!nb) free(buf);
+        buf = nb;
+        cap *= 2;
+    }
+    if (!buf || ferror(stdin)) {
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *size = n;
+    return 0;
+}
+
 static void help(void) {
     printf("usage: candidate_crops MODEL IMAGE [show_all_points] [RATIO ...]\n\n"
            "Twitter's image-cropping saliency (fastgaze), output identical to Twitter's\n"
@@ -30,7 +55,8 @@ static void help(void) {
            "  one per RATIO     x y w h    crop of aspect ratio height/width around it\n"
            "                               (default ratios 0.56 1.0 1.14 2.0 and the image's own)\n"
            "  show_all_points   x y s      every point of the saliency map with its value\n\n"
-           "MODEL is fastgaze.vxm (or its salient blob); IMAGE a JPEG or PNG file.\n"
+           "MODEL is fastgaze.vxm (or its salient blob); IMAGE a JPEG or PNG file\n"
+           "(\"-\": read from stdin).\n"
            "Exit codes: 0 ok, 1 undecodable image, 2 bad model, 3 usage, 4 unknown image\n"
            "format, 5 cannot open the image, 10 image too thin to fit 320x320.\n"
            "SALIENT_CC_DEBUG=1 also prints the original tool's debug line on stderr.\n");
@@ -62,7 +88,16 @@ int main(int argc, char **argv) {
     // the image first, then the model: the original's order, so errors come out alike
     image_u8_t pixels;
     saliency_image_t img;
-    int rc = saliency_load_file(args.image, &pixels, &img, &err);
+    int rc;
+    if (strcmp(args.image, "-") == 0) {
+        uint8_t *data;
+        size_t size;
+        rc = read_stdin(&data, &size) ? SALIENCY_E_OPEN
+                                      : saliency_load_memory(data, size, "-", &pixels, &img, &err);
+        if (rc != SALIENCY_E_OPEN) free(data);
+    } else {
+        rc = saliency_load_file(args.image, &pixels, &img, &err);
+    }
     if (rc) {
         switch (rc) {
         case SALIENCY_E_OPEN:

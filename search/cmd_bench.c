@@ -189,8 +189,13 @@ int cmd_bench(int argc, char **argv) {
     const double peakn = threads > 1 ? measure_peak(threads, quick ? 0.2 : 0.5) : peak1;
     printf("salient bench: isa %s, %d cores, %d threads\n", isa_name(isa), cpu_online_cores(),
            threads);
-    printf("FP32 FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n\n", peak1,
+    printf("FP32 FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", peak1,
            peakn, threads);
+    double load = -1.0;
+    if (getloadavg(&load, 1) == 1 && load > 0.5)
+        printf("warning: the machine is busy (load average %.1f): the numbers below are "
+               "pessimistic\n", load);
+    printf("\n");
     printf("%-11s %-16s %7s %10s %10s %7s\n", "kernel", "shape", "threads", "ms", "GFLOP/s",
            "%peak");
 
@@ -198,6 +203,7 @@ int cmd_bench(int argc, char **argv) {
     sb_printf(&js, "{\n  \"isa\": \"%s\",\n  \"cores\": %d,\n  \"threads\": %d,\n", isa_name(isa),
               cpu_online_cores(), threads);
     sb_printf(&js, "  \"peak_gflops_1thread\": %.2f,\n  \"peak_gflops_all\": %.2f,\n", peak1, peakn);
+    sb_printf(&js, "  \"load_average\": %.2f,\n", load);
     sb_printf(&js, "  \"kernels\": [");
     int first = 1;
     double conv_flops[2] = {0, 0}, conv_time[2] = {0, 0};

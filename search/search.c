@@ -59,9 +59,8 @@ uint32_t search_step_rng_seed(uint32_t rng_seed, uint32_t seed, int step) {
 
 /* ---- setup ------------------------------------------------------------- */
 
-int search_init(search_ctx_t *ctx, const search_params_t *p, const sg2_net_t *net,
-                const saliency_model_t *sal, sal_err_t *err) {
-    memset(ctx, 0, sizeof *ctx);
+static int search_init_fields(search_ctx_t *ctx, const search_params_t *p, const sg2_net_t *net,
+                              const saliency_model_t *sal, sal_err_t *err) {
     ctx->p = *p;
     ctx->net = net;
     ctx->sal = sal;
@@ -106,6 +105,14 @@ int search_init(search_ctx_t *ctx, const search_params_t *p, const sg2_net_t *ne
         return sal_errf(err, "out of memory for a generator batch of %d (%zu MB); try a smaller --batch", batch, gen >> 20);
     if (arena_init(&ctx->sal_arena, saliency_arena_bytes(sal)) != 0) return sal_errf(err, "out of memory for the saliency model");
     return 0;
+}
+
+int search_init(search_ctx_t *ctx, const search_params_t *p, const sg2_net_t *net,
+                const saliency_model_t *sal, sal_err_t *err) {
+    memset(ctx, 0, sizeof *ctx);
+    int rc = search_init_fields(ctx, p, net, sal, err);
+    if (rc) search_free(ctx);
+    return rc;
 }
 
 void search_free(search_ctx_t *ctx) {

@@ -7,20 +7,20 @@
 #include "rng.h"
 
 /* Fills one tensor according to its role. */
-static void fill(const sg2_tensor_spec_t *s, const sg2_config_t *c, rng_np_t *r, float *v, int64_t n) {
+static void fill(const sg2_tensor_spec_t *s, const sg2_layout_config_t *c, rng_np_t *r, float *v, int64_t n) {
     double scale = 1.0, mean = 0.0;
     int gaussian = 1;
     switch (s->role) {
-    case SG2_CONST: case SG2_NOISE_CONST: case SG2_CONV_WEIGHT: case SG2_AFFINE_WEIGHT: break;
-    case SG2_AFFINE_BIAS: gaussian = 0; mean = 1.0; break;
-    case SG2_CONV_BIAS: scale = 0.1; break;
-    case SG2_NOISE_STRENGTH: scale = 0.05; break;
-    case SG2_TORGB_WEIGHT: scale = 0.1; break;
-    case SG2_TORGB_BIAS: gaussian = 0; break;
-    case SG2_W_AVG: scale = 0.1; break;
-    case SG2_MAP_WEIGHT: scale = 1.0 / c->lr_multiplier; break;
-    case SG2_MAP_BIAS: scale = 0.1 / c->lr_multiplier; break;
-    case SG2_RESAMPLE_FILTER: {
+    case SG2_ROLE_CONST: case SG2_ROLE_NOISE_CONST: case SG2_ROLE_CONV_WEIGHT: case SG2_ROLE_AFFINE_WEIGHT: break;
+    case SG2_ROLE_AFFINE_BIAS: gaussian = 0; mean = 1.0; break;
+    case SG2_ROLE_CONV_BIAS: scale = 0.1; break;
+    case SG2_ROLE_NOISE_STRENGTH: scale = 0.05; break;
+    case SG2_ROLE_TORGB_WEIGHT: scale = 0.1; break;
+    case SG2_ROLE_TORGB_BIAS: gaussian = 0; break;
+    case SG2_ROLE_W_AVG: scale = 0.1; break;
+    case SG2_ROLE_MAP_WEIGHT: scale = 1.0 / c->lr_multiplier; break;
+    case SG2_ROLE_MAP_BIAS: scale = 0.1 / c->lr_multiplier; break;
+    case SG2_ROLE_RESAMPLE_FILTER: {
         static const float f[4] = {1, 3, 3, 1};
         for (int i = 0; i < 16; i++) v[i] = f[i / 4] * f[i % 4] / 64.0f;
         return;
@@ -29,7 +29,7 @@ static void fill(const sg2_tensor_spec_t *s, const sg2_config_t *c, rng_np_t *r,
     for (int64_t i = 0; i < n; i++) v[i] = (float)(mean + (gaussian ? scale * rng_np_randn(r) : 0.0));
 }
 
-int rc_random_generator(const sg2_config_t *c, uint32_t seed, blob_writer_t *w, sal_err_t *err) {
+int rc_random_generator(const sg2_layout_config_t *c, uint32_t seed, blob_writer_t *w, sal_err_t *err) {
     const char *why;
     if (sg2_config_check(c, &why)) return sal_errf(err, "config %s: %s", c->name ? c->name : "?", why);
     enum { MAX_SPECS = 256 };

@@ -21,6 +21,6 @@
 
 /* Adds metadata (same keys as a converted pickle, source "random:NAME") and
  * every tensor (copied into the writer) to w. */
-int rc_random_generator(const sg2_config_t *cfg, uint32_t seed, blob_writer_t *w, sal_err_t *err);
+int rc_random_generator(const sg2_layout_config_t *cfg, uint32_t seed, blob_writer_t *w, sal_err_t *err);
 
 #endif

@@ -31,12 +31,12 @@ typedef struct sg2_config {
     int conv_clamp;            /* 0 = None */
     const char *architecture;  /* "skip" */
     double w_avg_beta;
-} sg2_config_t;
+} sg2_layout_config_t;
 
 typedef enum sg2_role {
-    SG2_CONST, SG2_RESAMPLE_FILTER, SG2_CONV_WEIGHT, SG2_NOISE_STRENGTH, SG2_CONV_BIAS,
-    SG2_NOISE_CONST, SG2_AFFINE_WEIGHT, SG2_AFFINE_BIAS, SG2_TORGB_WEIGHT, SG2_TORGB_BIAS,
-    SG2_W_AVG, SG2_MAP_WEIGHT, SG2_MAP_BIAS,
+    SG2_ROLE_CONST, SG2_ROLE_RESAMPLE_FILTER, SG2_ROLE_CONV_WEIGHT, SG2_ROLE_NOISE_STRENGTH, SG2_ROLE_CONV_BIAS,
+    SG2_ROLE_NOISE_CONST, SG2_ROLE_AFFINE_WEIGHT, SG2_ROLE_AFFINE_BIAS, SG2_ROLE_TORGB_WEIGHT, SG2_ROLE_TORGB_BIAS,
+    SG2_ROLE_W_AVG, SG2_ROLE_MAP_WEIGHT, SG2_ROLE_MAP_BIAS,
 } sg2_role_t;
 
 typedef struct sg2_tensor_spec {
@@ -48,17 +48,17 @@ typedef struct sg2_tensor_spec {
 
 /* The named configurations: ffhq1024, ffhq512, ffhq256 and the fixture
  * configs tiny, tiny_clamp, small. NULL if unknown. */
-const sg2_config_t *sg2_config_find(const char *name);
+const sg2_layout_config_t *sg2_config_find(const char *name);
 /* Comma-separated list of the names, for --help. */
 const char *sg2_config_names(void);
 
 /* 0 if the numbers describe a generator we can lay out, else -1 and a reason. */
-int sg2_config_check(const sg2_config_t *cfg, const char **why);
-int sg2_num_ws(const sg2_config_t *cfg);              /* 2 log2(R) - 2 */
-int sg2_channels(const sg2_config_t *cfg, int res);   /* C(r) */
+int sg2_config_check(const sg2_layout_config_t *cfg, const char **why);
+int sg2_num_ws(const sg2_layout_config_t *cfg);              /* 2 log2(R) - 2 */
+int sg2_channels(const sg2_layout_config_t *cfg, int res);   /* C(r) */
 
 /* Fills out[0..*n) in state_dict order; returns -1 if max is too small or
  * the config is invalid. 200 entries suffice up to 1024x1024. */
-int sg2_layout(const sg2_config_t *cfg, sg2_tensor_spec_t *out, int max, int *n);
+int sg2_layout(const sg2_layout_config_t *cfg, sg2_tensor_spec_t *out, int max, int *n);
 
 #endif

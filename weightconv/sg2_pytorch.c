@@ -184,7 +184,7 @@ static int opt_int(const pk_node_t *d1, const pk_node_t *d2, const char *key, in
     return 1;
 }
 
-static int read_config(conv_t *cv, const pk_node_t *gstate, sg2_config_t *c, int *known_channels,
+static int read_config(conv_t *cv, const pk_node_t *gstate, sg2_layout_config_t *c, int *known_channels,
                        int *known_fp16) {
     memset(c, 0, sizeof *c);
     const char *cls;
@@ -231,7 +231,7 @@ static int read_config(conv_t *cv, const pk_node_t *gstate, sg2_config_t *c, int
     return 0;
 }
 
-static int write_meta(conv_t *cv, const sg2_config_t *c, int num_ws, int known_channels, int known_fp16,
+static int write_meta(conv_t *cv, const sg2_layout_config_t *c, int num_ws, int known_channels, int known_fp16,
                       const char *net_key) {
     blob_writer_t *w = cv->w;
     char src[512];
@@ -256,8 +256,8 @@ static int write_meta(conv_t *cv, const sg2_config_t *c, int num_ws, int known_c
 }
 
 /* Every tensor the generator needs (names from the layout) must be there. */
-static int check_complete(conv_t *cv, const sg2_config_t *c) {
-    sg2_config_t lay = *c;
+static int check_complete(conv_t *cv, const sg2_layout_config_t *c) {
+    sg2_layout_config_t lay = *c;
     lay.channel_base = c->img_resolution * 4;  /* names do not depend on channel counts */
     lay.channel_max = 4;
     if (sg2_config_check(&lay, NULL)) return 0;  /* not a layout we know: convert as is */
@@ -302,7 +302,7 @@ static const int64_t *shape_of(const conv_t *cv, const char *name) {
 /* Without module attributes the config is read off the tensor shapes;
  * lr multiplier and conv_clamp are not stored in a state dict: we assume
  * NVIDIA's values (0.01, 256) and say so in the metadata. */
-static int infer_config(conv_t *cv, sg2_config_t *c) {
+static int infer_config(conv_t *cv, sg2_layout_config_t *c) {
     memset(c, 0, sizeof *c);
     const int64_t *wa = shape_of(cv, "mapping.w_avg"), *fc0 = shape_of(cv, "mapping.fc0.weight");
     const int64_t *emb = shape_of(cv, "mapping.embed.weight"), *rgb = shape_of(cv, "synthesis.b4.torgb.weight");
@@ -338,7 +338,7 @@ static int convert_state_dict(conv_t *cv, const pk_node_t *sd, const char *key) 
         if (!valid_dotted(k)) return sal_errf(cv->err, "%s: state dict has a bad tensor name", cv->file);
         if (add_tensor(cv, k->s, v)) return -1;
     }
-    sg2_config_t c;
+    sg2_layout_config_t c;
     if (infer_config(cv, &c) || check_complete(cv, &c)) return -1;
     int lg = 0;
     while ((1 << lg) < c.img_resolution) lg++;
@@ -402,7 +402,7 @@ int sg2pt_convert(wc_input_t *in, const sg2pt_options_t *opt, blob_writer_t *w, 
         goto done;
     }
     if (walk_module(&cv, gen, "", 0)) goto done;
-    sg2_config_t c;
+    sg2_layout_config_t c;
     int known_channels = 0, known_fp16 = 0, num_ws = 0;
     if (read_config(&cv, gstate, &c, &known_channels, &known_fp16)) goto done;
     if (need_int(&cv, gstate, "Generator", "num_ws", 1, 64, &num_ws)) goto done;

@@ -405,7 +405,7 @@ static int kw_must_be(tfconv_t *cv, const pk_node_t *kw, const char *key, const 
 
 /* The generator configuration from the network's static kwargs, with
  * legacy.py's defaults (FORMAT.md §4.1). *clamp: conv_clamp, 0 = None. */
-static int read_tf_config(tfconv_t *cv, sg2_config_t *c, double *clamp) {
+static int read_tf_config(tfconv_t *cv, sg2_layout_config_t *c, double *clamp) {
     char r[96];
     const pk_node_t *kw = pk_dict_get(cv->net_state, "static_kwargs"), *v;
     if (!kw || kw->type != PK_DICT) return sal_errf(cv->err, "%s: %s has no static_kwargs dict", cv->file, cv->net_key);
@@ -506,17 +506,17 @@ static float *make_tensor(tfconv_t *cv, const sg2_tensor_spec_t *s) {
     }
     const int64_t *P = s->shape;
     switch (s->role) {
-    case SG2_RESAMPLE_FILTER: {  /* not stored in TF: [1,3,3,1] outer product / 64 */
+    case SG2_ROLE_RESAMPLE_FILTER: {  /* not stored in TF: [1,3,3,1] outer product / 64 */
         static const float f[4] = {1, 3, 3, 1};
         for (int i = 0; i < 16; i++) out[i] = f[i / 4] * f[i % 4] / 64.0f;
         return out;
     }
-    case SG2_CONST: {  /* [1,C,4,4] -> (C,4,4) */
+    case SG2_ROLE_CONST: {  /* [1,C,4,4] -> (C,4,4) */
         int64_t w[4] = {1, P[0], P[1], P[2]};
         if ((t = get_var(cv, "synthesis/4x4/Const/const", 4, w))) memcpy(out, t, sizeof(float) * numel);
         break;
     }
-    case SG2_CONV_WEIGHT: {  /* [3,3,I,O] -> (O,I,3,3); Conv0_up also flipped: P[o][i][ky][kx] = T[2-ky][2-kx][i][o] */
+    case SG2_ROLE_CONV_WEIGHT: {  /* [3,3,I,O] -> (O,I,3,3); Conv0_up also flipped: P[o][i][ky][kx] = T[2-ky][2-kx][i][o] */
         int64_t O = P[0], I = P[1], w[4] = {3, 3, I, O};
         int flip = !strcmp(layer, "conv0");
         snprintf(tf, sizeof tf, "%s/weight", tfl);
@@ -530,7 +530,7 @@ static float *make_tensor(tfconv_t *cv, const sg2_tensor_spec_t *s) {
                         }
         break;
     }
-    case SG2_TORGB_WEIGHT: {  /* [1,1,I,O] -> (O,I,1,1) */
+    case SG2_ROLE_TORGB_WEIGHT: {  /* [1,1,I,O] -> (O,I,1,1) */
         int64_t O = P[0], I = P[1], w[4] = {1, 1, I, O};
         snprintf(tf, sizeof tf, "%s/weight", tfl);
         if ((t = get_var(cv, tf, 4, w)))
@@ -538,22 +538,22 @@ static float *make_tensor(tfconv_t *cv, const sg2_tensor_spec_t *s) {
                 for (int64_t i = 0; i < I; i++) out[o * I + i] = t[i * O + o];
         break;
     }
-    case SG2_AFFINE_WEIGHT:  /* mod_weight [W,I] -> (I,W) */
-    case SG2_MAP_WEIGHT: {   /* Dense weight [in,out] -> (out,in) */
+    case SG2_ROLE_AFFINE_WEIGHT:  /* mod_weight [W,I] -> (I,W) */
+    case SG2_ROLE_MAP_WEIGHT: {   /* Dense weight [in,out] -> (out,in) */
         int64_t w[2] = {P[1], P[0]};
-        if (s->role == SG2_AFFINE_WEIGHT) snprintf(tf, sizeof tf, "%s/mod_weight", tfl);
+        if (s->role == SG2_ROLE_AFFINE_WEIGHT) snprintf(tf, sizeof tf, "%s/mod_weight", tfl);
         else snprintf(tf, sizeof tf, "mapping/Dense%d/weight", fc);
         if ((t = get_var(cv, tf, 2, w)))
             for (int64_t r = 0; r < P[0]; r++)
                 for (int64_t k = 0; k < P[1]; k++) out[r * P[1] + k] = t[k * P[0] + r];
         break;
     }
-    case SG2_AFFINE_BIAS:  /* affine.bias = mod_bias + 1 (float32 add; TF adds the 1 at run time) */
+    case SG2_ROLE_AFFINE_BIAS:  /* affine.bias = mod_bias + 1 (float32 add; TF adds the 1 at run time) */
         snprintf(tf, sizeof tf, "%s/mod_bias", tfl);
         if ((t = get_var(cv, tf, 1, P)))
             for (size_t i = 0; i < numel; i++) out[i] = t[i] + 1.0f;
         break;
-    case SG2_NOISE_CONST: {  /* noise{i} [1,1,r,r] -> (r,r); i = the layer's w index */
+    case SG2_ROLE_NOISE_CONST: {  /* noise{i} [1,1,r,r] -> (r,r); i = the layer's w index */
         int lg = 0;
         while ((1 << lg) < res) lg++;
         int idx = res == 4 ? 0 : !strcmp(layer, "conv0") ? 2 * lg - 5 : 2 * lg - 4;
@@ -562,14 +562,14 @@ static float *make_tensor(tfconv_t *cv, const sg2_tensor_spec_t *s) {
         if ((t = get_var(cv, tf, 4, w))) memcpy(out, t, sizeof(float) * numel);
         break;
     }
-    case SG2_NOISE_STRENGTH:
-    case SG2_CONV_BIAS:
-    case SG2_TORGB_BIAS:
-    case SG2_W_AVG:
-    case SG2_MAP_BIAS:  /* copied as they are */
-        if (s->role == SG2_W_AVG) snprintf(tf, sizeof tf, "dlatent_avg");
-        else if (s->role == SG2_MAP_BIAS) snprintf(tf, sizeof tf, "mapping/Dense%d/bias", fc);
-        else snprintf(tf, sizeof tf, "%s/%s", tfl, s->role == SG2_NOISE_STRENGTH ? "noise_strength" : "bias");
+    case SG2_ROLE_NOISE_STRENGTH:
+    case SG2_ROLE_CONV_BIAS:
+    case SG2_ROLE_TORGB_BIAS:
+    case SG2_ROLE_W_AVG:
+    case SG2_ROLE_MAP_BIAS:  /* copied as they are */
+        if (s->role == SG2_ROLE_W_AVG) snprintf(tf, sizeof tf, "dlatent_avg");
+        else if (s->role == SG2_ROLE_MAP_BIAS) snprintf(tf, sizeof tf, "mapping/Dense%d/bias", fc);
+        else snprintf(tf, sizeof tf, "%s/%s", tfl, s->role == SG2_ROLE_NOISE_STRENGTH ? "noise_strength" : "bias");
         if ((t = get_var(cv, tf, s->ndim, P))) memcpy(out, t, sizeof(float) * numel);
         break;
     }
@@ -637,7 +637,7 @@ static int open_tf(tfconv_t *cv, wc_input_t *in, const sg2tf_options_t *opt, int
 
 int sg2tf_convert(wc_input_t *in, const sg2tf_options_t *opt, blob_writer_t *w, sal_err_t *err) {
     tfconv_t cv;
-    sg2_config_t c;
+    sg2_layout_config_t c;
     double clamp = 0;
     int n = 0, rc = -1;
     sg2_tensor_spec_t *specs = malloc(sizeof *specs * MAX_SPECS);

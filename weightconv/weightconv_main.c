@@ -121,7 +121,7 @@ static int cmd_convert(const char *in_path, const char *out_path, const netload_
 
 static int cmd_random(const char *config, const char *out_path, uint32_t seed) {
     sal_err_t err;
-    const sg2_config_t *c = sg2_config_find(config);
+    const sg2_layout_config_t *c = sg2_config_find(config);
     if (!c) {
         fprintf(stderr, "weightconv: unknown config '%s' (known: %s)\n", config, sg2_config_names());
         return 2;

@@ -19,9 +19,88 @@
 
 #include "check.h"
 #include "conv.h"
+#include "conv_impl.h"
 #include "cpu.h"
 
+/* ---- the kernel template with a portable 16-lane vocabulary ---- */
+/* (64-byte vectors passed between static functions: no ABI is involved) */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+static inline v16f e16_load(const float *p) { v16f v; memcpy(&v, p, sizeof v); return v; }
+static inline v16f e16_set1(float s) { v16f v = {0}; return v + s; }
+/* helpers that take vectors are macros (GNU statement expressions), so no
+ * 64-byte vector is ever passed as a parameter */
+#define e16_store(p, v) ({ v16f t_ = (v); memcpy((p), &t_, sizeof t_); })
+#define e16_sel(m, a, b) ({ v16i m_ = (m); (v16f)((m_ & (v16i)(a)) | (~m_ & (v16i)(b))); })
+#define e16_max(a, b) ({ v16f a_ = (a), b_ = (b); e16_sel(a_ > b_, a_, b_); }) /* b if NaN */
+#define e16_min(a, b) ({ v16f a_ = (a), b_ = (b); e16_sel(a_ < b_, a_, b_); })
+#define e16_hsum(v) ({ v16f v_ = (v); float s_ = 0; for (int i_ = 0; i_ < 16; i_++) s_ += v_[i_]; s_; })
+#define e16_zip(e, o, lo, hi)                                                          \
+    ({                                                                                 \
+        v16f e_ = (e), o_ = (o);                                                       \
+        for (int i_ = 0; i_ < 8; i_++) {                                               \
+            (*lo)[2 * i_] = e_[i_]; (*lo)[2 * i_ + 1] = o_[i_];                         \
+            (*hi)[2 * i_] = e_[8 + i_]; (*hi)[2 * i_ + 1] = o_[8 + i_];                 \
+        }                                                                              \
+    })
+#define VF v16f
+#define V 16
+#define VZERO() e16_set1(0.0f)
+#define VSET1(s) e16_set1(s)
+#define VLOAD(p) e16_load(p)
+#define VSTORE(p, v) e16_store((p), (v))
+#define VBCAST(p) e16_set1(*(p))
+#define VADD(a, b) ((a) + (b))
+#define VMUL(a, b) ((a) * (b))
+#define VFMA(a, b, c) ((a) * (b) + (c))
+#define VMAX(a, b) e16_max((a), (b))
+#define VMIN(a, b) e16_min((a), (b))
+#define VRELU(v) e16_max((v), e16_set1(0.0f))
+#define VLRELU(v, s) ({ v16f v2_ = (v); e16_sel(v2_ > e16_set1(0.0f), v2_, v2_ * (s)); })
+#define VHSUM(v) e16_hsum(v)
+#define VZIP(e, o, lo, hi) e16_zip((e), (o), &(lo), &(hi))
+#define VKEEP(v) ((void)0)
+#define MK_O 8
+#define MK_X 3
+#define KFN(name) name##_emu16
+#include "conv_simd_body.h"
+
 #define TOL 1e-5
+
+/* One implementation under test: an ISA through the public API (cpu_isa()
+ * chooses after setenv), or the emu16 template instance called directly. */
+typedef struct impl {
+    const char *name;
+    int emu16;
+} impl_t;
+
+static void run_conv2d(const impl_t *im, const conv_weights_t *cw, const float *in, float *out,
+                       int n, int h, int w, const conv_epilogue_t *ep) {
+    if (im->emu16) {
+        if (conv2d_fast_emu16(cw, in, out, n, h, w, ep)) conv2d_ref(cw, in, out, n, h, w, ep);
+    } else {
+        conv2d(cw, in, out, n, h, w, ep);
+    }
+}
+static void run_tconv(const impl_t *im, const conv_weights_t *cw, const float *in, float *out,
+                      int n, int h, int w) {
+    if (im->emu16) {
+        if (conv_t3s2_fast_emu16(cw, in, out, n, h, w))
+            conv2d_transpose3x3_s2_ref(cw, in, out, n, h, w);
+    } else {
+        conv2d_transpose3x3_s2(cw, in, out, n, h, w);
+    }
+}
+static void run_fir(const impl_t *im, const float *in, float *out, int n, int c, int h2p1,
+                    int w2p1, const float f[4], float gain, const conv_epilogue_t *ep) {
+    if (im->emu16) {
+        if (fir4x4_fast_emu16(in, out, n, c, h2p1, w2p1, f, gain, ep))
+            fir4x4_down_pad1_ref(in, out, n, c, h2p1, w2p1, f, gain, ep);
+    } else {
+        fir4x4_down_pad1(in, out, n, c, h2p1, w2p1, f, gain, ep);
+    }
+}
 
 /* xorshift64*: uniform floats in [-1, 1) */
 typedef struct rng { uint64_t s; } rng_t;
@@ -81,8 +160,9 @@ static int count_clipped(const float *a, size_t n, float clamp) {
     return k;
 }
 
-static void test_conv2d_shape(test_ctx_t *t, rng_t *r, const char *isa, int n, int c_in,
+static void test_conv2d_shape(test_ctx_t *t, rng_t *r, const impl_t *im, int n, int c_in,
                               int c_out, int h, int w, int k, int epi_kind) {
+    const char *isa = im->name;
     size_t nin = (size_t)n * c_in * h * w, nout = (size_t)n * c_out * h * w;
     float *x = rnd_array(r, nin), *wt = rnd_array(r, (size_t)c_out * c_in * k * k);
     float *ref = malloc(nout * sizeof(float)), *got = malloc(nout * sizeof(float));
@@ -95,7 +175,7 @@ static void test_conv2d_shape(test_ctx_t *t, rng_t *r, const char *isa, int n, i
     conv_epilogue_t ep = make_epi(epi_kind, r, &b, n, c_out, h, w, raw_max);
     conv2d_ref(&cw, x, ref, n, h, w, epi_kind ? &ep : NULL);
     for (size_t i = 0; i < nout; i++) got[i] = NAN;
-    conv2d(&cw, x, got, n, h, w, epi_kind ? &ep : NULL);
+    run_conv2d(im, &cw, x, got, n, h, w, epi_kind ? &ep : NULL);
     double e = rel_err(got, ref, nout);
     CHECK(t, e <= TOL, "conv2d %s n%d %d->%d %dx%d k%d epi%d: rel err %.3g", isa, n, c_in, c_out,
           h, w, k, epi_kind, e);
@@ -108,8 +188,9 @@ static void test_conv2d_shape(test_ctx_t *t, rng_t *r, const char *isa, int n, i
     free(x); free(wt); free(ref); free(got);
 }
 
-static void test_transpose_shape(test_ctx_t *t, rng_t *r, const char *isa, int n, int c_in,
+static void test_transpose_shape(test_ctx_t *t, rng_t *r, const impl_t *im, int n, int c_in,
                                  int c_out, int h, int w) {
+    const char *isa = im->name;
     const int ho = 2 * h + 1, wo = 2 * w + 1;
     size_t nin = (size_t)n * c_in * h * w, nout = (size_t)n * c_out * ho * wo;
     float *x = rnd_array(r, nin), *wt = rnd_array(r, (size_t)c_out * c_in * 9);
@@ -119,7 +200,7 @@ static void test_transpose_shape(test_ctx_t *t, rng_t *r, const char *isa, int n
     CHECK(t, conv_weights_init(&cw, wt, c_out, c_in, 3, &err) == 0, "init: %s", err.msg);
     conv2d_transpose3x3_s2_ref(&cw, x, ref, n, h, w);
     for (size_t i = 0; i < nout; i++) got[i] = NAN;
-    conv2d_transpose3x3_s2(&cw, x, got, n, h, w);
+    run_tconv(im, &cw, x, got, n, h, w);
     double e = rel_err(got, ref, nout);
     CHECK(t, e <= TOL, "transpose %s n%d %d->%d %dx%d: rel err %.3g", isa, n, c_in, c_out, h, w,
           e);
@@ -127,8 +208,9 @@ static void test_transpose_shape(test_ctx_t *t, rng_t *r, const char *isa, int n
     free(x); free(wt); free(ref); free(got);
 }
 
-static void test_fir_shape(test_ctx_t *t, rng_t *r, const char *isa, int n, int c, int h,
+static void test_fir_shape(test_ctx_t *t, rng_t *r, const impl_t *im, int n, int c, int h,
                            int w, int epi_kind) {
+    const char *isa = im->name;
     const int h2p1 = 2 * h + 1, w2p1 = 2 * w + 1, ho = 2 * h, wo = 2 * w;
     const float f[4] = {1.0f, 3.0f, 3.0f, 1.0f};
     const float gain = 4.0f / 64.0f;
@@ -140,7 +222,7 @@ static void test_fir_shape(test_ctx_t *t, rng_t *r, const char *isa, int n, int 
     conv_epilogue_t ep = make_epi(epi_kind, r, &b, n, c, ho, wo, max_abs(ref, nout));
     fir4x4_down_pad1_ref(x, ref, n, c, h2p1, w2p1, f, gain, epi_kind ? &ep : NULL);
     for (size_t i = 0; i < nout; i++) got[i] = NAN;
-    fir4x4_down_pad1(x, got, n, c, h2p1, w2p1, f, gain, epi_kind ? &ep : NULL);
+    run_fir(im, x, got, n, c, h2p1, w2p1, f, gain, epi_kind ? &ep : NULL);
     double e = rel_err(got, ref, nout);
     CHECK(t, e <= TOL, "fir4x4 %s n%d c%d %dx%d epi%d: rel err %.3g", isa, n, c, h2p1, w2p1,
           epi_kind, e);
@@ -253,13 +335,17 @@ int main(void) {
     rng_t r = {0x9E3779B97F4A7C15ULL};
     test_invariants(&t, &r);
 
-    static const char *isas[] = {"generic", "avx2", "avx512"};
+    static const impl_t impls[] = {{"generic", 0}, {"avx2", 0}, {"avx512", 0}, {"emu16", 1}};
     static const int sizes[] = {1, 3, 7, 17, 33};
-    for (int ii = 0; ii < 3; ii++) {
-        setenv("SALIENT_ISA", isas[ii], 1);
-        const char *isa = isa_name(cpu_isa());
-        if (strcmp(isa, isas[ii]) != 0)
-            printf("note: this CPU has no %s; that pass runs %s\n", isas[ii], isa);
+    for (int ii = 0; ii < 4; ii++) {
+        const impl_t *im = &impls[ii];
+        impl_t actual = *im;
+        if (!im->emu16) {
+            setenv("SALIENT_ISA", im->name, 1);
+            actual.name = isa_name(cpu_isa());
+            if (strcmp(actual.name, im->name) != 0)
+                printf("note: this CPU has no %s; that pass runs %s\n", im->name, actual.name);
+        }
         /* 3x3 and 1x1 convs: sizes x a few channel counts x every epilogue */
         for (int si = 0; si < 5; si++)
             for (int sj = 0; sj < 5; sj += 2) {
@@ -267,30 +353,32 @@ int main(void) {
                 int n = 1 + (si + sj) % 3;
                 int ci = 1 + (int)(fabsf(rnd(&r)) * 37), co = 1 + (int)(fabsf(rnd(&r)) * 29);
                 for (int ek = 0; ek < N_EPI; ek++)
-                    test_conv2d_shape(&t, &r, isa, n, ci, co, h, w, (ek & 1) ? 3 : (si & 1 ? 1 : 3),
-                                      ek);
+                    test_conv2d_shape(&t, &r, &actual, n, ci, co, h, w,
+                                      (ek & 1) ? 3 : (si & 1 ? 1 : 3), ek);
             }
         /* tiny images with many output blocks (task split over channels),
-         * several row tiles, channel counts around the block sizes */
-        test_conv2d_shape(&t, &r, isa, 1, 20, 64, 4, 4, 3, 1);
-        test_conv2d_shape(&t, &r, isa, 2, 9, 17, 8, 8, 3, 2);
-        test_conv2d_shape(&t, &r, isa, 1, 300, 13, 40, 70, 3, 1);
-        test_conv2d_shape(&t, &r, isa, 3, 16, 3, 64, 31, 1, 3);
-        test_conv2d_shape(&t, &r, isa, 1, 33, 24, 2, 65, 3, 4);
+         * several row tiles and chunk blocks that cross rows, channel counts
+         * around the block sizes, 1x1 convs over several lane ranges */
+        test_conv2d_shape(&t, &r, &actual, 1, 20, 64, 4, 4, 3, 1);
+        test_conv2d_shape(&t, &r, &actual, 2, 9, 17, 8, 8, 3, 2);
+        test_conv2d_shape(&t, &r, &actual, 1, 300, 13, 40, 70, 3, 1);
+        test_conv2d_shape(&t, &r, &actual, 3, 16, 3, 64, 31, 1, 3);
+        test_conv2d_shape(&t, &r, &actual, 1, 300, 11, 40, 70, 1, 1);
+        test_conv2d_shape(&t, &r, &actual, 1, 33, 24, 2, 65, 3, 4);
         /* transposed conv */
         for (int si = 0; si < 5; si++) {
             int h = sizes[si], w = sizes[(si + 3) % 5];
             int ci = 1 + (int)(fabsf(rnd(&r)) * 40), co = 1 + (int)(fabsf(rnd(&r)) * 20);
-            test_transpose_shape(&t, &r, isa, 1 + si % 3, ci, co, h, w);
+            test_transpose_shape(&t, &r, &actual, 1 + si % 3, ci, co, h, w);
         }
-        test_transpose_shape(&t, &r, isa, 1, 200, 9, 30, 40);
-        test_transpose_shape(&t, &r, isa, 2, 24, 16, 4, 4);
+        test_transpose_shape(&t, &r, &actual, 1, 200, 9, 30, 40);
+        test_transpose_shape(&t, &r, &actual, 2, 24, 16, 4, 4);
         /* FIR after the transposed conv */
         for (int si = 0; si < 5; si++)
             for (int ek = 0; ek < N_EPI; ek++)
-                test_fir_shape(&t, &r, isa, 1 + (si + ek) % 3, 1 + (si * 7 + ek) % 5, sizes[si],
-                               sizes[(si + ek) % 5], ek);
-        test_fir_shape(&t, &r, isa, 1, 3, 32, 40, 1);
+                test_fir_shape(&t, &r, &actual, 1 + (si + ek) % 3, 1 + (si * 7 + ek) % 5,
+                               sizes[si], sizes[(si + ek) % 5], ek);
+        test_fir_shape(&t, &r, &actual, 1, 3, 32, 40, 1);
     }
     unsetenv("SALIENT_ISA");
     for (int si = 0; si < 5; si++)

@@ -33,7 +33,8 @@ static void header(blob_t *x, int be, unsigned count) {
     put32(x, 8);
     put16(x, count);
 }
-static void entry(blob_t *x, unsigned tag, unsigned type, uint32_t count, uint32_t value, int value_is_short) {
+static void entry(blob_t *x, unsigned tag, unsigned type, uint32_t count, uint32_t value,
+                  int value_is_short) {
     put16(x, tag);
     put16(x, type);
     put32(x, count);
@@ -58,7 +59,8 @@ int main(void) {
             uint8_t app1[300];
             memcpy(app1, "Exif\0\0", 6);
             memcpy(app1 + 6, x.b, x.n);
-            CHECK(&t, exif_orientation_app1(app1, x.n + 6) == want, "APP1 %s %u", be ? "MM" : "II", v);
+            CHECK(&t, exif_orientation_app1(app1, x.n + 6) == want, "APP1 %s %u", be ? "MM" : "II",
+                  v);
             app1[4] = 'X';
             CHECK(&t, exif_orientation_app1(app1, x.n + 6) == 1, "APP1 without Exif header");
         }
@@ -119,11 +121,17 @@ int main(void) {
     for (int i = 0; i < 20000; i++) {
         uint8_t buf[64];
         size_t n = 8 + (size_t)(i % 57);
-        for (size_t k = 0; k < n; k++) { s = s * 1664525u + 1013904223u; buf[k] = (uint8_t)(s >> 24); }
+        for (size_t k = 0; k < n; k++) {
+            s = s * 1664525u + 1013904223u;
+            buf[k] = (uint8_t)(s >> 24);
+        }
         buf[0] = buf[1] = (i & 1) ? 'M' : 'I';
         buf[2] = (i & 1) ? 0 : 42;
         buf[3] = (i & 1) ? 42 : 0;
-        if (i & 2) { buf[4] = buf[5] = buf[6] = buf[7] = 0; buf[(i & 1) ? 7 : 4] = (uint8_t)(i % 48); }
+        if (i & 2) {
+            buf[4] = buf[5] = buf[6] = buf[7] = 0;
+            buf[(i & 1) ? 7 : 4] = (uint8_t)(i % 48);
+        }
         int o = exif_orientation_tiff(buf, n);
         bad += o < 1 || o > 8;
     }

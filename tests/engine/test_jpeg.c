@@ -25,7 +25,8 @@ typedef struct tally {
 } tally_t;
 
 /* 4:4:0 rule (see above). `rgb`: the file has no colour transform. */
-static int same_except_440_odd_rows(const image_u8_t *a, const tj_image_t *b, int rgb, int *odd_diffs) {
+static int same_except_440_odd_rows(const image_u8_t *a, const tj_image_t *b, int rgb,
+                                    int *odd_diffs) {
     if (a->width != b->w || a->height != b->h || a->channels != b->c) return 0;
     int c = b->c;
     for (int y = 0; y < b->h; y++) {
@@ -93,11 +94,13 @@ static void cjpeg_matrix(test_ctx_t *t, tally_t *tl) {
             for (size_t o = 0; o < nopt; o++) {
                 snprintf(what, sizeof what, "%dx%d kind %d: cjpeg %s %s", images[i].w, images[i].h,
                          images[i].kind, samplings[s], options[o]);
-                if (tj_run("cjpeg %s %s -outfile '%s' '%s' 2>/dev/null", samplings[s], options[o], jpg, ppm) != 0) {
+                if (tj_run("cjpeg %s %s -outfile '%s' '%s' 2>/dev/null", samplings[s], options[o],
+                           jpg, ppm) != 0) {
                     CHECK(t, 0, "cjpeg failed: %s", what);
                     continue;
                 }
-                int is_440 = strstr(samplings[s], "1x2") != NULL, rgb = strstr(samplings[s], "-rgb") != NULL;
+                int is_440 = strstr(samplings[s], "1x2") != NULL,
+                    rgb = strstr(samplings[s], "-rgb") != NULL;
                 for (int denom = 1; denom <= 8; denom *= 2)
                     compare_one(t, tl, jpg, what, denom, is_440, rgb,
                                 rgb ? &odd_diffs_rgb : &odd_diffs_ycc);
@@ -108,7 +111,8 @@ static void cjpeg_matrix(test_ctx_t *t, tally_t *tl) {
      * the 4:4:0 branch above would be untested). */
     CHECK(t, odd_diffs_rgb > 0 && odd_diffs_ycc > 0, "4:4:0 odd-row differences: rgb %d, ycc %d",
           odd_diffs_rgb, odd_diffs_ycc);
-    printf("4:4:0 odd-row samples where 2.0.1 rounding differs from djpeg 2.1.5: %d (RGB files), %d (YCbCr)\n",
+    printf("4:4:0 odd-row samples where 2.0.1 rounding differs from djpeg 2.1.5: %d (RGB files), "
+           "%d (YCbCr)\n",
            odd_diffs_rgb, odd_diffs_ycc);
 }
 
@@ -126,7 +130,8 @@ static void fixtures(test_ctx_t *t, tally_t *tl) {
     char dir[1100], cmd[1400], line[2048], ref_path[1200];
     test_shared(t, "fixtures/saliency/images", dir, sizeof dir);
     snprintf(ref_path, sizeof ref_path, "%s/ref.pnm", t->tmp);
-    snprintf(cmd, sizeof cmd, "find '%s' -type f \\( -name '*.jpg' -o -name '*.jpeg' \\) | sort", dir);
+    snprintf(cmd, sizeof cmd, "find '%s' -type f \\( -name '*.jpg' -o -name '*.jpeg' \\) | sort",
+             dir);
     FILE *p = popen(cmd, "r");
     CHECK(t, p != NULL, "cannot list %s", dir);
     if (!p) return;
@@ -143,9 +148,13 @@ static void fixtures(test_ctx_t *t, tally_t *tl) {
             int our_rc = tj_decode_file(line, denom, &ours, &err);
             int rec = -1;
             for (size_t r = 0; r < sizeof recorded_201 / sizeof recorded_201[0]; r++)
-                if (strcmp(rel, recorded_201[r].file) == 0 && recorded_201[r].denom == denom) rec = (int)r;
+                if (strcmp(rel, recorded_201[r].file) == 0 && recorded_201[r].denom == denom)
+                    rec = (int)r;
             if (rec >= 0) {
-                uint64_t h = our_rc == 0 ? tj_fnv1a(ours.pixels, (size_t)ours.width * ours.height * ours.channels) : 0;
+                uint64_t h =
+                    our_rc == 0
+                        ? tj_fnv1a(ours.pixels, (size_t)ours.width * ours.height * ours.channels)
+                        : 0;
                 CHECK(t, our_rc == 0 && h == recorded_201[rec].fnv,
                       "%s 1/%d: FNV %016llx, libjpeg-turbo 2.0.1 gives %016llx", rel, denom,
                       (unsigned long long)h, (unsigned long long)recorded_201[rec].fnv);
@@ -187,14 +196,16 @@ int main(void) {
     double t0 = sal_now();
     tally_t gen = {0, 0, 0}, fix = {0, 0, 0};
     cjpeg_matrix(&t, &gen);
-    printf("cjpeg files x scales: %d compared, %d identical, %d identical except 4:4:0 odd-row rounding\n",
+    printf("cjpeg files x scales: %d compared, %d identical, %d identical except 4:4:0 odd-row "
+           "rounding\n",
            gen.compared, gen.identical, gen.identical_except_440);
     fixtures(&t, &fix);
-    printf("fixtures x scales: %d compared with djpeg, %d identical (+4 against recorded 2.0.1 decodes)\n",
+    printf("fixtures x scales: %d compared with djpeg, %d identical (+4 against recorded 2.0.1 "
+           "decodes)\n",
            fix.compared, fix.identical);
     CHECK(&t, gen.compared >= 850, "only %d generated comparisons", gen.compared);
-    CHECK(&t, gen.identical + gen.identical_except_440 == gen.compared, "%d of %d generated files match",
-          gen.identical + gen.identical_except_440, gen.compared);
+    CHECK(&t, gen.identical + gen.identical_except_440 == gen.compared,
+          "%d of %d generated files match", gen.identical + gen.identical_except_440, gen.compared);
     printf("time %.1f s\n", sal_now() - t0);
     return test_end(&t);
 }

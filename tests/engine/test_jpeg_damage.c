@@ -19,9 +19,12 @@
 /* ------------------------------------------------------------ 1. baseline */
 
 static void truncated_baseline(test_ctx_t *t) {
-    const char *options[] = {"-sample 2x2 -quality 80", "-sample 1x1 -quality 95 -restart 1",
-                             "-sample 2x1 -quality 60 -restart 3B", "-grayscale -quality 70",
-                             "-sample 4x1 -quality 85 -optimize", "-sample 2x2 -quality 30 -restart 2B"};
+    const char *options[] = {"-sample 2x2 -quality 80",
+                             "-sample 1x1 -quality 95 -restart 1",
+                             "-sample 2x1 -quality 60 -restart 3B",
+                             "-grayscale -quality 70",
+                             "-sample 4x1 -quality 85 -optimize",
+                             "-sample 2x2 -quality 30 -restart 2B"};
     char ppm[1200], full[1200], cut[1200], ref_path[1200];
     snprintf(ppm, sizeof ppm, "%s/src.ppm", t->tmp);
     snprintf(full, sizeof full, "%s/full.jpg", t->tmp);
@@ -32,12 +35,13 @@ static void truncated_baseline(test_ctx_t *t) {
     free(im.px);
     int compared = 0, identical = 0, both_fail = 0;
     for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
-        CHECK(t, tj_run("cjpeg %s -outfile '%s' '%s' 2>/dev/null", options[o], full, ppm) == 0, "cjpeg %s", options[o]);
+        CHECK(t, tj_run("cjpeg %s -outfile '%s' '%s' 2>/dev/null", options[o], full, ppm) == 0,
+              "cjpeg %s", options[o]);
         size_t n = 0;
         uint8_t *data = test_read_raw(full, &n);
         if (!data) continue;
         for (int k = 1; k <= 20; k++) {
-            size_t len = n * (size_t)k / 21 + (size_t)(k % 7);   /* cut points over the whole file */
+            size_t len = n * (size_t)k / 21 + (size_t)(k % 7); /* cut points over the whole file */
             if (len >= n) len = n - 1;
             tj_write_file(cut, data, len);
             for (int denom = 1; denom <= 8; denom *= 4) {
@@ -51,14 +55,15 @@ static void truncated_baseline(test_ctx_t *t) {
                 tj_djpeg(cut, denom, ref_path, 0);
                 if (tj_read_pnm(ref_path, &ref) < 0) {
                     CHECK(t, rc < 0, "%s cut at %zu: djpeg fails, we decode", options[o], len);
-                    CHECK(t, rc == 0 || strstr(err.msg, "cut.jpg") != NULL, "error without file name: %s", err.msg);
+                    CHECK(t, rc == 0 || strstr(err.msg, "cut.jpg") != NULL,
+                          "error without file name: %s", err.msg);
                     both_fail += rc < 0;
                 } else {
                     compared++;
                     int same = rc == 0 && tj_same(&ours, &ref);
                     identical += same;
-                    CHECK(t, same, "%s cut at %zu/%zu 1/%d: differs from djpeg (%s)", options[o], len, n,
-                          denom, rc < 0 ? err.msg : "decoded");
+                    CHECK(t, same, "%s cut at %zu/%zu 1/%d: differs from djpeg (%s)", options[o],
+                          len, n, denom, rc < 0 ? err.msg : "decoded");
                     free(ref.px);
                 }
                 if (rc == 0) image_free(&ours);
@@ -66,8 +71,9 @@ static void truncated_baseline(test_ctx_t *t) {
         }
         free(data);
     }
-    printf("truncated baseline: %d compared, %d identical to djpeg, %d header cuts failing in both\n",
-           compared, identical, both_fail);
+    printf(
+        "truncated baseline: %d compared, %d identical to djpeg, %d header cuts failing in both\n",
+        compared, identical, both_fail);
     CHECK(t, compared > 200, "only %d truncated files compared", compared);
 }
 
@@ -75,21 +81,31 @@ static void truncated_baseline(test_ctx_t *t) {
 
 /* libjpeg-turbo 2.0.1 (djpeg -dct int -scale 1/N, built from the 2.0.1 tag)
  * on dummy.jpeg cut to `len` bytes: FNV-1a 64 of the RGB output. */
-static const struct { size_t len; int denom; uint64_t fnv; } recorded_201[] = {
-    {700, 1, 0x2bc15358ebe88a8bull}, {700, 2, 0x9d1d473b907e7407ull}, {700, 4, 0x1568f71753d9fb37ull}, {700, 8, 0x5b1a0d75470a0f30ull},
-    {1500, 1, 0xd20d539fe79605cbull}, {1500, 2, 0xecebf8aaa964cd57ull}, {1500, 4, 0x56331067890d7253ull}, {1500, 8, 0x283b0a3f561c6f9dull},
-    {3000, 1, 0xda08148fc14ec14full}, {3000, 2, 0x7f8bb3bfa68875adull}, {3000, 4, 0xba03279289b1b1f8ull}, {3000, 8, 0x9455b319d7d5276eull},
-    {5000, 1, 0x8a708114eaa85520ull}, {5000, 2, 0x5279381627fe5135ull}, {5000, 4, 0x1953221ec4c30573ull}, {5000, 8, 0xf62008bbd99bf6eeull},
-    {8000, 1, 0x4513fbca4288787aull}, {8000, 2, 0x9c6b730bdeb77904ull}, {8000, 4, 0xf5b2adf97f3d35d9ull}, {8000, 8, 0xf62008bbd99bf6eeull},
-    {11000, 1, 0x900ac553241696c0ull}, {11000, 2, 0x53d01496ac03bc39ull}, {11000, 4, 0x83a49fa05e35e3b5ull}, {11000, 8, 0xf62008bbd99bf6eeull},
-    {14000, 1, 0x8a813c2760cbec73ull}, {14000, 2, 0x4bff2471dce3ae65ull}, {14000, 4, 0xa60ae5e0a925678full}, {14000, 8, 0x1241d1927a2dcc0aull},
-    {17000, 1, 0x6c6e11df74343539ull}, {17000, 2, 0xba20b737223bfe70ull}, {17000, 4, 0x335b067fdbc56c53ull}, {17000, 8, 0x10fcc49ad6433b5dull},
+static const struct { size_t len; int denom; uint64_t fnv;
+} recorded_201[] = {
+    {700, 1, 0x2bc15358ebe88a8bull},   {700, 2, 0x9d1d473b907e7407ull},
+    {700, 4, 0x1568f71753d9fb37ull},   {700, 8, 0x5b1a0d75470a0f30ull},
+    {1500, 1, 0xd20d539fe79605cbull},  {1500, 2, 0xecebf8aaa964cd57ull},
+    {1500, 4, 0x56331067890d7253ull},  {1500, 8, 0x283b0a3f561c6f9dull},
+    {3000, 1, 0xda08148fc14ec14full},  {3000, 2, 0x7f8bb3bfa68875adull},
+    {3000, 4, 0xba03279289b1b1f8ull},  {3000, 8, 0x9455b319d7d5276eull},
+    {5000, 1, 0x8a708114eaa85520ull},  {5000, 2, 0x5279381627fe5135ull},
+    {5000, 4, 0x1953221ec4c30573ull},  {5000, 8, 0xf62008bbd99bf6eeull},
+    {8000, 1, 0x4513fbca4288787aull},  {8000, 2, 0x9c6b730bdeb77904ull},
+    {8000, 4, 0xf5b2adf97f3d35d9ull},  {8000, 8, 0xf62008bbd99bf6eeull},
+    {11000, 1, 0x900ac553241696c0ull}, {11000, 2, 0x53d01496ac03bc39ull},
+    {11000, 4, 0x83a49fa05e35e3b5ull}, {11000, 8, 0xf62008bbd99bf6eeull},
+    {14000, 1, 0x8a813c2760cbec73ull}, {14000, 2, 0x4bff2471dce3ae65ull},
+    {14000, 4, 0xa60ae5e0a925678full}, {14000, 8, 0x1241d1927a2dcc0aull},
+    {17000, 1, 0x6c6e11df74343539ull}, {17000, 2, 0xba20b737223bfe70ull},
+    {17000, 4, 0x335b067fdbc56c53ull}, {17000, 8, 0x10fcc49ad6433b5dull},
 };
 
 static void truncated_progressive(test_ctx_t *t) {
     char path[1200];
     size_t n = 0;
-    uint8_t *data = test_read_raw(test_shared(t, "fixtures/saliency/images/dummy.jpeg", path, sizeof path), &n);
+    uint8_t *data =
+        test_read_raw(test_shared(t, "fixtures/saliency/images/dummy.jpeg", path, sizeof path), &n);
     CHECK(t, data != NULL && n == 17504, "cannot read %s", path);
     if (!data) return;
     int matched = 0, total = 0;
@@ -100,15 +116,18 @@ static void truncated_progressive(test_ctx_t *t) {
         opts.scale_denom = recorded_201[i].denom;
         size_t len = recorded_201[i].len < n ? recorded_201[i].len : n;
         int rc = jpeg_decode(data, len, "dummy.jpeg", &opts, &ours, NULL, &err);
-        uint64_t h = rc == 0 ? tj_fnv1a(ours.pixels, (size_t)ours.width * ours.height * ours.channels) : 0;
+        uint64_t h =
+            rc == 0 ? tj_fnv1a(ours.pixels, (size_t)ours.width * ours.height * ours.channels) : 0;
         total++;
         matched += h == recorded_201[i].fnv;
-        CHECK(t, h == recorded_201[i].fnv, "dummy.jpeg cut at %zu, 1/%d: FNV %016llx, 2.0.1 gives %016llx (%s)",
-              len, recorded_201[i].denom, (unsigned long long)h, (unsigned long long)recorded_201[i].fnv,
+        CHECK(t, h == recorded_201[i].fnv,
+              "dummy.jpeg cut at %zu, 1/%d: FNV %016llx, 2.0.1 gives %016llx (%s)", len,
+              recorded_201[i].denom, (unsigned long long)h, (unsigned long long)recorded_201[i].fnv,
               rc < 0 ? err.msg : "decoded");
         if (rc == 0) image_free(&ours);
     }
-    printf("truncated progressive: %d of %d identical to recorded libjpeg-turbo 2.0.1 decodes\n", matched, total);
+    printf("truncated progressive: %d of %d identical to recorded libjpeg-turbo 2.0.1 decodes\n",
+           matched, total);
     free(data);
 }
 
@@ -153,7 +172,8 @@ static void byte_flips(test_ctx_t *t) {
             size_t from = portable ? body : 2;
             memcpy(copy, data, n);
             int changes = 1 + (int)(tj_lcg(&seed) % 4);
-            for (int c = 0; c < changes; c++) copy[from + tj_lcg(&seed) % (n - 2 - from)] = (uint8_t)tj_lcg(&seed);
+            for (int c = 0; c < changes; c++)
+                copy[from + tj_lcg(&seed) % (n - 2 - from)] = (uint8_t)tj_lcg(&seed);
             int denom = 1 << (tj_lcg(&seed) % 4);
             image_u8_t ours;
             sal_err_t err = {{0}};
@@ -163,7 +183,8 @@ static void byte_flips(test_ctx_t *t) {
             int rc = jpeg_decode(copy, n, "flip.jpg", &opts, &ours, NULL, &err);
             if (rc < 0) {
                 failed++;
-                CHECK(t, strstr(err.msg, "flip.jpg") != NULL, "error without file name: %s", err.msg);
+                CHECK(t, strstr(err.msg, "flip.jpg") != NULL, "error without file name: %s",
+                      err.msg);
                 continue;
             }
             decoded++;
@@ -177,8 +198,8 @@ static void byte_flips(test_ctx_t *t) {
                     compared[portable]++;
                     int same = tj_same(&ours, &ref);
                     identical[portable] += same;
-                    CHECK(t, same, "%s flip trial %d 1/%d (%s IDCT): differs from djpeg", options[o], trial,
-                          denom, portable ? "C" : "SIMD");
+                    CHECK(t, same, "%s flip trial %d 1/%d (%s IDCT): differs from djpeg",
+                          options[o], trial, denom, portable ? "C" : "SIMD");
                     free(ref.px);
                 }
             }
@@ -190,7 +211,8 @@ static void byte_flips(test_ctx_t *t) {
     printf("byte flips: %d decoded, %d rejected; baseline vs djpeg: SIMD IDCT %d/%d identical, "
            "C IDCT (JSIMD_FORCENONE=1) %d/%d identical\n",
            decoded, failed, identical[0], compared[0], identical[1], compared[1]);
-    CHECK(t, compared[0] > 30 && compared[1] > 30, "only %d + %d flipped files compared", compared[0], compared[1]);
+    CHECK(t, compared[0] > 30 && compared[1] > 30, "only %d + %d flipped files compared",
+          compared[0], compared[1]);
 }
 
 /* ------------------------------------------------------------ 4. headers */
@@ -214,14 +236,15 @@ static uint8_t *drop_segment(const uint8_t *d, size_t n, int code, size_t *out_n
     return c;
 }
 
-static void expect_error(test_ctx_t *t, const uint8_t *d, size_t n, const char *what, const char *needle) {
+static void expect_error(test_ctx_t *t, const uint8_t *d, size_t n, const char *what,
+                         const char *needle) {
     image_u8_t img;
     sal_err_t err = {{0}};
     int rc = jpeg_decode(d, n, "case.jpg", NULL, &img, NULL, &err);
     CHECK(t, rc < 0, "%s: decoded, expected an error", what);
     if (rc == 0) { image_free(&img); return; }
-    CHECK(t, strstr(err.msg, "case.jpg") && strstr(err.msg, needle), "%s: message '%s' lacks '%s'", what,
-          err.msg, needle);
+    CHECK(t, strstr(err.msg, "case.jpg") && strstr(err.msg, needle), "%s: message '%s' lacks '%s'",
+          what, err.msg, needle);
 }
 
 static void header_errors(test_ctx_t *t) {
@@ -257,7 +280,8 @@ static void header_errors(test_ctx_t *t) {
     expect_error(t, c, n, "width 65535", "too large");
     memcpy(c, base, n); c[sof + 11] = 0x52;                     /* Y sampling 5x2 */
     expect_error(t, c, n, "sampling 5x2", "sampling");
-    memcpy(c, base, n); c[sof + 12] = 0x0B;                     /* first component's quant table 11 */
+    memcpy(c, base, n);
+    c[sof + 12] = 0x0B; /* first component's quant table 11 */
     expect_error(t, c, n, "quant table 11", "quantization table");
     memcpy(c, base, n); c[sof + 2 + 1] = 0xFF;                  /* SOF length */
     expect_error(t, c, n, "SOF length", "SOF length");

@@ -36,8 +36,8 @@ static void free_planes(uint8_t *planes[4]) {
     for (int c = 0; c < 4; c++) free(planes[c]);
 }
 
-static uint8_t *encode_to(test_ctx_t *t, const tj_enc_opts_t *o, uint8_t *planes[4], const char *name,
-                          char *path, size_t path_len, size_t *n) {
+static uint8_t *encode_to(test_ctx_t *t, const tj_enc_opts_t *o, uint8_t *planes[4],
+                          const char *name, char *path, size_t path_len, size_t *n) {
     uint8_t *jpg = tj_encode(o, (const uint8_t *const *)planes, n);
     snprintf(path, path_len, "%s/%s", t->tmp, name);
     CHECK(t, tj_write_file(path, jpg, *n) == 0, "cannot write %s", path);
@@ -72,8 +72,8 @@ static int compare_with_djpeg(test_ctx_t *t, const char *path, const char *what)
         tj_djpeg(path, denom, ref_path, 0);
         int have_ref = tj_read_pnm(ref_path, &ref) == 0;
         int rc = tj_decode_file(path, denom, &ours, &err);
-        CHECK(t, have_ref && rc == 0, "%s 1/%d: djpeg %s, ours %s", what, denom, have_ref ? "ok" : "failed",
-              rc == 0 ? "ok" : err.msg);
+        CHECK(t, have_ref && rc == 0, "%s 1/%d: djpeg %s, ours %s", what, denom,
+              have_ref ? "ok" : "failed", rc == 0 ? "ok" : err.msg);
         if (have_ref && rc == 0) {
             int same = tj_same(&ours, &ref);
             same_count += same;
@@ -107,8 +107,10 @@ static void adobe_and_rgb(test_ctx_t *t, int *compared, int *identical) {
     jpeg_header_t hdr;
     sal_err_t err = {{0}};
     uint8_t *jpg = test_read_raw(path, &n);
-    CHECK(t, jpg && jpeg_read_header(jpg, n, "ids_rgb.jpg", &hdr, &err) == 0 && hdr.color == JPEG_COLOR_RGB &&
-                 hdr.components == 3 && hdr.width == 45 && hdr.height == 31,
+    CHECK(t,
+          jpg && jpeg_read_header(jpg, n, "ids_rgb.jpg", &hdr, &err) == 0 &&
+              hdr.color == JPEG_COLOR_RGB && hdr.components == 3 && hdr.width == 45 &&
+              hdr.height == 31,
           "header of RGB-by-ids file: color %d", (int)hdr.color);
     free(jpg);
 
@@ -128,26 +130,32 @@ static void adobe_and_rgb(test_ctx_t *t, int *compared, int *identical) {
             int r1 = jpeg_decode(jpg, n, name, &jo, &raw, &hdr, &err);
             jo.raw_cmyk = 0;
             int r2 = jpeg_decode(jpg, n, name, &jo, &rgb, NULL, &err);
-            CHECK(t, r1 == 0 && r2 == 0 && raw.channels == 4 && rgb.channels == 3, "%s 1/%d: %s", name, denom, err.msg);
-            CHECK(t, hdr.color == (ycck ? JPEG_COLOR_YCCK : JPEG_COLOR_CMYK), "%s: color %d", name, (int)hdr.color);
+            CHECK(t, r1 == 0 && r2 == 0 && raw.channels == 4 && rgb.channels == 3, "%s 1/%d: %s",
+                  name, denom, err.msg);
+            CHECK(t, hdr.color == (ycck ? JPEG_COLOR_YCCK : JPEG_COLOR_CMYK), "%s: color %d", name,
+                  (int)hdr.color);
             remove(ref_path);
             tj_djpeg(path, denom, ref_path, 0);
             tj_image_t ref;
             int have_ref = tj_read_pnm(ref_path, &ref) == 0;
             CHECK(t, have_ref, "djpeg failed on %s", name);
-            if (r1 == 0 && r2 == 0 && have_ref && ref.w == raw.width && ref.h == raw.height && ref.c == 3) {
+            if (r1 == 0 && r2 == 0 && have_ref && ref.w == raw.width && ref.h == raw.height &&
+                ref.c == 3) {
                 size_t px = (size_t)raw.width * raw.height, djpeg_same = 0, spec_same = 0;
                 for (size_t i = 0; i < px; i++) {
                     const uint8_t *c = raw.pixels + i * 4;
                     for (int k = 0; k < 3; k++) {
-                        int rounded = (int)((double)c[k] * c[3] / 255.0 + 0.5);   /* djpeg's cmyk_to_rgb */
+                        int rounded =
+                            (int)((double)c[k] * c[3] / 255.0 + 0.5); /* djpeg's cmyk_to_rgb */
                         djpeg_same += ref.px[i * 3 + k] == rounded;
-                        spec_same += rgb.pixels[i * 3 + k] == c[k] * c[3] / 255;  /* candidate_crops */
+                        spec_same +=
+                            rgb.pixels[i * 3 + k] == c[k] * c[3] / 255; /* candidate_crops */
                     }
                 }
                 *compared += 1;
                 *identical += djpeg_same == px * 3;
-                CHECK(t, djpeg_same == px * 3, "%s 1/%d: raw CMYK disagrees with djpeg (%zu of %zu)", name, denom,
+                CHECK(t, djpeg_same == px * 3,
+                      "%s 1/%d: raw CMYK disagrees with djpeg (%zu of %zu)", name, denom,
                       djpeg_same, px * 3);
                 CHECK(t, spec_same == px * 3, "%s 1/%d: RGB is not C*K/255 truncated", name, denom);
             }
@@ -163,7 +171,8 @@ static void adobe_and_rgb(test_ctx_t *t, int *compared, int *identical) {
     jpg = tj_encode(&o, (const uint8_t *const *)planes, &n);
     image_u8_t img;
     int rc = jpeg_decode(jpg, n, "two.jpg", NULL, &img, NULL, &err);
-    CHECK(t, rc < 0 && strstr(err.msg, "2 components"), "2-component file: %s", rc ? err.msg : "decoded");
+    CHECK(t, rc < 0 && strstr(err.msg, "2 components"), "2-component file: %s",
+          rc ? err.msg : "decoded");
     if (rc == 0) image_free(&img);
     free(jpg);
     free_planes(planes);
@@ -190,11 +199,15 @@ static void sampling_factors(test_ctx_t *t, int *compared, int *identical) {
         o.jfif = 1;
         o.separate_scans = cases[i].separate;
         o.restart_interval = cases[i].restart;
-        for (int c = 0; c < cases[i].n; c++) { o.h[c] = cases[i].hv[c][0]; o.v[c] = cases[i].hv[c][1]; }
+        for (int c = 0; c < cases[i].n; c++) {
+            o.h[c] = cases[i].hv[c][0];
+            o.v[c] = cases[i].hv[c][1];
+        }
         size_t n;
         free(encode_to(t, &o, planes, "samp.jpg", path, sizeof path, &n));
-        snprintf(what, sizeof what, "%d comp %dx%d,%dx%d,%dx%d%s%s", cases[i].n, o.h[0], o.v[0], o.h[1], o.v[1],
-                 o.h[2], o.v[2], cases[i].separate ? " separate scans" : "", cases[i].restart ? " restarts" : "");
+        snprintf(what, sizeof what, "%d comp %dx%d,%dx%d,%dx%d%s%s", cases[i].n, o.h[0], o.v[0],
+                 o.h[1], o.v[1], o.h[2], o.v[2], cases[i].separate ? " separate scans" : "",
+                 cases[i].restart ? " restarts" : "");
         *identical += compare_with_djpeg(t, path, what);
         *compared += 4;
         free_planes(planes);
@@ -204,13 +217,27 @@ static void sampling_factors(test_ctx_t *t, int *compared, int *identical) {
 /* libjpeg-turbo 2.0.1 (djpeg -dct int -scale 1/N, built from the 2.0.1 tag)
  * on the files below, which the encoder writes identically everywhere
  * (integer DCT, LCG noise / gradients): FNV-1a 64 of the RGB output. */
-static const struct { const char *file; int denom; uint64_t fnv; } recorded_201[] = {
-    {"rec_440.jpg", 1, 0x5ae7118cee48d63cull}, {"rec_440.jpg", 2, 0xc9dff78686fc6374ull}, {"rec_440.jpg", 4, 0x13ba17d16c6a0786ull}, {"rec_440.jpg", 8, 0x6f9ab675af5880eeull},
-    {"rec_440_rst.jpg", 1, 0x0c630fdc876e1d1dull}, {"rec_440_rst.jpg", 2, 0x8bb69850b3c86df8ull}, {"rec_440_rst.jpg", 4, 0xcb3c6819af2587fdull},
-    {"rec_prog.jpg", 1, 0xb68f6e0a4b4ef57cull}, {"rec_prog.jpg", 2, 0xb8c8430d2550dca6ull}, {"rec_prog.jpg", 4, 0x658a3cbc394f3b39ull}, {"rec_prog.jpg", 8, 0x445d6ad6a770bf09ull},
-    {"rec_prog_rst.jpg", 1, 0xb68f6e0a4b4ef57cull}, {"rec_prog_rst.jpg", 2, 0xb8c8430d2550dca6ull}, {"rec_prog_rst.jpg", 4, 0x658a3cbc394f3b39ull},
-    {"rec_prog_cut.jpg", 1, 0x60aec4c769f93676ull}, {"rec_prog_cut.jpg", 2, 0x85b093ebd66c142dull}, {"rec_prog_cut.jpg", 4, 0x4932f20c76792038ull},
-    {"rec_prog_gray.jpg", 1, 0x6f7cc0fd45bb5123ull}, {"rec_prog_gray.jpg", 2, 0xc512d758fc2c6f63ull},
+static const struct { const char *file; int denom; uint64_t fnv;
+} recorded_201[] = {
+    {"rec_440.jpg", 1, 0x5ae7118cee48d63cull},
+    {"rec_440.jpg", 2, 0xc9dff78686fc6374ull},
+    {"rec_440.jpg", 4, 0x13ba17d16c6a0786ull},
+    {"rec_440.jpg", 8, 0x6f9ab675af5880eeull},
+    {"rec_440_rst.jpg", 1, 0x0c630fdc876e1d1dull},
+    {"rec_440_rst.jpg", 2, 0x8bb69850b3c86df8ull},
+    {"rec_440_rst.jpg", 4, 0xcb3c6819af2587fdull},
+    {"rec_prog.jpg", 1, 0xb68f6e0a4b4ef57cull},
+    {"rec_prog.jpg", 2, 0xb8c8430d2550dca6ull},
+    {"rec_prog.jpg", 4, 0x658a3cbc394f3b39ull},
+    {"rec_prog.jpg", 8, 0x445d6ad6a770bf09ull},
+    {"rec_prog_rst.jpg", 1, 0xb68f6e0a4b4ef57cull},
+    {"rec_prog_rst.jpg", 2, 0xb8c8430d2550dca6ull},
+    {"rec_prog_rst.jpg", 4, 0x658a3cbc394f3b39ull},
+    {"rec_prog_cut.jpg", 1, 0x60aec4c769f93676ull},
+    {"rec_prog_cut.jpg", 2, 0x85b093ebd66c142dull},
+    {"rec_prog_cut.jpg", 4, 0x4932f20c76792038ull},
+    {"rec_prog_gray.jpg", 1, 0x6f7cc0fd45bb5123ull},
+    {"rec_prog_gray.jpg", 2, 0xc512d758fc2c6f63ull},
 };
 
 static void recorded_files(test_ctx_t *t) {
@@ -251,9 +278,11 @@ static void recorded_files(test_ctx_t *t) {
         image_u8_t img;
         sal_err_t err = {{0}};
         int rc = tj_decode_file(path, recorded_201[i].denom, &img, &err);
-        uint64_t h = rc == 0 ? tj_fnv1a(img.pixels, (size_t)img.width * img.height * img.channels) : 0;
+        uint64_t h =
+            rc == 0 ? tj_fnv1a(img.pixels, (size_t)img.width * img.height * img.channels) : 0;
         matched += h == recorded_201[i].fnv;
-        CHECK(t, h == recorded_201[i].fnv, "%s 1/%d: FNV 0x%016llxull, libjpeg-turbo 2.0.1 gives 0x%016llxull (%s)",
+        CHECK(t, h == recorded_201[i].fnv,
+              "%s 1/%d: FNV 0x%016llxull, libjpeg-turbo 2.0.1 gives 0x%016llxull (%s)",
               recorded_201[i].file, recorded_201[i].denom, (unsigned long long)h,
               (unsigned long long)recorded_201[i].fnv, rc ? err.msg : "decoded");
         if (rc == 0) image_free(&img);
@@ -268,16 +297,40 @@ static size_t make_exif(uint8_t *buf, int big_endian, int orientation) {
     memcpy(p, "Exif\0\0", 6);
     uint8_t *tiff = p + 6;
     size_t k = 0;
-#define PUT16(v) do { int v_ = (v); if (big_endian) { tiff[k++] = (uint8_t)(v_ >> 8); tiff[k++] = (uint8_t)v_; } \
-                      else { tiff[k++] = (uint8_t)v_; tiff[k++] = (uint8_t)(v_ >> 8); } } while (0)
-#define PUT32(v) do { uint32_t w_ = (v); if (big_endian) { PUT16((int)(w_ >> 16)); PUT16((int)(w_ & 0xFFFF)); } \
-                      else { PUT16((int)(w_ & 0xFFFF)); PUT16((int)(w_ >> 16)); } } while (0)
+#define PUT16(v)                                                                                   \
+    do {                                                                                           \
+        int v_ = (v);                                                                              \
+        if (big_endian) {                                                                          \
+            tiff[k++] = (uint8_t)(v_ >> 8);                                                        \
+            tiff[k++] = (uint8_t)v_;                                                               \
+        } else {                                                                                   \
+            tiff[k++] = (uint8_t)v_;                                                               \
+            tiff[k++] = (uint8_t)(v_ >> 8);                                                        \
+        }                                                                                          \
+    } while (0)
+#define PUT32(v)                                                                                   \
+    do {                                                                                           \
+        uint32_t w_ = (v);                                                                         \
+        if (big_endian) {                                                                          \
+            PUT16((int)(w_ >> 16));                                                                \
+            PUT16((int)(w_ & 0xFFFF));                                                             \
+        } else {                                                                                   \
+            PUT16((int)(w_ & 0xFFFF));                                                             \
+            PUT16((int)(w_ >> 16));                                                                \
+        }                                                                                          \
+    } while (0)
     tiff[k++] = big_endian ? 'M' : 'I';
     tiff[k++] = big_endian ? 'M' : 'I';
     PUT16(42);
     PUT32(8);
     PUT16(2);
-    PUT16(0x010F); PUT16(2); PUT32(4); tiff[k++] = 'a'; tiff[k++] = 'b'; tiff[k++] = 'c'; tiff[k++] = 0;
+    PUT16(0x010F);
+    PUT16(2);
+    PUT32(4);
+    tiff[k++] = 'a';
+    tiff[k++] = 'b';
+    tiff[k++] = 'c';
+    tiff[k++] = 0;
     PUT16(0x0112); PUT16(3); PUT32(1); PUT16(orientation); PUT16(0);
     PUT32(0);
 #undef PUT16
@@ -307,8 +360,10 @@ static void exif_and_image_load(test_ctx_t *t) {
             image_load_opts_t lo = {0};
             lo.jpeg_scale_denom = 2;
             int rc = image_load_memory(jpg, n, "exif.jpg", &lo, &img, &info, &err);
-            CHECK(t, rc == 0 && info.format == IMAGE_JPEG && info.orientation == want && img.width == 12 &&
-                         img.height == 8 && img.channels == 3 && info.src_width == 24 && info.src_height == 16,
+            CHECK(t,
+                  rc == 0 && info.format == IMAGE_JPEG && info.orientation == want &&
+                      img.width == 12 && img.height == 8 && img.channels == 3 &&
+                      info.src_width == 24 && info.src_height == 16,
                   "image_load_memory: %s", rc ? err.msg : "wrong info");
             if (rc == 0) image_free(&img);
             free(jpg);
@@ -317,8 +372,10 @@ static void exif_and_image_load(test_ctx_t *t) {
     free_planes(planes);
 
     /* fixtures: EXIF 6 and none; a PNG; a gray JPEG; content, not extension, decides */
-    struct { const char *rel; image_format_t fmt; int orient, w, h, ch; } fx[] = {
-        {"fixtures/saliency/images/synthetic/twofaces_400x200_exif6.jpg", IMAGE_JPEG, 6, 400, 200, 3},
+    struct { const char *rel; image_format_t fmt; int orient, w, h, ch;
+    } fx[] = {
+        {"fixtures/saliency/images/synthetic/twofaces_400x200_exif6.jpg", IMAGE_JPEG, 6, 400, 200,
+         3},
         {"fixtures/saliency/images/synthetic/twofaces_400x200.jpg", IMAGE_JPEG, 1, 400, 200, 3},
         {"fixtures/saliency/images/synthetic/grayL_200x200.jpg", IMAGE_JPEG, 1, 200, 200, 1},
         {"fixtures/saliency/images/synthetic/gray_256x256.png", IMAGE_PNG, 1, 256, 256, 1},
@@ -328,19 +385,24 @@ static void exif_and_image_load(test_ctx_t *t) {
         image_load_info_t info;
         sal_err_t err = {{0}};
         int rc = image_load(test_shared(t, fx[i].rel, path, sizeof path), NULL, &img, &info, &err);
-        CHECK(t, rc == 0 && info.format == fx[i].fmt && info.orientation == fx[i].orient && img.width == fx[i].w &&
-                     img.height == fx[i].h && (fx[i].fmt == IMAGE_PNG || img.channels == fx[i].ch),
-              "image_load %s: %s (format %d, orientation %d, %dx%dx%d)", fx[i].rel, rc ? err.msg : "ok",
-              (int)info.format, info.orientation, img.width, img.height, img.channels);
+        CHECK(t,
+              rc == 0 && info.format == fx[i].fmt && info.orientation == fx[i].orient &&
+                  img.width == fx[i].w && img.height == fx[i].h &&
+                  (fx[i].fmt == IMAGE_PNG || img.channels == fx[i].ch),
+              "image_load %s: %s (format %d, orientation %d, %dx%dx%d)", fx[i].rel,
+              rc ? err.msg : "ok", (int)info.format, info.orientation, img.width, img.height,
+              img.channels);
         if (rc == 0) image_free(&img);
     }
-    const char *bad[] = {"fixtures/saliency/images/bad/notimage.jpeg", "fixtures/saliency/images/bad/random.png",
+    const char *bad[] = {"fixtures/saliency/images/bad/notimage.jpeg",
+                         "fixtures/saliency/images/bad/random.png",
                          "fixtures/saliency/images/bad/empty.png"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         image_u8_t img;
         sal_err_t err = {{0}};
         int rc = image_load(test_shared(t, bad[i], path, sizeof path), NULL, &img, NULL, &err);
-        CHECK(t, rc < 0 && strstr(err.msg, "unknown or corrupt image format") && strstr(err.msg, path),
+        CHECK(t,
+              rc < 0 && strstr(err.msg, "unknown or corrupt image format") && strstr(err.msg, path),
               "%s: %s", bad[i], rc ? err.msg : "decoded");
         if (rc == 0) image_free(&img);
     }

@@ -129,7 +129,8 @@ static inline int tj_run(const char *fmt, ...) {
 
 /* The oracle must be there: CI installs libjpeg-turbo-progs. */
 static inline int tj_have_djpeg(test_ctx_t *t) {
-    int ok = tj_run("djpeg -version >/dev/null 2>&1") == 0 && tj_run("cjpeg -version >/dev/null 2>&1") == 0;
+    int ok = tj_run("djpeg -version >/dev/null 2>&1") == 0 &&
+             tj_run("cjpeg -version >/dev/null 2>&1") == 0;
     CHECK(t, ok, "djpeg/cjpeg not found: install Debian's libjpeg-turbo-progs");
     return ok;
 }
@@ -261,7 +262,8 @@ typedef struct tj_comp_data {
 
 /* Encodes planes[i] (full resolution, width*height, already in the JPEG's
  * colour space). Returns a malloc'ed JPEG. */
-static inline uint8_t *tj_encode(const tj_enc_opts_t *o, const uint8_t *const planes[4], size_t *size) {
+static inline uint8_t *tj_encode(const tj_enc_opts_t *o, const uint8_t *const planes[4],
+                                 size_t *size) {
     int W = o->width, H = o->height, nc = o->ncomp, maxh = 1, maxv = 1;
     for (int i = 0; i < nc; i++) {
         if (o->h[i] > maxh) maxh = o->h[i];
@@ -344,7 +346,11 @@ static inline uint8_t *tj_encode(const tj_enc_opts_t *o, const uint8_t *const pl
     for (int k = 0; k < 64; k++) tj_put(&b, qt[tj_zigzag[k]]);
     tj_put(&b, 0xFF); tj_put(&b, o->progressive ? 0xC2 : 0xC0);
     tj_put16(&b, 8 + 3 * nc); tj_put(&b, 8); tj_put16(&b, H); tj_put16(&b, W); tj_put(&b, nc);
-    for (int i = 0; i < nc; i++) { tj_put(&b, o->id[i]); tj_put(&b, o->h[i] << 4 | o->v[i]); tj_put(&b, 0); }
+    for (int i = 0; i < nc; i++) {
+        tj_put(&b, o->id[i]);
+        tj_put(&b, o->h[i] << 4 | o->v[i]);
+        tj_put(&b, 0);
+    }
     tj_huff_t dc, ac;
     tj_flat_tables(&dc, &ac);
     tj_write_dht(&b, &dc, 0x00, 4);
@@ -400,12 +406,13 @@ static inline uint8_t *tj_encode(const tj_enc_opts_t *o, const uint8_t *const pl
                     int nh = n > 1 ? o->h[i] : 1, nv = n > 1 ? o->v[i] : 1;
                     for (int y = 0; y < nv; y++) {
                         for (int x = 0; x < nh; x++) {
-                            const int16_t *blk = cd[i].q + ((size_t)(my * nv + y) * cd[i].bw + mx * nh + x) * 64;
+                            const int16_t *blk =
+                                cd[i].q + ((size_t)(my * nv + y) * cd[i].bw + mx * nh + x) * 64;
                             if (Ss == 0 && Ah) {                     /* DC refinement bit */
                                 tj_bits(&b, (uint32_t)(blk[0] >> Al) & 1, 1);
                                 continue;
                             }
-                            if (Ss == 0) {                           /* DC (point transform: >> Al) */
+                            if (Ss == 0) { /* DC (point transform: >> Al) */
                                 int v = blk[0] >> Al, diff = v - pred[i - c0];
                                 pred[i - c0] = v;
                                 int nb = tj_magnitude_bits(diff);
@@ -418,7 +425,10 @@ static inline uint8_t *tj_encode(const tj_enc_opts_t *o, const uint8_t *const pl
                                 int c = blk[tj_zigzag[k]];
                                 int v = c >= 0 ? c >> Al : -((-c) >> Al);
                                 if (v == 0) { run++; continue; }
-                                while (run >= 16) { tj_bits(&b, (uint32_t)ac.code_of[0xF0], 8); run -= 16; }
+                                while (run >= 16) {
+                                    tj_bits(&b, (uint32_t)ac.code_of[0xF0], 8);
+                                    run -= 16;
+                                }
                                 int nb = tj_magnitude_bits(v);
                                 tj_bits(&b, (uint32_t)ac.code_of[run << 4 | nb], 8);
                                 tj_put_value(&b, v, nb);

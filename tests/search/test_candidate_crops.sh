@@ -133,6 +133,11 @@ if [ -z "${SALIENT_ASAN:-}" ]; then
     check "special cases (see messages above)" [ ! -s "$TMP/special.failures" ]
 fi
 
+# ---- IMAGE "-": read from stdin ------------------------------------------------------
+(cd "$FIX" && "$CC" "$MODEL" - < images/synthetic/wide_2000x100.png > "$TMP/stdin.out"); rc=$?
+check "stdin: exit 0" [ $rc -eq 0 ]
+check "stdin: output" same_output "$TMP/stdin.out" "$FIX/out/synthetic/wide_2000x100.png.bare.txt"
+
 # ---- the debug line only on request -----------------------------------------------
 (cd "$FIX" && SALIENT_CC_DEBUG=1 "$CC" "$MODEL" images/grid/gray_1000x10.png > /dev/null 2> "$TMP/debug.err")
 check "SALIENT_CC_DEBUG=1: debug line" grep -qx 'showAllPoints=false, argv\[3\]=(null)' "$TMP/debug.err"

@@ -100,9 +100,9 @@ check "diff -r '$T/a/seed0001' '$T/s/seed0001' >/dev/null" "sharded seed folder 
 run "$T/w" --seeds 3 --steps 2 --candidates 3 --space w+ 2>"$T/w.err"
 check '[ $? -eq 0 ]' "w+ run failed: $(cat "$T/w.err")"
 check "head -c 200 '$T/w/seed0003/latents.npy' | grep -q \"'shape': (3, 8, 64)\"" "w+ latents.npy shape"
-printf '\223NUMPY\001\000v\000{'"'"'descr'"'"': '"'"'<f4'"'"', '"'"'fortran_order'"'"': False, '"'"'shape'"'"': (3,), }' > "$T/bad_sigma.npy"
+printf '\223NUMPY\001\000v\000{\047descr\047: \047<f4\047, \047fortran_order\047: False, \047shape\047: (3,), }                                                            \012\315\314\314=\315\314\314=\315\314\314=' > "$T/bad_sigma.npy"
 run "$T/x" --seeds 0 --sigma-file "$T/bad_sigma.npy" 2>"$T/x.err"
-check "[ \$? -ne 0 ] && [ \$(wc -l < '$T/x.err') -eq 1 ]" "bad sigma file: want one error line, got: $(cat "$T/x.err")"
+check "[ \$? -ne 0 ] && [ \$(wc -l < '$T/x.err') -eq 1 ] && grep -q 'has 3 values' '$T/x.err'" "bad sigma file: want one error line, got: $(cat "$T/x.err")"
 $BIN/weightconv "$FX/small/small.pkl" "$T/small.blob" >/dev/null 2>&1
 $BIN/salient search --network "$T/small.blob" --saliency "$VXM" --outdir "$T/sm" -q --seeds 0 --steps 1 --candidates 2 --trunc 0.7 2>"$T/sm.err"
 check '[ $? -eq 0 ] && [ -s "$T/sm/seed0000/result.json" ]' "small fixture run failed: $(cat "$T/sm.err")"

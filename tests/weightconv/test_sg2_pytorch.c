@@ -424,7 +424,7 @@ int main(void) {
     /* random blobs of the fixture configs have exactly the fixture tensor set */
     const char *cfgs[] = {"tiny", "tiny_clamp", "small"};
     for (int k = 0; k < 3; k++) {
-        const sg2_config_t *c = sg2_config_find(cfgs[k]);
+        const sg2_layout_config_t *c = sg2_config_find(cfgs[k]);
         blob_writer_t *rw = blob_writer_new();
         void *img = NULL;
         size_t sz = 0;
@@ -453,7 +453,7 @@ int main(void) {
         blob_close(rb);
     }
     /* ffhq1024 layout: NVIDIA's ffhq.pkl shapes */
-    const sg2_config_t *ffhq = sg2_config_find("ffhq1024");
+    const sg2_layout_config_t *ffhq = sg2_config_find("ffhq1024");
     sg2_tensor_spec_t *specs = malloc(sizeof *specs * 256);
     int n = 0;
     CHECK(&t, ffhq && sg2_layout(ffhq, specs, 256, &n) == 0, "ffhq1024 layout");

@@ -571,38 +571,23 @@ int blob_writer_save(blob_writer_t *w, const char *path, sal_err_t *err) {
     size_t hsize;
     uint64_t fsize;
     if (build_head(w, &head, &hsize, &fsize, err)) return sal_err_prefix(err, "%s", path);
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+    sal_atomic_t out;
+    if (sal_atomic_begin(&out, path, err)) {
         free(head);
-        return sal_errf(err, "%s: path too long", path);
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(head);
-        return sal_errf(err, "%s: cannot create: %s", path, strerror(errno));
+        return -1;
     }
     static const uint8_t zeros[BLOB_ALIGN];
-    int bad = fwrite(head, 1, hsize, f) != hsize;
+    int ok = fwrite(head, 1, hsize, out.f) == hsize;
     uint64_t pos = hsize;
-    for (int i = 0; !bad && i < w->n_tensors; i++) {
+    for (int i = 0; ok && i < w->n_tensors; i++) {
         const wtensor_t *t = &w->tensors[i];
-        if (t->offset > pos) bad |= fwrite(zeros, 1, (size_t)(t->offset - pos), f) != t->offset - pos;
-        if (t->nbytes) bad |= fwrite(t->data, 1, (size_t)t->nbytes, f) != t->nbytes;
+        if (t->offset > pos) ok = fwrite(zeros, 1, (size_t)(t->offset - pos), out.f) == t->offset - pos;
+        if (ok && t->nbytes) ok = fwrite(t->data, 1, (size_t)t->nbytes, out.f) == t->nbytes;
         pos = t->offset + t->nbytes;
     }
     free(head);
-    bad |= fflush(f) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || pos != fsize) {
-        remove(tmp);
-        return sal_errf(err, "%s: write failed: %s", path, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return sal_errf(err, "%s: cannot rename into place: %s", path, strerror(e));
-    }
-    return 0;
+    if (!ok || pos != fsize) return sal_atomic_end(&out, 0, err) ? sal_errf(err, "%s: write failed", path) : -1;
+    return sal_atomic_end(&out, 1, err);
 }
 
 int blob_writer_to_memory(blob_writer_t *w, void **data, size_t *size, sal_err_t *err) {

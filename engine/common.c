@@ -85,25 +85,42 @@ int sal_read_file(const char *path, size_t max_size, uint8_t **data, size_t *siz
     return 0;
 }
 
-int sal_write_file_atomic(const char *path, const void *data, size_t size, sal_err_t *err) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return sal_errf(err, "%s: path too long", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return sal_errf(err, "%s: cannot create: %s", path, strerror(errno));
-    size_t put = size ? fwrite(data, 1, size, f) : 0;
-    int bad = (put != size) | (fflush(f) != 0) | ferror(f);
-    if (fclose(f) != 0) bad = 1;
-    if (bad) {
-        remove(tmp);
-        return sal_errf(err, "%s: write failed: %s", path, strerror(errno));
+int sal_atomic_begin(sal_atomic_t *a, const char *path, sal_err_t *err) {
+    a->f = NULL;
+    if (strlen(path) >= sizeof a->path) return sal_errf(err, "%.200s...: path too long", path);
+    snprintf(a->path, sizeof a->path, "%s", path);
+    snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", path, (long)getpid());
+    a->f = fopen(a->tmp, "wb");
+    if (!a->f) return sal_errf(err, "%s: cannot create: %s", path, strerror(errno));
+    return 0;
+}
+
+int sal_atomic_end(sal_atomic_t *a, int ok, sal_err_t *err) {
+    if (!a->f) return -1;
+    int bad = !ok || fflush(a->f) != 0 || ferror(a->f);
+    int e = errno;
+    if (fclose(a->f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
     }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return sal_errf(err, "%s: cannot rename into place: %s", path, strerror(e));
+    a->f = NULL;
+    if (bad) {
+        remove(a->tmp);
+        return ok ? sal_errf(err, "%s: write failed: %s", a->path, strerror(e)) : -1;
+    }
+    if (rename(a->tmp, a->path) != 0) {
+        e = errno;
+        remove(a->tmp);
+        return sal_errf(err, "%s: cannot rename into place: %s", a->path, strerror(e));
     }
     return 0;
+}
+
+int sal_write_file_atomic(const char *path, const void *data, size_t size, sal_err_t *err) {
+    sal_atomic_t a;
+    if (sal_atomic_begin(&a, path, err)) return -1;
+    int ok = size == 0 || fwrite(data, 1, size, a.f) == size;
+    return sal_atomic_end(&a, ok, err);
 }
 
 int sal_mkdir_p(const char *path, sal_err_t *err) {

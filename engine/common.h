@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define SALIENT_VERSION "0.1.0"
 
@@ -50,9 +51,20 @@ void sal_free_aligned(void *p);
 int sal_read_file(const char *path, size_t max_size, uint8_t **data, size_t *size,
                   sal_err_t *err);
 
-/* Writes data atomically: to "<path>.tmp.<pid>", fsync-free, then rename().
- * No partial file is ever left under `path`. */
+/* Writes data atomically: to "<path>.tmp.<pid>", then rename(). No partial
+ * file is ever left under `path`. */
 int sal_write_file_atomic(const char *path, const void *data, size_t size, sal_err_t *err);
+
+/* The same for a file written in pieces: sal_atomic_begin opens the
+ * temporary file as a->f; sal_atomic_end(a, ok) renames it into place if ok
+ * and no write failed, else removes it. */
+typedef struct sal_atomic {
+    FILE *f;
+    char path[4096];
+    char tmp[4160];
+} sal_atomic_t;
+int sal_atomic_begin(sal_atomic_t *a, const char *path, sal_err_t *err);
+int sal_atomic_end(sal_atomic_t *a, int ok, sal_err_t *err);
 
 /* Creates a directory and its parents (like mkdir -p). */
 int sal_mkdir_p(const char *path, sal_err_t *err);

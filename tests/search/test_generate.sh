@@ -7,18 +7,12 @@
 # (The PNG pixels themselves are compared with the uint8 references by
 # tests/search/test_generate.c, which runs the same command in-process.)
 # Runs with $BIN = bin or build-asan/bin; prints "N passed, N failed".
-: "${BIN:=bin}"
-: "${SALIENT_SHARED:=../shared}"
-: "${SALIENT_TMP:=build/tmp}"
+. "$(dirname "$0")/../lib.sh"
 FX=$SALIENT_SHARED/fixtures/stylegan2
 REF=$FX/tiny/ref
 PKL=$FX/tiny/tiny.pkl
 T=$SALIENT_TMP/test_generate.$$
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0
-ok()   { pass=$((pass+1)); }
-bad()  { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
 gen() { "$BIN/salient" generate "$@"; }
 
 # floats of a .npy file (version 1 header), one per line
@@ -176,5 +170,5 @@ check "[ ! -e '$T/x' ] || [ -z \"\$(ls '$T/x')\" ]" "a failed run left files beh
 echo "max relative errors:" >&2
 sort -t: -k2 -g "$T/errors.txt" | tail -n 3 >&2
 [ "$fail" -eq 0 ] && rm -rf "$T"
-echo "test_generate.sh: $pass passed, $fail failed"
+finish test_generate.sh
 [ "$fail" -eq 0 ]

@@ -3,17 +3,11 @@
 # summary.csv and seed folders as one `salient search` process; a rank killed
 # mid-run loses no finished seed and `--resume` completes the run identically.
 # Runs with $BIN = bin or build-asan/bin; prints "N passed, N failed".
-: "${BIN:=bin}"
-: "${SALIENT_SHARED:=../shared}"
-: "${SALIENT_TMP:=build/tmp}"
+. "$(dirname "$0")/../lib.sh"
 FX=$SALIENT_SHARED/fixtures/stylegan2
 VXM=$SALIENT_SHARED/data/fastgaze.vxm
 T=$SALIENT_TMP/test_mpi.$$
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0
-ok()   { pass=$((pass+1)); }
-bad()  { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
 # Open MPI's own allocations are not ours to leak-check.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
 export OMPI_MCA_rmaps_base_oversubscribe=1
@@ -58,4 +52,4 @@ rc=$?
 check "[ $rc -ne 0 ] && [ \$(grep -c 'required' '$T/bad.out') -eq 1 ]" "bad options: exit $rc, output: $(cat "$T/bad.out")"
 
 rm -rf "$T"
-echo "test_mpi: $pass passed, $fail failed"
+finish test_mpi

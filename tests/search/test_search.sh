@@ -4,17 +4,11 @@
 # the accept rules hold, results are identical across thread counts and after
 # a kill + --resume, and `salient report` rebuilds the same summary.
 # Runs with $BIN = bin or build-asan/bin; prints "N passed, N failed".
-: "${BIN:=bin}"
-: "${SALIENT_SHARED:=../shared}"
-: "${SALIENT_TMP:=build/tmp}"
+. "$(dirname "$0")/../lib.sh"
 FX=$SALIENT_SHARED/fixtures/stylegan2
 VXM=$SALIENT_SHARED/data/fastgaze.vxm
 T=$SALIENT_TMP/test_search.$$
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0
-ok()   { pass=$((pass+1)); }
-bad()  { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
 
 # Under the sanitizers everything runs ~10x slower: fewer seeds there.
 SEEDS=0-2; LAST=0002; [ -n "${SALIENT_ASAN:-}" ] && SEEDS=0-1 && LAST=0001
@@ -119,4 +113,4 @@ check "[ ! -d '$T/err/seed0000' ]" "a failed run left a seed folder"
 $BIN/salient search --help | grep -q -- '--accept'; check '[ $? -eq 0 ]' "--help"
 
 rm -rf "$T"
-echo "test_search: $pass passed, $fail failed"
+finish test_search

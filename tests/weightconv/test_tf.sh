@@ -7,17 +7,11 @@
 # truncated TF pickle fails with one line naming the file and leaves no output;
 # `salient generate --network tiny_tf.pkl` writes the same PNG as with tiny.pkl.
 # Runs with $BIN = bin or build-asan/bin; prints "N passed, N failed".
-: "${BIN:=bin}"
-: "${SALIENT_SHARED:=../shared}"
-: "${SALIENT_TMP:=build/tmp}"
+. "$(dirname "$0")/../lib.sh"
 TF=$SALIENT_SHARED/fixtures/stylegan2-tf
 PT=$SALIENT_SHARED/fixtures/stylegan2
 T=$SALIENT_TMP/test_tf_sh.$$
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0
-ok()   { pass=$((pass+1)); }
-bad()  { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
 WC=$BIN/weightconv
 # the tensor table of --info: name, dtype, shape, crc
 table() { grep ' crc ' "$1"; }
@@ -78,5 +72,5 @@ check '[ $rc -eq 1 ] && [ $(wc -l < "$T/e") -eq 1 ] && grep -q "^cut_tf.pkl: " "
 check '[ $rc -eq 0 ] && [ -s "$T/g_tf/seed0000.png" ] && cmp -s "$T/g_tf/seed0000.png" "$T/g_pt/seed0000.png"' "generate from tiny_tf.pkl: $(cat "$T/e")"
 
 rm -rf "$T"
-echo "tf_cli: $pass passed, $fail failed"
+finish tf_cli
 [ "$fail" -eq 0 ]

@@ -573,11 +573,9 @@ static inline int16_t to_coef(int64_t v) {
 }
 
 /* A value as stored in a C int (32-bit two's complement wrap), e.g. the
- * IDCT's int workspace or libjpeg's int DC predictor. */
-static inline int32_t to_int32(int64_t x) {
-    uint32_t u = (uint32_t)((uint64_t)x & 0xFFFFFFFFu);
-    return u >= 0x80000000u ? (int32_t)(u - 0x80000000u) + INT32_MIN : (int32_t)u;
-}
+ * IDCT's int workspace or libjpeg's int DC predictor. (Converting an
+ * out-of-range uint32 to int32 wraps in gcc and clang.) */
+static inline int32_t to_int32(int64_t x) { return (int32_t)(uint32_t)(uint64_t)x; }
 
 /* libjpeg's jpeg_resync_to_restart: decides what to do when the marker found
  * is not the expected RSTn. */
@@ -782,68 +780,83 @@ static inline uint8_t simd_sample(int64_t x) {
 static inline uint8_t final_sample(int64_t x, int simd) {
     return simd ? simd_sample(x) : clamp_sample(x);
 }
-static inline int64_t abs64(int64_t x) { return x < 0 ? -x : x; }
 
 static void idct_8x8_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride);
 static void idct_4x4_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride);
 static void idct_2x2_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride);
 
-/* 8x8 "islow" (jidctint.c): Loeffler-Ligtenberg-Moschytz butterflies; even
- * part from x0, x2, x4, x6, odd part from x1, x3, x5, x7. SIMD agreement:
- * with |coef*q| <= 8191 and column results <= 12048 in magnitude, no 16-bit
- * sum wraps and every 32-bit sum stays below 2^31 (bound 178219*max+2^17). */
-static void idct_8x8(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride,
-                     int simd) {
+/* Largest |coef * quant| of a block, as an upper bound: the OR of the
+ * magnitudes (max <= OR < 2 max). */
+static inline uint32_t dequant_bound(const int16_t *coef, const uint16_t *q) {
+    uint32_t m = 0;
+    for (int k = 0; k < 64; k++) {
+        int32_t v = coef[k] * (int32_t)q[k];      /* |v| < 2^31 */
+        m |= (uint32_t)(v < 0 ? -v : v);
+    }
+    return m;
+}
+static inline uint32_t mag(int32_t v) { return v < 0 ? 0u - (uint32_t)v : (uint32_t)v; }
+
+/* One 8-point islow transform (jidctint.c): Loeffler-Ligtenberg-Moschytz
+ * butterflies; even part from x0, x2, x4, x6, odd part from x1, x3, x5, x7.
+ * Writes the 8 results, not yet descaled, to v[0..7]. */
+static inline void islow_8(int64_t x0, int64_t x1, int64_t x2, int64_t x3, int64_t x4, int64_t x5,
+                           int64_t x6, int64_t x7, int64_t *v) {
+    /* even part: rotation by sqrt(2)*c6 of (x2, x6), then x0 +- x4 */
+    int64_t z1 = (x2 + x6) * FIX_0_541196100;
+    int64_t tmp2 = z1 - x6 * FIX_1_847759065, tmp3 = z1 + x2 * FIX_0_765366865;
+    int64_t tmp0 = (x0 + x4) * 8192, tmp1 = (x0 - x4) * 8192;
+    int64_t t10 = tmp0 + tmp3, t13 = tmp0 - tmp3, t11 = tmp1 + tmp2, t12 = tmp1 - tmp2;
+    /* odd part */
+    int64_t s1 = x7 + x1, s2 = x5 + x3, s3 = x7 + x3, s4 = x5 + x1;
+    int64_t z5 = (s3 + s4) * FIX_1_175875602;
+    int64_t o0 = x7 * FIX_0_298631336, o1 = x5 * FIX_2_053119869;
+    int64_t o2 = x3 * FIX_3_072711026, o3 = x1 * FIX_1_501321110;
+    s1 *= -FIX_0_899976223;
+    s2 *= -FIX_2_562915447;
+    s3 = s3 * -FIX_1_961570560 + z5;
+    s4 = s4 * -FIX_0_390180644 + z5;
+    o0 += s1 + s3;
+    o1 += s2 + s4;
+    o2 += s2 + s3;
+    o3 += s1 + s4;
+    v[0] = t10 + o3; v[7] = t10 - o3;
+    v[1] = t11 + o2; v[6] = t11 - o2;
+    v[2] = t12 + o1; v[5] = t12 - o1;
+    v[3] = t13 + o0; v[4] = t13 - o0;
+}
+
+/* 8x8 IDCT. SIMD agreement: with |coef*q| <= 8191 and column results
+ * <= 12048 in magnitude no 16-bit sum wraps and every 32-bit sum stays
+ * below 2^31 (bound 178219*max + 2^17). */
+static void idct_8x8(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride, int simd) {
+    if (simd && dequant_bound(coef, q) > 8191) {
+        idct_8x8_simd(coef, q, out, stride);
+        return;
+    }
     int32_t ws[64];
-    int64_t max_dq = 0, max_ws = 0;
+    uint32_t ws_bound = 0;
     /* Pass 1: columns. Results are scaled up by sqrt(8) * 2^2. */
     for (int col = 0; col < 8; col++) {
         const int16_t *c = coef + col;
         const uint16_t *qc = q + col;
         int32_t *w = ws + col;
-        if (!c[8] && !c[16] && !c[24] && !c[32] && !c[40] && !c[48] && !c[56]) {
-            int64_t dq = (int64_t)c[0] * qc[0];             /* AC all zero: flat column */
-            int32_t dc = to_int32(dq * 4);
-            if (abs64(dq) > max_dq) max_dq = abs64(dq);
-            if (abs64(dc) > max_ws) max_ws = abs64(dc);
+        if (!(c[8] | c[16] | c[24] | c[32] | c[40] | c[48] | c[56])) {
+            int32_t dc = to_int32((int64_t)c[0] * qc[0] * 4);     /* AC all zero: flat */
+            ws_bound |= mag(dc);
             for (int r = 0; r < 8; r++) w[r * 8] = dc;
             continue;
         }
-        int64_t x[8];
-        for (int r = 0; r < 8; r++) {
-            x[r] = (int64_t)c[r * 8] * qc[r * 8];
-            if (abs64(x[r]) > max_dq) max_dq = abs64(x[r]);
-        }
-        /* even part: rotation by sqrt(2)*c6 of (x2, x6), then x0 +- x4 */
-        int64_t z1 = (x[2] + x[6]) * FIX_0_541196100;
-        int64_t tmp2 = z1 - x[6] * FIX_1_847759065;
-        int64_t tmp3 = z1 + x[2] * FIX_0_765366865;
-        int64_t tmp0 = (x[0] + x[4]) * 8192, tmp1 = (x[0] - x[4]) * 8192;
-        int64_t t10 = tmp0 + tmp3, t13 = tmp0 - tmp3, t11 = tmp1 + tmp2, t12 = tmp1 - tmp2;
-        /* odd part */
-        int64_t o0 = x[7], o1 = x[5], o2 = x[3], o3 = x[1];
-        int64_t s1 = o0 + o3, s2 = o1 + o2, s3 = o0 + o2, s4 = o1 + o3;
-        int64_t z5 = (s3 + s4) * FIX_1_175875602;
-        o0 *= FIX_0_298631336;
-        o1 *= FIX_2_053119869;
-        o2 *= FIX_3_072711026;
-        o3 *= FIX_1_501321110;
-        s1 *= -FIX_0_899976223;
-        s2 *= -FIX_2_562915447;
-        s3 = s3 * -FIX_1_961570560 + z5;
-        s4 = s4 * -FIX_0_390180644 + z5;
-        o0 += s1 + s3;
-        o1 += s2 + s4;
-        o2 += s2 + s3;
-        o3 += s1 + s4;
-        int64_t v[8] = {t10 + o3, t11 + o2, t12 + o1, t13 + o0,
-                        t13 - o0, t12 - o1, t11 - o2, t10 - o3};
+        int64_t v[8];
+        islow_8((int64_t)c[0] * qc[0], (int64_t)c[8] * qc[8], (int64_t)c[16] * qc[16],
+                (int64_t)c[24] * qc[24], (int64_t)c[32] * qc[32], (int64_t)c[40] * qc[40],
+                (int64_t)c[48] * qc[48], (int64_t)c[56] * qc[56], v);
         for (int r = 0; r < 8; r++) {
             w[r * 8] = to_int32(descale(v[r], 11));
-            if (abs64(w[r * 8]) > max_ws) max_ws = abs64(w[r * 8]);
+            ws_bound |= mag(w[r * 8]);
         }
     }
-    if (simd && (max_dq > 8191 || max_ws > 12048)) {
+    if (simd && ws_bound > 12048) {
         idct_8x8_simd(coef, q, out, stride);
         return;
     }
@@ -851,146 +864,119 @@ static void idct_8x8(const int16_t *coef, const uint16_t *q, uint8_t *out, size_
     for (int row = 0; row < 8; row++) {
         const int32_t *w = ws + row * 8;
         uint8_t *o = out + (size_t)row * stride;
-        if (!w[1] && !w[2] && !w[3] && !w[4] && !w[5] && !w[6] && !w[7]) {
+        if (!(w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7])) {
             memset(o, final_sample(descale(w[0], 5), simd), 8);   /* flat row */
             continue;
         }
-        int64_t z1 = ((int64_t)w[2] + w[6]) * FIX_0_541196100;
-        int64_t tmp2 = z1 - (int64_t)w[6] * FIX_1_847759065;
-        int64_t tmp3 = z1 + (int64_t)w[2] * FIX_0_765366865;
-        int64_t tmp0 = ((int64_t)w[0] + w[4]) * 8192, tmp1 = ((int64_t)w[0] - w[4]) * 8192;
-        int64_t t10 = tmp0 + tmp3, t13 = tmp0 - tmp3, t11 = tmp1 + tmp2, t12 = tmp1 - tmp2;
-        int64_t o0 = w[7], o1 = w[5], o2 = w[3], o3 = w[1];
-        int64_t s1 = o0 + o3, s2 = o1 + o2, s3 = o0 + o2, s4 = o1 + o3;
-        int64_t z5 = (s3 + s4) * FIX_1_175875602;
-        o0 *= FIX_0_298631336;
-        o1 *= FIX_2_053119869;
-        o2 *= FIX_3_072711026;
-        o3 *= FIX_1_501321110;
-        s1 *= -FIX_0_899976223;
-        s2 *= -FIX_2_562915447;
-        s3 = s3 * -FIX_1_961570560 + z5;
-        s4 = s4 * -FIX_0_390180644 + z5;
-        o0 += s1 + s3;
-        o1 += s2 + s4;
-        o2 += s2 + s3;
-        o3 += s1 + s4;
-        o[0] = final_sample(descale(t10 + o3, 18), simd);
-        o[7] = final_sample(descale(t10 - o3, 18), simd);
-        o[1] = final_sample(descale(t11 + o2, 18), simd);
-        o[6] = final_sample(descale(t11 - o2, 18), simd);
-        o[2] = final_sample(descale(t12 + o1, 18), simd);
-        o[5] = final_sample(descale(t12 - o1, 18), simd);
-        o[3] = final_sample(descale(t13 + o0, 18), simd);
-        o[4] = final_sample(descale(t13 - o0, 18), simd);
+        int64_t v[8];
+        islow_8(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], v);
+        if (simd)
+            for (int c = 0; c < 8; c++) o[c] = simd_sample(descale(v[c], 18));
+        else
+            for (int c = 0; c < 8; c++) o[c] = clamp_sample(descale(v[c], 18));
     }
 }
 
-/* 4x4 output from the 8x8 coefficients (jidctred.c): the 4-point IDCT of
- * the even inputs plus an odd part folded from x1, x3, x5, x7 (x4 unused).
- * SIMD agreement: |coef*q| <= 8191, column results <= 28530 (32-bit bound
- * 75261*max + 2^18). */
-static void idct_4x4(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride,
-                     int simd) {
+/* One 4-point reduced transform (jidctred.c): the 4-point IDCT of the even
+ * inputs x0, x2, x6 plus an odd part folded from x1, x3, x5, x7 (x4 unused). */
+static inline void red_4(int64_t x0, int64_t x1, int64_t x2, int64_t x3, int64_t x5, int64_t x6,
+                         int64_t x7, int64_t *v) {
+    int64_t tmp0 = x0 * 16384;
+    int64_t tmp2 = x2 * FIX_1_847759065 - x6 * FIX_0_765366865;
+    int64_t t10 = tmp0 + tmp2, t12 = tmp0 - tmp2;
+    int64_t a = -x7 * FIX_0_211164243 + x5 * FIX_1_451774981 - x3 * FIX_2_172734803 +
+                x1 * FIX_1_061594337;
+    int64_t b = -x7 * FIX_0_509795579 - x5 * FIX_0_601344887 + x3 * FIX_0_899976223 +
+                x1 * FIX_2_562915447;
+    v[0] = t10 + b; v[3] = t10 - b;
+    v[1] = t12 + a; v[2] = t12 - a;
+}
+
+/* 4x4 output from the 8x8 coefficients. SIMD agreement: |coef*q| <= 8191,
+ * column results <= 28530 (32-bit bound 75261*max + 2^18). */
+static void idct_4x4(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride, int simd) {
+    if (simd && dequant_bound(coef, q) > 8191) {
+        idct_4x4_simd(coef, q, out, stride);
+        return;
+    }
     int32_t ws[8 * 4];
-    int64_t max_dq = 0, max_ws = 0;
+    uint32_t ws_bound = 0;
     for (int col = 0; col < 8; col++) {
         if (col == 4) continue;                /* the row pass does not use column 4 */
         const int16_t *c = coef + col;
         const uint16_t *qc = q + col;
         int32_t *w = ws + col;
-        if (!c[8] && !c[16] && !c[24] && !c[40] && !c[48] && !c[56]) {
-            int64_t dq = (int64_t)c[0] * qc[0];
-            int32_t dc = to_int32(dq * 4);
-            if (abs64(dq) > max_dq) max_dq = abs64(dq);
-            if (abs64(dc) > max_ws) max_ws = abs64(dc);
+        if (!(c[8] | c[16] | c[24] | c[40] | c[48] | c[56])) {
+            int32_t dc = to_int32((int64_t)c[0] * qc[0] * 4);
+            ws_bound |= mag(dc);
             for (int r = 0; r < 4; r++) w[r * 8] = dc;
             continue;
         }
-        int64_t x[8];
-        for (int r = 0; r < 8; r++) {
-            x[r] = r == 4 ? 0 : (int64_t)c[r * 8] * qc[r * 8];
-            if (abs64(x[r]) > max_dq) max_dq = abs64(x[r]);
-        }
-        int64_t tmp0 = x[0] * 16384;
-        int64_t tmp2 = x[2] * FIX_1_847759065 - x[6] * FIX_0_765366865;
-        int64_t t10 = tmp0 + tmp2, t12 = tmp0 - tmp2;
-        int64_t a = -x[7] * FIX_0_211164243 + x[5] * FIX_1_451774981 - x[3] * FIX_2_172734803 +
-                    x[1] * FIX_1_061594337;
-        int64_t b = -x[7] * FIX_0_509795579 - x[5] * FIX_0_601344887 + x[3] * FIX_0_899976223 +
-                    x[1] * FIX_2_562915447;
-        int64_t v[4] = {t10 + b, t12 + a, t12 - a, t10 - b};
+        int64_t v[4];
+        red_4((int64_t)c[0] * qc[0], (int64_t)c[8] * qc[8], (int64_t)c[16] * qc[16],
+              (int64_t)c[24] * qc[24], (int64_t)c[40] * qc[40], (int64_t)c[48] * qc[48],
+              (int64_t)c[56] * qc[56], v);
         for (int r = 0; r < 4; r++) {
             w[r * 8] = to_int32(descale(v[r], 12));
-            if (abs64(w[r * 8]) > max_ws) max_ws = abs64(w[r * 8]);
+            ws_bound |= mag(w[r * 8]);
         }
     }
-    if (simd && (max_dq > 8191 || max_ws > 28530)) {
+    if (simd && ws_bound > 28530) {
         idct_4x4_simd(coef, q, out, stride);
         return;
     }
     for (int row = 0; row < 4; row++) {
         const int32_t *w = ws + row * 8;
         uint8_t *o = out + (size_t)row * stride;
-        if (!w[1] && !w[2] && !w[3] && !w[5] && !w[6] && !w[7]) {
+        if (!(w[1] | w[2] | w[3] | w[5] | w[6] | w[7])) {
             memset(o, final_sample(descale(w[0], 5), simd), 4);
             continue;
         }
-        int64_t tmp0 = (int64_t)w[0] * 16384;
-        int64_t tmp2 = (int64_t)w[2] * FIX_1_847759065 - (int64_t)w[6] * FIX_0_765366865;
-        int64_t t10 = tmp0 + tmp2, t12 = tmp0 - tmp2;
-        int64_t z1 = w[7], y2 = w[5], y3 = w[3], y4 = w[1];
-        int64_t a = -z1 * FIX_0_211164243 + y2 * FIX_1_451774981 - y3 * FIX_2_172734803 +
-                    y4 * FIX_1_061594337;
-        int64_t b = -z1 * FIX_0_509795579 - y2 * FIX_0_601344887 + y3 * FIX_0_899976223 +
-                    y4 * FIX_2_562915447;
-        o[0] = final_sample(descale(t10 + b, 19), simd);
-        o[3] = final_sample(descale(t10 - b, 19), simd);
-        o[1] = final_sample(descale(t12 + a, 19), simd);
-        o[2] = final_sample(descale(t12 - a, 19), simd);
+        int64_t v[4];
+        red_4(w[0], w[1], w[2], w[3], w[5], w[6], w[7], v);
+        if (simd)
+            for (int c = 0; c < 4; c++) o[c] = simd_sample(descale(v[c], 19));
+        else
+            for (int c = 0; c < 4; c++) o[c] = clamp_sample(descale(v[c], 19));
     }
 }
 
 /* 2x2 output: DC plus the odd coefficients 1, 3, 5, 7 folded together.
  * SIMD agreement: |coef*q| <= 8191 and column results <= 16383. */
-static void idct_2x2(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride,
-                     int simd) {
+static void idct_2x2(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride, int simd) {
+    if (simd && dequant_bound(coef, q) > 8191) {
+        idct_2x2_simd(coef, q, out, stride);
+        return;
+    }
     int32_t ws[8 * 2];
-    int64_t max_dq = 0, max_ws = 0;
+    uint32_t ws_bound = 0;
     for (int col = 0; col < 8; col++) {
         if (col == 2 || col == 4 || col == 6) continue;
         const int16_t *c = coef + col;
         const uint16_t *qc = q + col;
-        int64_t x0 = (int64_t)c[0] * qc[0], x1 = (int64_t)c[8] * qc[8],
-                x3 = (int64_t)c[24] * qc[24];
-        int64_t x5 = (int64_t)c[40] * qc[40], x7 = (int64_t)c[56] * qc[56];
-        int64_t m = abs64(x0);
-        if (abs64(x1) > m) m = abs64(x1);
-        if (abs64(x3) > m) m = abs64(x3);
-        if (abs64(x5) > m) m = abs64(x5);
-        if (abs64(x7) > m) m = abs64(x7);
-        if (m > max_dq) max_dq = m;
         int32_t *w = ws + col;
-        if (!c[8] && !c[24] && !c[40] && !c[56]) {   /* odd terms zero: flat column */
+        int64_t x0 = (int64_t)c[0] * qc[0];
+        if (!(c[8] | c[24] | c[40] | c[56])) {                 /* odd terms zero: flat */
             w[0] = w[8] = to_int32(x0 * 4);
         } else {
             int64_t t10 = x0 * 32768;
-            int64_t t0 = x7 * -FIX_0_720959822 + x5 * FIX_0_850430095 + x3 * -FIX_1_272758580 +
-                         x1 * FIX_3_624509785;
+            int64_t t0 = (int64_t)c[56] * qc[56] * -FIX_0_720959822 +
+                         (int64_t)c[40] * qc[40] * FIX_0_850430095 +
+                         (int64_t)c[24] * qc[24] * -FIX_1_272758580 +
+                         (int64_t)c[8] * qc[8] * FIX_3_624509785;
             w[0] = to_int32(descale(t10 + t0, 13));
             w[8] = to_int32(descale(t10 - t0, 13));
         }
-        if (abs64(w[0]) > max_ws) max_ws = abs64(w[0]);
-        if (abs64(w[8]) > max_ws) max_ws = abs64(w[8]);
+        ws_bound |= mag(w[0]) | mag(w[8]);
     }
-    if (simd && (max_dq > 8191 || max_ws > 16383)) {
+    if (simd && ws_bound > 16383) {
         idct_2x2_simd(coef, q, out, stride);
         return;
     }
     for (int row = 0; row < 2; row++) {
         const int32_t *w = ws + row * 8;
         uint8_t *o = out + (size_t)row * stride;
-        if (!w[1] && !w[3] && !w[5] && !w[7]) {
+        if (!(w[1] | w[3] | w[5] | w[7])) {
             o[0] = o[1] = final_sample(descale(w[0], 5), simd);
             continue;
         }

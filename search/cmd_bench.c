@@ -24,6 +24,7 @@
 #include "conv.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "bench_nets.h"
 
 typedef enum bench_kind { BK_CONV3, BK_CONV1, BK_TCONV, BK_FIR, BK_GEMM } bench_kind_t;
 
@@ -125,11 +126,15 @@ static void run_case(const bench_case_t *bc, const conv_weights_t *cw, bench_buf
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: salient bench [--threads N] [--quick] [--json PATH]\n"
+            "usage: salient bench [--threads N] [--quick] [--saliency MODEL] [--json PATH]\n"
             "\n"
-            "Measures the FP32 FMA peak of this machine, then the speed of each kernel\n"
-            "type on StyleGAN2-1024 layer shapes (batch 1), with 1 thread and N threads.\n"
+            "Times a random-weight ffhq1024 generator end to end (mapping; one image at\n"
+            "batch 1 and 8; 1 thread vs N; peak memory) and the saliency model on a\n"
+            "1024x1024 image, then measures the FP32 FMA peak of this machine and the\n"
+            "speed of each kernel type on StyleGAN2-1024 layer shapes, with 1 and N threads.\n"
             "\n"
+            "  --saliency MODEL  fastgaze.vxm (or its blob) to time the saliency model\n"
+            "  --kernels-only    skip the network timings\n"
             "  --threads N   threads for the parallel runs (default: all %d cores)\n"
             "  --quick       fewer shapes, one timed run each, N threads only\n"
             "  --json PATH   where to write the results (default bench.json)\n"
@@ -138,8 +143,8 @@ static void usage(FILE *f) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    int threads = cpu_online_cores(), quick = 0;
-    const char *json_path = "bench.json";
+    int threads = cpu_online_cores(), quick = 0, nets = 1;
+    const char *json_path = "bench.json", *saliency_model = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -156,10 +161,29 @@ int cmd_bench(int argc, char **argv) {
             threads = (int)v;
         } else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
             json_path = argv[++i];
+        } else if (!strcmp(argv[i], "--saliency") && i + 1 < argc) {
+            saliency_model = argv[++i];
+        } else if (!strcmp(argv[i], "--kernels-only")) {
+            nets = 0;
         } else {
             fprintf(stderr, "salient bench: unknown or incomplete option '%s' (try --help)\n", argv[i]);
             return 2;
         }
+    }
+
+    /* The networks first, so that their peak memory is not the kernels' buffers. */
+    bench_nets_t nb;
+    int have_nets = 0;
+    if (nets) {
+        sal_err_t nerr;
+        printf("salient bench: timing the ffhq1024 generator (random weights)%s...\n",
+               saliency_model ? " and the saliency model" : "");
+        fflush(stdout);
+        if (bench_networks(threads, quick, saliency_model, &nb, &nerr)) {
+            fprintf(stderr, "salient bench: %s\n", nerr.msg);
+            return 1;
+        }
+        have_nets = 1;
     }
 
     /* buffers big enough for the largest case: 32 x 1025 x 1025 floats */
@@ -268,6 +292,33 @@ int cmd_bench(int argc, char **argv) {
                pass == 0 ? 1 : threads, gf, 100.0 * gf / peak);
         sb_printf(&js, ",\n  \"conv3x3_64_1024_%s\": {\"gflops\": %.2f, \"pct_peak\": %.1f}",
                   pass == 0 ? "1thread" : "all", gf, 100.0 * gf / peak);
+    }
+    if (have_nets) {
+        printf("\nnetworks (fp32, %d thread%s):\n", threads, threads == 1 ? "" : "s");
+        printf("  mapping, 1 latent                      %8.2f ms\n", nb.mapping_ms);
+        printf("  1024x1024 image, batch 1               %8.2f s/image   peak RSS %.0f MB\n", nb.synth_b1_s, nb.rss_b1_mb);
+        if (nb.synth_b8_s > 0)
+            printf("  1024x1024 image, batch 8               %8.2f s/image   peak RSS %.0f MB\n", nb.synth_b8_s, nb.rss_b8_mb);
+        if (nb.synth_b1_1t_s > 0)
+            printf("  1024x1024 image, batch 1, 1 thread     %8.2f s/image   (%d threads: %.2fx faster)\n", nb.synth_b1_1t_s,
+                   threads, nb.synth_b1_1t_s / nb.synth_b1_s);
+        if (nb.have_saliency) {
+            printf("  saliency, 1024x1024 image in memory    %8.2f ms", nb.saliency_ms);
+            if (nb.saliency_1t_ms > 0 && threads > 1) printf("   (1 thread: %.2f ms)", nb.saliency_1t_ms);
+            printf("\n");
+        } else {
+            printf("  saliency: not measured (pass --saliency fastgaze.vxm)\n");
+        }
+        double per_image = nb.synth_b8_s > 0 ? nb.synth_b8_s : nb.synth_b1_s;
+        if (nb.have_saliency) per_image += nb.saliency_ms * 1e-3;
+        printf("  search throughput: %.0f images per hour on %d thread%s (%.0f per core-hour)\n", 3600.0 / per_image, threads,
+               threads == 1 ? "" : "s", 3600.0 / per_image / threads);
+        sb_printf(&js, ",\n  \"networks\": {\"threads\": %d, \"mapping_ms\": %.3f, \"synthesis_b1_s\": %.3f, "
+                       "\"synthesis_b1_1thread_s\": %.3f, \"synthesis_b8_s_per_image\": %.3f, \"peak_rss_b1_mb\": %.0f, "
+                       "\"peak_rss_b8_mb\": %.0f, \"saliency_ms\": %.3f, \"saliency_1thread_ms\": %.3f, "
+                       "\"images_per_hour\": %.1f}",
+                  threads, nb.mapping_ms, nb.synth_b1_s, nb.synth_b1_1t_s, nb.synth_b8_s, nb.rss_b1_mb, nb.rss_b8_mb,
+                  nb.have_saliency ? nb.saliency_ms : 0.0, nb.have_saliency ? nb.saliency_1t_ms : 0.0, 3600.0 / per_image);
     }
     sb_printf(&js, "\n}\n");
     if (js.oom) {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/bench.sh — the speed benchmark behind `make bench`: runs
-# `salient bench`, which measures this machine's FP32 FMA peak, times every
+# `salient bench`, which times the ffhq1024 generator and the saliency model,
+# measures this machine's FP32 FMA peak, times every
 # kernel type on StyleGAN2-1024 layer shapes (1 thread and all threads),
 # prints GFLOP/s and % of peak and writes bench.json.
 # Extra arguments are passed on, e.g.  sh tests/bench.sh --quick --threads 1
@@ -11,4 +12,9 @@ if [ ! -x "$BIN/salient" ]; then
     echo "bench.sh: $BIN/salient is not built (run make)" >&2
     exit 1
 fi
-exec "$BIN/salient" bench "$@"
+# The saliency model, if there is one here (make models, or the test fixtures).
+SAL=""
+for m in models/fastgaze.vxm "${SALIENT_SHARED:-../shared}/data/fastgaze.vxm"; do
+    if [ -s "$m" ]; then SAL=$m; break; fi
+done
+exec "$BIN/salient" bench ${SAL:+--saliency "$SAL"} "$@"

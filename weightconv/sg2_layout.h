@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-typedef struct sg2_config {
+typedef struct sg2_layout_config {
     const char *name;          /* e.g. "ffhq1024" (NULL if unnamed) */
     int z_dim, w_dim, c_dim;
     int img_resolution, img_channels;

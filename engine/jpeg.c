@@ -797,34 +797,29 @@ static inline uint32_t dequant_bound(const int16_t *coef, const uint16_t *q) {
 }
 static inline uint32_t mag(int32_t v) { return v < 0 ? 0u - (uint32_t)v : (uint32_t)v; }
 
-/* One 8-point islow transform (jidctint.c): Loeffler-Ligtenberg-Moschytz
- * butterflies; even part from x0, x2, x4, x6, odd part from x1, x3, x5, x7.
- * Writes the 8 results, not yet descaled, to v[0..7]. */
-static inline void islow_8(int64_t x0, int64_t x1, int64_t x2, int64_t x3, int64_t x4, int64_t x5,
-                           int64_t x6, int64_t x7, int64_t *v) {
-    /* even part: rotation by sqrt(2)*c6 of (x2, x6), then x0 +- x4 */
-    int64_t z1 = (x2 + x6) * FIX_0_541196100;
-    int64_t tmp2 = z1 - x6 * FIX_1_847759065, tmp3 = z1 + x2 * FIX_0_765366865;
-    int64_t tmp0 = (x0 + x4) * 8192, tmp1 = (x0 - x4) * 8192;
-    int64_t t10 = tmp0 + tmp3, t13 = tmp0 - tmp3, t11 = tmp1 + tmp2, t12 = tmp1 - tmp2;
-    /* odd part */
-    int64_t s1 = x7 + x1, s2 = x5 + x3, s3 = x7 + x3, s4 = x5 + x1;
-    int64_t z5 = (s3 + s4) * FIX_1_175875602;
-    int64_t o0 = x7 * FIX_0_298631336, o1 = x5 * FIX_2_053119869;
-    int64_t o2 = x3 * FIX_3_072711026, o3 = x1 * FIX_1_501321110;
-    s1 *= -FIX_0_899976223;
-    s2 *= -FIX_2_562915447;
-    s3 = s3 * -FIX_1_961570560 + z5;
-    s4 = s4 * -FIX_0_390180644 + z5;
-    o0 += s1 + s3;
-    o1 += s2 + s4;
-    o2 += s2 + s3;
-    o3 += s1 + s4;
-    v[0] = t10 + o3; v[7] = t10 - o3;
-    v[1] = t11 + o2; v[6] = t11 - o2;
-    v[2] = t12 + o1; v[5] = t12 - o1;
-    v[3] = t13 + o0; v[4] = t13 - o0;
-}
+/* The 8-point islow butterflies (jidctint.c, Loeffler-Ligtenberg-Moschytz):
+ * the even part rotates (x2, x6) by sqrt(2)*c6 and adds x0 +- x4, the odd
+ * part combines x1, x3, x5, x7. ISLOW_EVEN_ODD defines t10..t13 (even) and
+ * o0..o3 (odd) from x0..x7; the outputs are t10+o3, t11+o2, t12+o1, t13+o0,
+ * t13-o0, t12-o1, t11-o2, t10-o3. (A macro so that both passes keep
+ * everything in registers.) */
+#define ISLOW_EVEN_ODD(x0, x1, x2, x3, x4, x5, x6, x7)                                   \
+    int64_t z1 = ((x2) + (x6)) * FIX_0_541196100;                                       \
+    int64_t tmp2 = z1 - (x6) * FIX_1_847759065, tmp3 = z1 + (x2) * FIX_0_765366865;     \
+    int64_t tmp0 = ((x0) + (x4)) * 8192, tmp1 = ((x0) - (x4)) * 8192;                   \
+    int64_t t10 = tmp0 + tmp3, t13 = tmp0 - tmp3, t11 = tmp1 + tmp2, t12 = tmp1 - tmp2; \
+    int64_t s1 = (x7) + (x1), s2 = (x5) + (x3), s3 = (x7) + (x3), s4 = (x5) + (x1);     \
+    int64_t z5 = (s3 + s4) * FIX_1_175875602;                                           \
+    int64_t o0 = (x7) * FIX_0_298631336, o1 = (x5) * FIX_2_053119869;                   \
+    int64_t o2 = (x3) * FIX_3_072711026, o3 = (x1) * FIX_1_501321110;                   \
+    s1 *= -FIX_0_899976223;                                                             \
+    s2 *= -FIX_2_562915447;                                                             \
+    s3 = s3 * -FIX_1_961570560 + z5;                                                    \
+    s4 = s4 * -FIX_0_390180644 + z5;                                                    \
+    o0 += s1 + s3;                                                                      \
+    o1 += s2 + s4;                                                                      \
+    o2 += s2 + s3;                                                                      \
+    o3 += s1 + s4
 
 /* 8x8 IDCT. SIMD agreement: with |coef*q| <= 8191 and column results
  * <= 12048 in magnitude no 16-bit sum wraps and every 32-bit sum stays
@@ -844,17 +839,22 @@ static void idct_8x8(const int16_t *coef, const uint16_t *q, uint8_t *out, size_
         if (!(c[8] | c[16] | c[24] | c[32] | c[40] | c[48] | c[56])) {
             int32_t dc = to_int32((int64_t)c[0] * qc[0] * 4);     /* AC all zero: flat */
             ws_bound |= mag(dc);
-            for (int r = 0; r < 8; r++) w[r * 8] = dc;
+            w[0] = w[8] = w[16] = w[24] = w[32] = w[40] = w[48] = w[56] = dc;
             continue;
         }
-        int64_t v[8];
-        islow_8((int64_t)c[0] * qc[0], (int64_t)c[8] * qc[8], (int64_t)c[16] * qc[16],
-                (int64_t)c[24] * qc[24], (int64_t)c[32] * qc[32], (int64_t)c[40] * qc[40],
-                (int64_t)c[48] * qc[48], (int64_t)c[56] * qc[56], v);
-        for (int r = 0; r < 8; r++) {
-            w[r * 8] = to_int32(descale(v[r], 11));
-            ws_bound |= mag(w[r * 8]);
-        }
+        ISLOW_EVEN_ODD((int64_t)c[0] * qc[0], (int64_t)c[8] * qc[8], (int64_t)c[16] * qc[16],
+                       (int64_t)c[24] * qc[24], (int64_t)c[32] * qc[32], (int64_t)c[40] * qc[40],
+                       (int64_t)c[48] * qc[48], (int64_t)c[56] * qc[56]);
+        w[0] = to_int32(descale(t10 + o3, 11));
+        w[56] = to_int32(descale(t10 - o3, 11));
+        w[8] = to_int32(descale(t11 + o2, 11));
+        w[48] = to_int32(descale(t11 - o2, 11));
+        w[16] = to_int32(descale(t12 + o1, 11));
+        w[40] = to_int32(descale(t12 - o1, 11));
+        w[24] = to_int32(descale(t13 + o0, 11));
+        w[32] = to_int32(descale(t13 - o0, 11));
+        ws_bound |= mag(w[0]) | mag(w[8]) | mag(w[16]) | mag(w[24]) | mag(w[32]) | mag(w[40]) |
+                    mag(w[48]) | mag(w[56]);
     }
     if (simd && ws_bound > 12048) {
         idct_8x8_simd(coef, q, out, stride);
@@ -868,29 +868,30 @@ static void idct_8x8(const int16_t *coef, const uint16_t *q, uint8_t *out, size_
             memset(o, final_sample(descale(w[0], 5), simd), 8);   /* flat row */
             continue;
         }
-        int64_t v[8];
-        islow_8(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], v);
-        if (simd)
-            for (int c = 0; c < 8; c++) o[c] = simd_sample(descale(v[c], 18));
-        else
-            for (int c = 0; c < 8; c++) o[c] = clamp_sample(descale(v[c], 18));
+        ISLOW_EVEN_ODD((int64_t)w[0], (int64_t)w[1], (int64_t)w[2], (int64_t)w[3], (int64_t)w[4],
+                       (int64_t)w[5], (int64_t)w[6], (int64_t)w[7]);
+        o[0] = final_sample(descale(t10 + o3, 18), simd);
+        o[7] = final_sample(descale(t10 - o3, 18), simd);
+        o[1] = final_sample(descale(t11 + o2, 18), simd);
+        o[6] = final_sample(descale(t11 - o2, 18), simd);
+        o[2] = final_sample(descale(t12 + o1, 18), simd);
+        o[5] = final_sample(descale(t12 - o1, 18), simd);
+        o[3] = final_sample(descale(t13 + o0, 18), simd);
+        o[4] = final_sample(descale(t13 - o0, 18), simd);
     }
 }
 
-/* One 4-point reduced transform (jidctred.c): the 4-point IDCT of the even
- * inputs x0, x2, x6 plus an odd part folded from x1, x3, x5, x7 (x4 unused). */
-static inline void red_4(int64_t x0, int64_t x1, int64_t x2, int64_t x3, int64_t x5, int64_t x6,
-                         int64_t x7, int64_t *v) {
-    int64_t tmp0 = x0 * 16384;
-    int64_t tmp2 = x2 * FIX_1_847759065 - x6 * FIX_0_765366865;
-    int64_t t10 = tmp0 + tmp2, t12 = tmp0 - tmp2;
-    int64_t a = -x7 * FIX_0_211164243 + x5 * FIX_1_451774981 - x3 * FIX_2_172734803 +
-                x1 * FIX_1_061594337;
-    int64_t b = -x7 * FIX_0_509795579 - x5 * FIX_0_601344887 + x3 * FIX_0_899976223 +
-                x1 * FIX_2_562915447;
-    v[0] = t10 + b; v[3] = t10 - b;
-    v[1] = t12 + a; v[2] = t12 - a;
-}
+/* The 4-point reduced transform (jidctred.c): the 4-point IDCT of the even
+ * inputs x0, x2, x6 plus an odd part folded from x1, x3, x5, x7 (x4 is not
+ * used). Defines t10, t12, a, b; outputs t10+b, t12+a, t12-a, t10-b. */
+#define RED4_EVEN_ODD(x0, x1, x2, x3, x5, x6, x7)                                        \
+    int64_t tmp0 = (x0) * 16384;                                                         \
+    int64_t tmp2 = (x2) * FIX_1_847759065 - (x6) * FIX_0_765366865;                      \
+    int64_t t10 = tmp0 + tmp2, t12 = tmp0 - tmp2;                                        \
+    int64_t a = -(x7) * FIX_0_211164243 + (x5) * FIX_1_451774981 -                       \
+                (x3) * FIX_2_172734803 + (x1) * FIX_1_061594337;                         \
+    int64_t b = -(x7) * FIX_0_509795579 - (x5) * FIX_0_601344887 +                       \
+                (x3) * FIX_0_899976223 + (x1) * FIX_2_562915447
 
 /* 4x4 output from the 8x8 coefficients. SIMD agreement: |coef*q| <= 8191,
  * column results <= 28530 (32-bit bound 75261*max + 2^18). */
@@ -909,17 +910,17 @@ static void idct_4x4(const int16_t *coef, const uint16_t *q, uint8_t *out, size_
         if (!(c[8] | c[16] | c[24] | c[40] | c[48] | c[56])) {
             int32_t dc = to_int32((int64_t)c[0] * qc[0] * 4);
             ws_bound |= mag(dc);
-            for (int r = 0; r < 4; r++) w[r * 8] = dc;
+            w[0] = w[8] = w[16] = w[24] = dc;
             continue;
         }
-        int64_t v[4];
-        red_4((int64_t)c[0] * qc[0], (int64_t)c[8] * qc[8], (int64_t)c[16] * qc[16],
-              (int64_t)c[24] * qc[24], (int64_t)c[40] * qc[40], (int64_t)c[48] * qc[48],
-              (int64_t)c[56] * qc[56], v);
-        for (int r = 0; r < 4; r++) {
-            w[r * 8] = to_int32(descale(v[r], 12));
-            ws_bound |= mag(w[r * 8]);
-        }
+        RED4_EVEN_ODD((int64_t)c[0] * qc[0], (int64_t)c[8] * qc[8], (int64_t)c[16] * qc[16],
+                      (int64_t)c[24] * qc[24], (int64_t)c[40] * qc[40], (int64_t)c[48] * qc[48],
+                      (int64_t)c[56] * qc[56]);
+        w[0] = to_int32(descale(t10 + b, 12));
+        w[24] = to_int32(descale(t10 - b, 12));
+        w[8] = to_int32(descale(t12 + a, 12));
+        w[16] = to_int32(descale(t12 - a, 12));
+        ws_bound |= mag(w[0]) | mag(w[8]) | mag(w[16]) | mag(w[24]);
     }
     if (simd && ws_bound > 28530) {
         idct_4x4_simd(coef, q, out, stride);
@@ -932,12 +933,12 @@ static void idct_4x4(const int16_t *coef, const uint16_t *q, uint8_t *out, size_
             memset(o, final_sample(descale(w[0], 5), simd), 4);
             continue;
         }
-        int64_t v[4];
-        red_4(w[0], w[1], w[2], w[3], w[5], w[6], w[7], v);
-        if (simd)
-            for (int c = 0; c < 4; c++) o[c] = simd_sample(descale(v[c], 19));
-        else
-            for (int c = 0; c < 4; c++) o[c] = clamp_sample(descale(v[c], 19));
+        RED4_EVEN_ODD((int64_t)w[0], (int64_t)w[1], (int64_t)w[2], (int64_t)w[3], (int64_t)w[5],
+                      (int64_t)w[6], (int64_t)w[7]);
+        o[0] = final_sample(descale(t10 + b, 19), simd);
+        o[3] = final_sample(descale(t10 - b, 19), simd);
+        o[1] = final_sample(descale(t12 + a, 19), simd);
+        o[2] = final_sample(descale(t12 - a, 19), simd);
     }
 }
 
@@ -1332,6 +1333,11 @@ static int16_t smooth_pred(int64_t num, int64_t qk, int al) {
     return to_coef(num >= 0 ? pred : -pred);
 }
 
+/* Inverse-transforms every block of a buffered (multi-scan) component.
+ * With smoothing, each of the first five AC coefficients that is still zero
+ * and not known to full precision is estimated from the DC gradient around
+ * the block, e.g. AC01 ~ 36 Q00 (DC4 - DC6) / (256 Q01) (JPEG spec K.8).
+ * Block rows are independent, so threads share them. */
 static void idct_component(const jpg_decoder_t *d, const jpg_component_t *c, int smooth) {
     const uint16_t *q = c->quant;
     #pragma omp parallel for schedule(dynamic, 4) if ((size_t)c->bw * c->bh >= 1024)
@@ -1367,7 +1373,6 @@ static void idct_component(const jpg_decoder_t *d, const jpg_component_t *c, int
             idct_block(c, ws, bx, by, d->portable_idct);
         }
     }
-    (void)d;
 }
 
 /* ------------------------------------------------------------------------ */

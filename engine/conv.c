@@ -2,7 +2,8 @@
  * and dispatch to the fastest kernel the CPU supports.
  *
  * The kernels themselves live in conv_simd_body.h (compiled per ISA into
- * conv_avx512.c / conv_avx2.c / conv_generic.c), the resamplers in
+ * conv_avx512.c / conv_avx2.c / conv_generic.c; fast mode's Winograd conv in
+ * winograd_simd_body.h, its weight transform in winograd.c), the resamplers in
  * conv_resample.c and the naive twins in conv_ref.c. If a fast kernel cannot
  * get its scratch memory it reports -1 and we run the reference loop, so a
  * call never fails.
@@ -51,12 +52,33 @@ void conv_weights_free(conv_weights_t *cw) {
     sal_free_aligned(cw->packed);
     cw->packed = NULL;
     cw->packed_len = 0;
+    sal_free_aligned(cw->wino);
+    cw->wino = NULL;
+    cw->wino_len = 0;
+}
+
+int conv_weights_make_fast(conv_weights_t *cw, sal_err_t *err) {
+    if (cw->k != 3 || cw->wino) return 0;
+    cw->wino = winograd_weights(cw->w, cw->c_out, cw->c_in, &cw->wino_len);
+    if (!cw->wino)
+        return sal_errf(err, "conv weights: out of memory transforming (%d, %d, 3, 3) for fast mode",
+                        cw->c_out, cw->c_in);
+    return 0;
 }
 
 void conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
             const conv_epilogue_t *ep) {
     if (n <= 0 || h <= 0 || w <= 0) return;
     int rc = -1;
+    if (cw->wino) { /* fast mode: Winograd, unless the image is too small (rc 1) */
+        switch (cpu_isa()) {
+        case ISA_AVX512: rc = conv2d_wino_avx512(cw, in, out, n, h, w, ep); break;
+        case ISA_AVX2: rc = conv2d_wino_avx2(cw, in, out, n, h, w, ep); break;
+        case ISA_GENERIC: rc = conv2d_wino_generic(cw, in, out, n, h, w, ep); break;
+        }
+        if (rc == 0) return;
+        rc = -1;
+    }
     if (cw->packed) {
         switch (cpu_isa()) {
         case ISA_AVX512: rc = conv2d_fast_avx512(cw, in, out, n, h, w, ep); break;

@@ -57,11 +57,23 @@ typedef struct conv_weights {
     const float *w;   /* the original (C_out, C_in, k, k) weights, not owned */
     float *packed;    /* kernel-private layout, owned (may be NULL) */
     size_t packed_len;
+    /* fast mode only (conv_weights_make_fast): Winograd F(4x4,3x3) weights
+     * U = G w G^T, (36, ceil(C_out/8), C_in, 8), owned; NULL = exact mode */
+    float *wino;
+    size_t wino_len;
 } conv_weights_t;
 
 int conv_weights_init(conv_weights_t *cw, const float *w, int c_out, int c_in, int k,
                       sal_err_t *err);
 void conv_weights_free(conv_weights_t *cw);
+
+/* Fast mode: also transforms a 3x3 weight for Winograd F(4x4,3x3) (once; the
+ * whole batch shares it). From then on conv2d on this weight computes
+ *   out = ep( A^T [ (G w G^T) .* (B^T d B) ] A )  per 4x4 output tile
+ * (fp32; differs from the direct sum by rounding, ~1e-6 relative) whenever
+ * the image has >= 1024 pixels (pays off), else the exact direct conv. A no-op
+ * for 1x1 weights. Returns 0 or -1 (out of memory). */
+int conv_weights_make_fast(conv_weights_t *cw, sal_err_t *err);
 
 /* Stride-1 convolution with zero padding k/2 ("same"), cross-correlation:
  *   out[n,o,y,x] = ep( sum_{c,ky,kx} w[o,c,ky,kx] * in[n,c,y+ky-k/2,x+kx-k/2] )

@@ -24,6 +24,7 @@ static inline float hsum_avx2(__m256 v) {
 #define VSTORE(p, v) _mm256_storeu_ps((p), (v))
 #define VBCAST(p) _mm256_broadcast_ss(p)
 #define VADD(a, b) _mm256_add_ps((a), (b))
+#define VSUB(a, b) _mm256_sub_ps((a), (b))
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define VMAX(a, b) _mm256_max_ps((a), (b))
@@ -38,6 +39,40 @@ static inline float hsum_avx2(__m256 v) {
         __m256 l_ = _mm256_unpacklo_ps((e), (o)), h_ = _mm256_unpackhi_ps((e), (o));   \
         (lo) = _mm256_permute2f128_ps(l_, h_, 0x20);                                   \
         (hi) = _mm256_permute2f128_ps(l_, h_, 0x31);                                   \
+    } while (0)
+/* 4x4 transposes inside each 128-bit half (a, b, c, d -> rows 0..3) */
+#define V4X4(a, b, c, d, r0, r1, r2, r3)                                               \
+    do {                                                                               \
+        __m256 t0_ = _mm256_unpacklo_ps((a), (b)), t1_ = _mm256_unpackhi_ps((a), (b));  \
+        __m256 t2_ = _mm256_unpacklo_ps((c), (d)), t3_ = _mm256_unpackhi_ps((c), (d));  \
+        (r0) = _mm256_shuffle_ps(t0_, t2_, 0x44);                                      \
+        (r1) = _mm256_shuffle_ps(t0_, t2_, 0xEE);                                      \
+        (r2) = _mm256_shuffle_ps(t1_, t3_, 0x44);                                      \
+        (r3) = _mm256_shuffle_ps(t1_, t3_, 0xEE);                                      \
+    } while (0)
+#define VLOAD2X4(p, hi) _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(p)),     \
+                                              _mm_loadu_ps(hi), 1)
+/* VDEINT4(p, r0..r3): r_k[l] = p[4l + k], l = 0..7 (reads p[0..31]) */
+#define VDEINT4(p, r0, r1, r2, r3)                                                     \
+    do {                                                                               \
+        const float *p_ = (p);                                                         \
+        V4X4(VLOAD2X4(p_, p_ + 16), VLOAD2X4(p_ + 4, p_ + 20), VLOAD2X4(p_ + 8, p_ + 24), \
+             VLOAD2X4(p_ + 12, p_ + 28), r0, r1, r2, r3);                               \
+    } while (0)
+/* VINT4(p, r0..r3): p[4l + k] = r_k[l] (writes p[0..31]) */
+#define VINT4(p, r0, r1, r2, r3)                                                       \
+    do {                                                                               \
+        float *p_ = (p);                                                               \
+        __m256 a_, b_, c_, d_;                                                         \
+        V4X4((r0), (r1), (r2), (r3), a_, b_, c_, d_);                                  \
+        _mm_storeu_ps(p_, _mm256_castps256_ps128(a_));                                 \
+        _mm_storeu_ps(p_ + 16, _mm256_extractf128_ps(a_, 1));                          \
+        _mm_storeu_ps(p_ + 4, _mm256_castps256_ps128(b_));                             \
+        _mm_storeu_ps(p_ + 20, _mm256_extractf128_ps(b_, 1));                          \
+        _mm_storeu_ps(p_ + 8, _mm256_castps256_ps128(c_));                             \
+        _mm_storeu_ps(p_ + 24, _mm256_extractf128_ps(c_, 1));                          \
+        _mm_storeu_ps(p_ + 12, _mm256_castps256_ps128(d_));                            \
+        _mm_storeu_ps(p_ + 28, _mm256_extractf128_ps(d_, 1));                          \
     } while (0)
 #define VKEEP(v) ((void)0) /* not needed: MK_TAP below chooses its own registers */
 #define MK_O 4

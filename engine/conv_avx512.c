@@ -18,6 +18,7 @@
 #define VSTORE(p, v) _mm512_storeu_ps((p), (v))
 #define VBCAST(p) _mm512_set1_ps(*(p))
 #define VADD(a, b) _mm512_add_ps((a), (b))
+#define VSUB(a, b) _mm512_sub_ps((a), (b))
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VMAX(a, b) _mm512_max_ps((a), (b))

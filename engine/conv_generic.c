@@ -19,6 +19,7 @@ static inline float min_generic(float a, float b) { return a < b ? a : b; } /* b
 #define VSTORE(p, v) (*(p) = (v))
 #define VBCAST(p) (*(p))
 #define VADD(a, b) ((a) + (b))
+#define VSUB(a, b) ((a) - (b))
 #define VMUL(a, b) ((a) * (b))
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VMAX(a, b) max_generic((a), (b))

@@ -10,6 +10,11 @@
  *   shape (ceil(C_out/8), C_in, k*k, 8)
  * A microkernel handles 4 or 8 of those output channels at a time.
  *
+ * Fast mode (conv_weights_make_fast, winograd.h): cw->wino holds the
+ * Winograd weights U[xi][ob][c][8], 36 points, the same 8-channel packing;
+ * conv2d_wino_<isa> (engine/winograd_simd_body.h) returns 1 for images too
+ * small to use them (conv2d then runs the direct kernel).
+ *
  * The conv functions return 0, or -1 if their scratch buffers could not be
  * allocated (the caller then falls back to the reference loop).
  */
@@ -17,6 +22,7 @@
 #define SALIENT_CONV_IMPL_H
 
 #include "conv.h"
+#include "winograd.h"
 
 #define CONV_PACK_O 8
 
@@ -55,6 +61,8 @@ static inline float epi_scalar(const epi_row_t *e, float v, const float *noise_a
 
 #define CONV_DECLARE_ISA(sfx)                                                            \
     int conv2d_fast_##sfx(const conv_weights_t *cw, const float *in, float *out, int n,    \
+                          int h, int w, const conv_epilogue_t *ep);                         \
+    int conv2d_wino_##sfx(const conv_weights_t *cw, const float *in, float *out, int n,    \
                           int h, int w, const conv_epilogue_t *ep);                         \
     int conv_t3s2_fast_##sfx(const conv_weights_t *cw, const float *in, float *out, int n, \
                              int h, int w);                                                 \

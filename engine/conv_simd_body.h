@@ -8,7 +8,7 @@
  *
  *   VF            vector of V floats          KFN(name)    name##_<isa>
  *   VZERO() VSET1(s) VLOAD(p) VSTORE(p, v) VBCAST(p) (= VSET1(*p))
- *   VADD VMUL VFMA(a, b, c) = a*b + c   VMAX(a, b) VMIN(a, b) (b if NaN)
+ *   VADD VSUB VMUL VFMA(a, b, c) = a*b + c   VMAX(a, b) VMIN(a, b) (b if NaN)
  *   VRELU(v) VLRELU(v, slope) VHSUM(v)  VKEEP(v) (pin in a register, or nothing)
  *   MK_O, MK_X    microkernel block: MK_O output channels x MK_X vectors
  *   optional: VZIP(e, o, lo, hi) interleave two vectors; MK_TAP(acc, ip, wt)
@@ -63,6 +63,7 @@
  */
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -667,6 +668,9 @@ double KFN(fma_loop)(long iters, float *sink) {
     *sink = VHSUM(s);
     return (double)iters * 12 * V * 2;
 }
+
+/* The fast mode's Winograd conv: uses mk, epi_store and plan_groups above. */
+#include "winograd_simd_body.h"
 
 #undef CH
 #undef TILE_BUDGET

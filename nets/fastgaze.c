@@ -98,6 +98,14 @@ fail:
     return -1;
 }
 
+int fg_enable_fast(fg_model_t *m, sal_err_t *err) {
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layer[i].kind == FG_CONV && m->layer[i].k == 3 &&
+            conv_weights_make_fast(&m->layer[i].cw, err) < 0)
+            return -1;
+    return 0;
+}
+
 void fg_free(fg_model_t *m) {
     for (int i = 0; i < m->n_layers; i++)
         if (m->layer[i].kind == FG_CONV) conv_weights_free(&m->layer[i].cw);

@@ -302,6 +302,15 @@ fail:
     return -1;
 }
 
+int sg2_enable_fast(sg2_net_t *net, sal_err_t *err) {
+    // fast mode: Winograd weights for the stride-1 3x3 convs (conv1 of every block;
+    // below 32x32 conv2d stays direct anyway, so those are not transformed)
+    for (int i = 0; i < net->cfg.num_blocks; i++)
+        if (net->blocks[i].res >= 32 && conv_weights_make_fast(&net->blocks[i].conv1.conv, err) < 0)
+            return sal_err_prefix(err, "%s.conv1", net->blocks[i].name);
+    return 0;
+}
+
 void sg2_free(sg2_net_t *net) {
     if (!net) return;
     for (int i = 0; i < SG2_MAX_MAPPING_LAYERS; i++) fc_free(&net->mapping[i]);

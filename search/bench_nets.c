@@ -33,6 +33,65 @@ static int time_synthesis(const sg2_net_t *net, const float *ws, int n, int runs
     return 0;
 }
 
+/* max and mean |a - b| */
+static void deviation(const float *a, const float *b, size_t n, double *mx, double *mean) {
+    double m = 0.0, sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        m = d > m ? d : m;
+        sum += d;
+    }
+    *mx = m;
+    *mean = n ? sum / (double)n : 0.0;
+}
+
+/* A generator fixture of ../shared/fixtures/stylegan2 (seed 0, psi 1, const
+ * noise) in exact and fast mode against NVIDIA's reference image: dev =
+ * {exact max, exact mean, fast max, fast mean}. Returns 0, 1 if the fixture
+ * is not there (skipped), -1 on error. */
+static int fixture_deviation(const char *name, double dev[4], sal_err_t *err) {
+    const char *shared = getenv("SALIENT_SHARED");
+    char pkl[1024], ref[1024];
+    shared = shared && *shared ? shared : "../shared";
+    snprintf(pkl, sizeof pkl, "%s/fixtures/stylegan2/%s/%s.pkl", shared, name, name);
+    snprintf(ref, sizeof ref, "%s/fixtures/stylegan2/%s/ref/seed0_psi1.0_const_img.bin", shared, name);
+    uint8_t *rdata = NULL;
+    size_t rsize = 0;
+    sal_err_t ignore;
+    if (sal_read_file(ref, (size_t)1 << 28, &rdata, &rsize, &ignore)) return 1;
+    blob_t *blob = NULL;
+    sg2_net_t *net = NULL;
+    float *z = NULL, *ws = NULL, *img = NULL, *refimg = NULL;
+    int rc = -1;
+    if (netload_open(pkl, &blob, err) < 0 || sg2_load(&net, blob, err)) goto out;
+    const sg2_config_t *c = &net->cfg;
+    const size_t npix = (size_t)c->img_channels * c->img_resolution * c->img_resolution;
+    if (rsize != npix * sizeof(float)) {
+        sal_errf(err, "%s: expected %zu bytes", ref, npix * sizeof(float));
+        goto out;
+    }
+    z = malloc(sizeof(float) * c->z_dim);
+    ws = malloc(sizeof(float) * (size_t)c->num_ws * c->w_dim);
+    img = malloc(sizeof(float) * npix);
+    refimg = malloc(sizeof(float) * npix);
+    if (!z || !ws || !img || !refimg) { sal_errf(err, "bench: out of memory"); goto out; }
+    memcpy(refimg, rdata, npix * sizeof(float));
+    sg2_z_from_seed(0, c->z_dim, z, NULL);
+    if (sg2_mapping(net, z, 1, 1.0f, SG2_CUTOFF_NONE, ws, err)) goto out;
+    for (int fast = 0; fast < 2; fast++) {
+        if (fast && sg2_enable_fast(net, err)) goto out;
+        sg2_synthesis_opts_t o = {.noise_mode = SG2_NOISE_CONST};
+        if (sg2_synthesis(net, ws, 1, &o, img, err)) goto out;
+        deviation(img, refimg, npix, &dev[2 * fast], &dev[2 * fast + 1]);
+    }
+    rc = 0;
+out:
+    sg2_free(net);
+    blob_close(blob);
+    free(rdata); free(z); free(ws); free(img); free(refimg);
+    return rc;
+}
+
 int bench_networks(int threads, int quick, const char *saliency_model, bench_nets_t *r, sal_err_t *err) {
     memset(r, 0, sizeof *r);
     r->threads = threads;
@@ -42,7 +101,7 @@ int bench_networks(int threads, int quick, const char *saliency_model, bench_net
     sg2_net_t *net = NULL;
     void *image = NULL;
     size_t size = 0;
-    float *z = NULL, *ws = NULL, *img = NULL;
+    float *z = NULL, *ws = NULL, *img = NULL, *exact = NULL, *fimg = NULL;
     uint8_t *rgb = NULL;
     arena_t a1 = {0}, a8 = {0};
     int rc = -1, B = quick ? 1 : 8;
@@ -93,6 +152,24 @@ int bench_networks(int threads, int quick, const char *saliency_model, bench_net
         arena_free(&a8);
     }
 
+    /* fast mode: time at batch 1, deviation from exact mode on NF random
+     * images (img holds batch-8 exact images unless quick; per-sample results
+     * do not depend on the batch size) */
+    const int NF = quick ? 1 : 3;
+    exact = malloc(sizeof(float) * (size_t)NF * 3 * R * R);
+    fimg = malloc(sizeof(float) * (size_t)NF * 3 * R * R);
+    if (!exact || !fimg) { sal_errf(err, "bench: out of memory"); goto out; }
+    memcpy(exact, img, sizeof(float) * (size_t)NF * 3 * R * R);
+    if (sg2_enable_fast(net, err)) goto out;
+    if (arena_init(&a1, sg2_synthesis_arena_bytes(net, NF))) { sal_errf(err, "bench: out of memory"); goto out; }
+    memset(a1.base, 0, a1.cap);
+    if (time_synthesis(net, ws, 1, quick ? 1 : 2, &a1, fimg, &r->fast_b1_s, err)) goto out;
+    if (NF > 1 && time_synthesis(net, ws, NF, 1, &a1, fimg, &best, err)) goto out;
+    arena_free(&a1);
+    r->fast_n = NF;
+    deviation(fimg, exact, (size_t)NF * 3 * R * R, &r->fast_dev_max, &r->fast_dev_mean);
+    r->fast_dsal_max = -1.0;
+
     if (saliency_model) {
         saliency_model_t sal;
         if (netload_open(saliency_model, &sblob, err) < 0 || saliency_model_init(&sal, sblob, err)) goto out;
@@ -119,9 +196,53 @@ int bench_networks(int threads, int quick, const char *saliency_model, bench_net
             else r->saliency_1t_ms = b * 1e3;
         }
         threads_set(threads);
+        r->have_saliency = isfinite(r->saliency_ms);
+        /* max saliency: exact image + exact model vs fast image + fast model */
+        float smax[2][3];
+        int ok = 1;
+        for (int fast = 0; fast < 2 && ok; fast++) {
+            if (fast && fg_enable_fast(&sal.net, err)) ok = 0;
+            for (int i = 0; i < NF && ok; i++) {
+                sg2_to_uint8((fast ? fimg : exact) + (size_t)i * 3 * R * R, 1, 3, R, R, rgb);
+                saliency_image_t gi = saliency_image_rgb(rgb, R, R, 3);
+                saliency_result_t res;
+                if (saliency_run(&sal, &gi, &sa, &res, err)) { ok = 0; break; }
+                smax[fast][i] = res.max;
+                saliency_result_free(&res);
+            }
+            if (fast && ok) { /* fast saliency time: the same image as the exact timing */
+                double b = INFINITY;
+                for (int k = 0; k < (quick ? 2 : 5) && ok; k++) {
+                    saliency_result_t res;
+                    double t0 = sal_now();
+                    if (saliency_run(&sal, &im, &sa, &res, err)) ok = 0;
+                    double dt = sal_now() - t0;
+                    if (ok) saliency_result_free(&res);
+                    b = dt < b ? dt : b;
+                }
+                r->saliency_fast_ms = b * 1e3;
+            }
+        }
         arena_free(&sa);
         saliency_model_free(&sal);
-        r->have_saliency = isfinite(r->saliency_ms);
+        if (!ok) goto out;
+        r->fast_dsal_max = 0.0;
+        for (int i = 0; i < NF; i++) {
+            double d = fabs((double)smax[1][i] - (double)smax[0][i]);
+            r->fast_dsal_max = d > r->fast_dsal_max ? d : r->fast_dsal_max;
+        }
+    }
+    static const char *const fixtures[2] = {"tiny", "small"};
+    for (int f = 0; f < 2; f++) {
+        double dev[4];
+        int s = fixture_deviation(fixtures[f], dev, err);
+        if (s < 0) goto out;
+        if (s > 0) continue;
+        r->fx[f].name = fixtures[f];
+        r->fx[f].exact_max = dev[0];
+        r->fx[f].exact_mean = dev[1];
+        r->fx[f].fast_max = dev[2];
+        r->fx[f].fast_mean = dev[3];
     }
     rc = 0;
 out:
@@ -134,6 +255,8 @@ out:
     free(z);
     free(ws);
     free(img);
+    free(exact);
+    free(fimg);
     free(rgb);
     return rc;
 }

@@ -16,6 +16,16 @@ typedef struct bench_nets {
     int have_saliency;
     double saliency_ms, saliency_1t_ms;  /* one 1024x1024 image in memory -> max */
     int threads;
+    /* fast mode (--fast: Winograd conv1 + saliency 3x3 convs) */
+    double fast_b1_s;           /* synthesis of one image, batch 1, all threads */
+    int fast_n;                 /* random ffhq1024 images compared with exact mode */
+    double fast_dev_max, fast_dev_mean;   /* |img_fast - img_exact| over those images */
+    double fast_dsal_max;
+    double saliency_fast_ms;    /* the saliency model in fast mode, all threads */       /* max over them of |max saliency fast - exact| (-1: not run) */
+    struct {
+        const char *name;       /* "tiny", "small"; NULL: fixture not found */
+        double exact_max, exact_mean, fast_max, fast_mean;  /* |img - NVIDIA ref| */
+    } fx[2];
 } bench_nets_t;
 
 /* quick: batch 1 only, one run. saliency_model: path of fastgaze.vxm or its

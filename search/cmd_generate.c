@@ -3,7 +3,7 @@
  *
  *   salient generate --network NET --seeds 0-3,7 [--trunc PSI] [--trunc-cutoff K]
  *       [--noise-mode const|none|random] [--outdir DIR] [--batch N] [--threads N]
- *       [--save-float]
+ *       [--save-float] [--fast]
  *   salient generate --network NET --z Z.npy | --w W.npy  [same options]
  *
  * Seed s gives z = RandomState(s).randn(1, z_dim), exactly as generate.py, so
@@ -44,6 +44,7 @@ static void generate_help(FILE *f) {
             "  --batch N          images per network pass (default 1; more is faster\n"
             "                     per image and needs more memory)\n"
             "  --threads N        threads (default: all cores)\n"
+            "  --fast             Winograd F(4x4,3x3) for the 3x3 convs (faster, not bit-exact)\n"
             "  --shard I/N        generate only the seeds at positions = I (mod N) of the list\n"
             "                     (default: SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT)\n"
             "  --save-float       also write NAME.npy: the float32 [3, H, W] image before\n"
@@ -60,7 +61,7 @@ typedef struct gen_args {
     const char *network, *outdir, *z_path, *w_path, *seeds_text, *shard;
     seedlist_t seeds;       /* parsed --seeds */
     double psi;
-    int psi_given, cutoff, batch, threads, save_float;
+    int psi_given, cutoff, batch, threads, save_float, fast;
     sg2_noise_mode_t noise_mode;
 } gen_args_t;
 
@@ -77,6 +78,7 @@ static int parse_args(int argc, char **argv, gen_args_t *a, sal_err_t *err) {
         int m;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
         if (!strcmp(argv[i], "--save-float")) { a->save_float = 1; continue; }
+        if (!strcmp(argv[i], "--fast")) { a->fast = 1; continue; }
         if ((m = cli_value(argc, argv, &i, "--network", &v, err)) != 0) {
             if (m < 0) return -1;
             a->network = v;
@@ -223,6 +225,7 @@ static int run(const gen_args_t *a, sal_err_t *err) {
         fprintf(stderr, "note: converting %s in memory; run `weightconv %s OUT.blob` once to load faster\n",
                 a->network, a->network);
     if (sg2_load(&net, blob, err) < 0) goto done;
+    if (a->fast && sg2_enable_fast(net, err) < 0) goto done;
     const sg2_config_t *cfg = &net->cfg;
     if (load_latents(a, cfg, &L, err) < 0) goto done;
 

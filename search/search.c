@@ -411,9 +411,9 @@ static int write_results(const search_ctx_t *ctx, const seed_run_t *r, sal_err_t
             fprintf(f, "    \"space\": \"%s\",\n    \"trunc\": %.9g,\n", search_space_name(p->space), (double)p->psi);
             if (p->trunc_cutoff == SG2_CUTOFF_NONE) fprintf(f, "    \"trunc_cutoff\": null,\n");
             else fprintf(f, "    \"trunc_cutoff\": %d,\n", p->trunc_cutoff);
-            fprintf(f, "    \"noise_mode\": \"%s\",\n    \"accept\": \"%s\",\n    \"rng_seed\": %u\n  },\n",
+            fprintf(f, "    \"noise_mode\": \"%s\",\n    \"accept\": \"%s\",\n    \"rng_seed\": %u,\n    \"fast\": %s\n  },\n",
                     p->noise_mode == SG2_NOISE_CONST ? "const" : p->noise_mode == SG2_NOISE_NONE ? "none" : "random",
-                    search_accept_name(p->accept), p->rng_seed);
+                    search_accept_name(p->accept), p->rng_seed, p->fast ? "true" : "false");
             fprintf(f, "  \"versions\": {\"salient\": \"%s\", \"state_format\": 1}\n}\n", SALIENT_VERSION);
             path_in(path, r, "result.json");
             rc = text_save(&t, path, err);

@@ -44,6 +44,7 @@ typedef struct search_params {
     search_accept_t accept;
     uint32_t rng_seed;
     int batch;                  /* generator batch size (memory bound) */
+    int fast;                   /* Winograd 3x3 convs (not bit-exact; recorded) */
     int resume;
 } search_params_t;
 

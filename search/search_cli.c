@@ -41,6 +41,8 @@ static const char USAGE[] =
     "  --resume              continue an interrupted run; finished seeds are skipped\n"
     "  --batch N             images per generator pass (default 8; bounds memory)\n"
     "  --threads N           threads (default: all online cores)\n"
+    "  --fast                Winograd F(4x4,3x3) for the stride-1 3x3 convs (faster, not\n"
+    "                        bit-exact: images differ by ~1e-6, max saliency by ~1e-5)\n"
     "%s"
     "  -q, --quiet           no progress lines\n"
     "\n"
@@ -84,6 +86,7 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
         }
         if (!strcmp(a, "--resume")) { p->resume = 1; continue; }
         if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) { cli->quiet = 1; continue; }
+        if (!strcmp(a, "--fast")) { p->fast = 1; continue; }
 #define OPT(name) ((m = cli_value(argc, argv, &i, name, &v, &err)) != 0)
         if (OPT("--network")) { if (m > 0) p->network = v; }
         else if (OPT("--saliency")) { if (m > 0) p->saliency = v; }
@@ -157,9 +160,9 @@ static int check_run_file(const search_params_t *p, sal_err_t *err) {
     fprintf(f, "{\"steps\": %d, \"candidates\": %d, \"sigma\": %.17g, \"sigma_file\": ", p->steps, p->candidates,
             p->sigma_file ? 0.0 : p->sigma);
     json_write_string(f, p->sigma_file ? p->sigma_file : "");
-    fprintf(f, ", \"space\": \"%s\", \"trunc\": %.9g, \"trunc_cutoff\": %d, \"noise_mode\": %d, \"accept\": \"%s\", \"rng_seed\": %u}\n",
+    fprintf(f, ", \"space\": \"%s\", \"trunc\": %.9g, \"trunc_cutoff\": %d, \"noise_mode\": %d, \"accept\": \"%s\", \"rng_seed\": %u, \"fast\": %d}\n",
             search_space_name(p->space), (double)p->psi, p->trunc_cutoff, (int)p->noise_mode, search_accept_name(p->accept),
-            p->rng_seed);
+            p->rng_seed, p->fast);
     fclose(f);
     snprintf(path, sizeof path, "%s/run.json", p->outdir);
     uint8_t *old = NULL;
@@ -197,6 +200,7 @@ int search_session_open(search_session_t *s, const search_cli_t *cli, int check_
     if (sg2_load(&s->net, s->gblob, err)) return -1;
     if (saliency_model_init(&s->sal, s->sblob, err)) return -1;
     s->sal_ok = 1;
+    if (p->fast && (sg2_enable_fast(s->net, err) || fg_enable_fast(&s->sal.net, err))) return -1;
     if (search_init(&s->ctx, p, s->net, &s->sal, err)) return -1;
     s->ctx_ok = 1;
     if (check_run && check_run_file(p, err)) return -1;

@@ -52,6 +52,7 @@ static inline v16f e16_set1(float s) { v16f v = {0}; return v + s; }
 #define VSTORE(p, v) e16_store((p), (v))
 #define VBCAST(p) e16_set1(*(p))
 #define VADD(a, b) ((a) + (b))
+#define VSUB(a, b) ((a) - (b))
 #define VMUL(a, b) ((a) * (b))
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VMAX(a, b) e16_max((a), (b))
@@ -183,6 +184,34 @@ static void test_conv2d_shape(test_ctx_t *t, rng_t *r, const impl_t *im, int n, 
         CHECK(t, count_clipped(ref, nout, ep.clamp) > 0, "clamp never clipped (%s epi%d)", isa,
               epi_kind);
     }
+    conv_weights_free(&cw);
+    free_epi(&b);
+    free(x); free(wt); free(ref); free(got);
+}
+
+/* Fast mode's Winograd kernel in the 16-lane template (the AVX-512 shape,
+ * portable de-interleaving): against the reference, relative to the raw
+ * sums' magnitude (the ISA versions: tests/engine/test_winograd.c). */
+static void test_wino_emu16(test_ctx_t *t, rng_t *r, int n, int c_in, int c_out, int h, int w,
+                            int epi_kind) {
+    size_t nin = (size_t)n * c_in * h * w, nout = (size_t)n * c_out * h * w;
+    float *x = rnd_array(r, nin), *wt = rnd_array(r, (size_t)c_out * c_in * 9);
+    float *ref = malloc(nout * sizeof(float)), *got = malloc(nout * sizeof(float));
+    conv_weights_t cw;
+    sal_err_t err;
+    CHECK(t, conv_weights_init(&cw, wt, c_out, c_in, 3, &err) == 0 &&
+                 conv_weights_make_fast(&cw, &err) == 0, "init: %s", err.msg);
+    conv2d_ref(&cw, x, ref, n, h, w, NULL);
+    float raw_max = max_abs(ref, nout);
+    epi_buf_t b;
+    conv_epilogue_t ep = make_epi(epi_kind, r, &b, n, c_out, h, w, raw_max);
+    conv2d_ref(&cw, x, ref, n, h, w, epi_kind ? &ep : NULL);
+    for (size_t i = 0; i < nout; i++) got[i] = NAN;
+    int rc = conv2d_wino_emu16(&cw, x, got, n, h, w, epi_kind ? &ep : NULL);
+    CHECK(t, rc == 0, "wino emu16 %dx%d returned %d", h, w, rc);
+    double e = test_max_abs_diff(got, ref, nout) / (raw_max > 1e-30f ? raw_max : 1e-30f);
+    CHECK(t, e <= 5e-5, "wino emu16 n%d %d->%d %dx%d epi%d: rel err %.3g", n, c_in, c_out, h, w,
+          epi_kind, e);
     conv_weights_free(&cw);
     free_epi(&b);
     free(x); free(wt); free(ref); free(got);
@@ -381,6 +410,7 @@ int main(void) {
         test_fir_shape(&t, &r, &actual, 1, 3, 32, 40, 1);
     }
     unsetenv("SALIENT_ISA");
+    for (int ek = 0; ek < N_EPI; ek++) test_wino_emu16(&t, &r, 1 + ek % 2, 5 + 7 * ek, 3 + 5 * ek, 17 + 13 * ek, 70 - 9 * ek, ek);
     for (int si = 0; si < 5; si++)
         for (int acc = 0; acc < 2; acc++) test_upsample_shape(&t, &r, 1 + si, sizes[si], sizes[(si + 2) % 5], acc);
     test_upsample_shape(&t, &r, 3, 64, 48, 1);

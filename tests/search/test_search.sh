@@ -101,6 +101,14 @@ $BIN/weightconv "$FX/small/small.pkl" "$T/small.blob" >/dev/null 2>&1
 $BIN/salient search --network "$T/small.blob" --saliency "$VXM" --outdir "$T/sm" -q --seeds 0 --steps 1 --candidates 2 --trunc 0.7 2>"$T/sm.err"
 check '[ $? -eq 0 ] && [ -s "$T/sm/seed0000/result.json" ]' "small fixture run failed: $(cat "$T/sm.err")"
 
+# --- --fast (Winograd): same search within 1e-3 of max saliency, recorded --------
+$BIN/salient search --network "$T/small.blob" --saliency "$VXM" --outdir "$T/smf" -q --seeds 0 --steps 1 --candidates 2 --trunc 0.7 --fast 2>"$T/smf.err"
+check '[ $? -eq 0 ] && grep -q "\"fast\": true" "$T/smf/seed0000/result.json"' "fast run failed or not recorded: $(cat "$T/smf.err")"
+fd=$(paste -d, "$T/sm/seed0000/log.csv" "$T/smf/seed0000/log.csv" | awk -F, 'NR>1 {d=$3-$10; if (d<0) d=-d; if (d>m) m=d} END {print m+0}')
+check "awk -v d='$fd' 'BEGIN {exit !(d <= 1e-3)}'" "--fast changed max saliency by $fd"
+$BIN/salient search --network "$T/small.blob" --saliency "$VXM" --outdir "$T/sm" -q --seeds 0 --steps 1 --candidates 2 --trunc 0.7 --fast --resume 2>"$T/smf2.err"
+check "[ \$? -ne 0 ] && grep -q 'other options' '$T/smf2.err'" "resuming an exact run with --fast must refuse"
+
 # --- bad arguments: one clear line, nonzero exit, no output folder -----------
 for args in "--seeds 0" "--network $TINY --saliency $VXM --seeds x" "--network $TINY --saliency $VXM --seeds 0 --space q" \
             "--network /nonexistent.pkl --saliency $VXM --seeds 0" "--network $TINY --saliency $TINY --seeds 0" \

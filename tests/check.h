@@ -14,6 +14,7 @@
 #define SALIENT_CHECK_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,37 @@ static inline double test_max_abs_diff(const float *a, const float *b, size_t n)
     }
     return m;
 }
+
+/* xorshift64*: reproducible uniform floats in [-1, 1) for kernel tests. */
+typedef struct test_rng { uint64_t s; } test_rng_t;
+static inline float test_rand(test_rng_t *r) {
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    uint64_t x = r->s * 2685821657736338717ULL;
+    return (float)((double)(x >> 40) / (double)(1ULL << 24) * 2.0 - 1.0);
+}
+/* n such floats, malloc'ed. */
+static inline float *test_rand_array(test_rng_t *r, size_t n) {
+    float *a = malloc((n ? n : 1) * sizeof(float));
+    for (size_t i = 0; a && i < n; i++) a[i] = test_rand(r);
+    return a;
+}
+
+/* A growable byte buffer, for building test inputs (pickles, zips, ...). */
+typedef struct test_buf {
+    uint8_t *p;
+    size_t n, cap;
+} test_buf_t;
+static inline void test_put(test_buf_t *b, const void *d, size_t n) {
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2 + 256;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+static inline void test_put1(test_buf_t *b, uint8_t c) { test_put(b, &c, 1); }
 
 static inline int test_end(test_ctx_t *t) {
     printf("%s: %d passed, %d failed\n", t->name, t->passed, t->failed);

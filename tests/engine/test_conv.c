@@ -103,20 +103,6 @@ static void run_fir(const impl_t *im, const float *in, float *out, int n, int c,
     }
 }
 
-/* xorshift64*: uniform floats in [-1, 1) */
-typedef struct rng { uint64_t s; } rng_t;
-static float rnd(rng_t *r) {
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    uint64_t x = r->s * 2685821657736338717ULL;
-    return (float)((double)(x >> 40) / (double)(1ULL << 24) * 2.0 - 1.0);
-}
-static float *rnd_array(rng_t *r, size_t n) {
-    float *a = malloc((n ? n : 1) * sizeof(float));
-    for (size_t i = 0; i < n; i++) a[i] = rnd(r);
-    return a;
-}
 static float max_abs(const float *a, size_t n) {
     float m = 0.0f;
     for (size_t i = 0; i < n; i++) m = fabsf(a[i]) > m ? fabsf(a[i]) : m;
@@ -133,14 +119,14 @@ static double rel_err(const float *got, const float *ref, size_t n) {
  * + lrelu slope 0.1 without gain. */
 #define N_EPI 5
 typedef struct epi_buf { float *scale, *noise, *bias; } epi_buf_t;
-static conv_epilogue_t make_epi(int kind, rng_t *r, epi_buf_t *b, int n, int c_out, int ho,
+static conv_epilogue_t make_epi(int kind, test_rng_t *r, epi_buf_t *b, int n, int c_out, int ho,
                                 int wo, float raw_max) {
     conv_epilogue_t ep;
     memset(&ep, 0, sizeof ep);
-    b->scale = rnd_array(r, (size_t)n * c_out);
+    b->scale = test_rand_array(r, (size_t)n * c_out);
     for (int i = 0; i < n * c_out; i++) b->scale[i] = 0.5f + fabsf(b->scale[i]);
-    b->noise = rnd_array(r, (size_t)ho * wo);
-    b->bias = rnd_array(r, (size_t)c_out);
+    b->noise = test_rand_array(r, (size_t)ho * wo);
+    b->bias = test_rand_array(r, (size_t)c_out);
     switch (kind) {
     case 1:
         ep.out_scale = b->scale; ep.noise = b->noise; ep.noise_gain = 0.7f; ep.bias = b->bias;
@@ -161,11 +147,11 @@ static int count_clipped(const float *a, size_t n, float clamp) {
     return k;
 }
 
-static void test_conv2d_shape(test_ctx_t *t, rng_t *r, const impl_t *im, int n, int c_in,
+static void test_conv2d_shape(test_ctx_t *t, test_rng_t *r, const impl_t *im, int n, int c_in,
                               int c_out, int h, int w, int k, int epi_kind) {
     const char *isa = im->name;
     size_t nin = (size_t)n * c_in * h * w, nout = (size_t)n * c_out * h * w;
-    float *x = rnd_array(r, nin), *wt = rnd_array(r, (size_t)c_out * c_in * k * k);
+    float *x = test_rand_array(r, nin), *wt = test_rand_array(r, (size_t)c_out * c_in * k * k);
     float *ref = malloc(nout * sizeof(float)), *got = malloc(nout * sizeof(float));
     conv_weights_t cw;
     sal_err_t err;
@@ -192,10 +178,10 @@ static void test_conv2d_shape(test_ctx_t *t, rng_t *r, const impl_t *im, int n, 
 /* Fast mode's Winograd kernel in the 16-lane template (the AVX-512 shape,
  * portable de-interleaving): against the reference, relative to the raw
  * sums' magnitude (the ISA versions: tests/engine/test_winograd.c). */
-static void test_wino_emu16(test_ctx_t *t, rng_t *r, int n, int c_in, int c_out, int h, int w,
+static void test_wino_emu16(test_ctx_t *t, test_rng_t *r, int n, int c_in, int c_out, int h, int w,
                             int epi_kind) {
     size_t nin = (size_t)n * c_in * h * w, nout = (size_t)n * c_out * h * w;
-    float *x = rnd_array(r, nin), *wt = rnd_array(r, (size_t)c_out * c_in * 9);
+    float *x = test_rand_array(r, nin), *wt = test_rand_array(r, (size_t)c_out * c_in * 9);
     float *ref = malloc(nout * sizeof(float)), *got = malloc(nout * sizeof(float));
     conv_weights_t cw;
     sal_err_t err;
@@ -217,12 +203,12 @@ static void test_wino_emu16(test_ctx_t *t, rng_t *r, int n, int c_in, int c_out,
     free(x); free(wt); free(ref); free(got);
 }
 
-static void test_transpose_shape(test_ctx_t *t, rng_t *r, const impl_t *im, int n, int c_in,
+static void test_transpose_shape(test_ctx_t *t, test_rng_t *r, const impl_t *im, int n, int c_in,
                                  int c_out, int h, int w) {
     const char *isa = im->name;
     const int ho = 2 * h + 1, wo = 2 * w + 1;
     size_t nin = (size_t)n * c_in * h * w, nout = (size_t)n * c_out * ho * wo;
-    float *x = rnd_array(r, nin), *wt = rnd_array(r, (size_t)c_out * c_in * 9);
+    float *x = test_rand_array(r, nin), *wt = test_rand_array(r, (size_t)c_out * c_in * 9);
     float *ref = malloc(nout * sizeof(float)), *got = malloc(nout * sizeof(float));
     conv_weights_t cw;
     sal_err_t err;
@@ -237,14 +223,14 @@ static void test_transpose_shape(test_ctx_t *t, rng_t *r, const impl_t *im, int 
     free(x); free(wt); free(ref); free(got);
 }
 
-static void test_fir_shape(test_ctx_t *t, rng_t *r, const impl_t *im, int n, int c, int h,
+static void test_fir_shape(test_ctx_t *t, test_rng_t *r, const impl_t *im, int n, int c, int h,
                            int w, int epi_kind) {
     const char *isa = im->name;
     const int h2p1 = 2 * h + 1, w2p1 = 2 * w + 1, ho = 2 * h, wo = 2 * w;
     const float f[4] = {1.0f, 3.0f, 3.0f, 1.0f};
     const float gain = 4.0f / 64.0f;
     size_t nin = (size_t)n * c * h2p1 * w2p1, nout = (size_t)n * c * ho * wo;
-    float *x = rnd_array(r, nin);
+    float *x = test_rand_array(r, nin);
     float *ref = malloc(nout * sizeof(float)), *got = malloc(nout * sizeof(float));
     fir4x4_down_pad1_ref(x, ref, n, c, h2p1, w2p1, f, gain, NULL);
     epi_buf_t b;
@@ -259,10 +245,10 @@ static void test_fir_shape(test_ctx_t *t, rng_t *r, const impl_t *im, int n, int
     free(x); free(ref); free(got);
 }
 
-static void test_upsample_shape(test_ctx_t *t, rng_t *r, int planes, int h, int w, int acc) {
+static void test_upsample_shape(test_ctx_t *t, test_rng_t *r, int planes, int h, int w, int acc) {
     const float f[4] = {1.0f, 3.0f, 3.0f, 1.0f};
     size_t nin = (size_t)planes * h * w, nout = (size_t)planes * 4 * h * w;
-    float *x = rnd_array(r, nin), *base = rnd_array(r, nout);
+    float *x = test_rand_array(r, nin), *base = test_rand_array(r, nout);
     float *ref = malloc(nout * sizeof(float)), *got = malloc(nout * sizeof(float));
     memcpy(ref, base, nout * sizeof(float));
     memcpy(got, base, nout * sizeof(float));
@@ -273,10 +259,10 @@ static void test_upsample_shape(test_ctx_t *t, rng_t *r, int planes, int h, int 
     free(x); free(base); free(ref); free(got);
 }
 
-static void test_maxpool_shape(test_ctx_t *t, rng_t *r, int planes, int h, int w) {
+static void test_maxpool_shape(test_ctx_t *t, test_rng_t *r, int planes, int h, int w) {
     const int ho = (h + 1) / 2, wo = (w + 1) / 2;
     size_t nin = (size_t)planes * h * w, nout = (size_t)planes * ho * wo;
-    float *x = rnd_array(r, nin);
+    float *x = test_rand_array(r, nin);
     float *ref = malloc(nout * sizeof(float)), *got = malloc(nout * sizeof(float));
     maxpool2x2_ceil_ref(x, ref, planes, h, w);
     maxpool2x2_ceil(x, got, planes, h, w);
@@ -292,14 +278,14 @@ static void test_maxpool_shape(test_ctx_t *t, rng_t *r, int planes, int h, int w
 }
 
 /* Invariants of the references themselves. */
-static void test_invariants(test_ctx_t *t, rng_t *r) {
+static void test_invariants(test_ctx_t *t, test_rng_t *r) {
     sal_err_t err;
     /* 1. delta kernel (w[o,c,1,1] = [o == c]) is the identity */
     {
         const int c = 5, h = 7, w = 9;
         float *wt = calloc((size_t)c * c * 9, sizeof(float));
         for (int o = 0; o < c; o++) wt[((size_t)o * c + o) * 9 + 4] = 1.0f;
-        float *x = rnd_array(r, (size_t)2 * c * h * w), *y = malloc((size_t)2 * c * h * w * 4);
+        float *x = test_rand_array(r, (size_t)2 * c * h * w), *y = malloc((size_t)2 * c * h * w * 4);
         conv_weights_t cw;
         CHECK(t, conv_weights_init(&cw, wt, c, c, 3, &err) == 0, "init");
         conv2d_ref(&cw, x, y, 2, h, w, NULL);
@@ -313,7 +299,7 @@ static void test_invariants(test_ctx_t *t, rng_t *r) {
      *    flipped kernel: U (2H+1, 2W+1), U[1+2i, 1+2j] = in[i, j], pad 1 */
     {
         const int n = 2, ci = 3, co = 4, h = 5, w = 6, ho = 2 * h + 1, wo = 2 * w + 1;
-        float *x = rnd_array(r, (size_t)n * ci * h * w), *wt = rnd_array(r, (size_t)co * ci * 9);
+        float *x = test_rand_array(r, (size_t)n * ci * h * w), *wt = test_rand_array(r, (size_t)co * ci * 9);
         float *flip = malloc((size_t)co * ci * 9 * 4);
         for (int i = 0; i < co * ci; i++)
             for (int k = 0; k < 9; k++) flip[i * 9 + k] = wt[i * 9 + 8 - k];
@@ -361,7 +347,7 @@ static void test_invariants(test_ctx_t *t, rng_t *r) {
 
 int main(void) {
     test_ctx_t t = test_begin("conv");
-    rng_t r = {0x9E3779B97F4A7C15ULL};
+    test_rng_t r = {0x9E3779B97F4A7C15ULL};
     test_invariants(&t, &r);
 
     static const impl_t impls[] = {{"generic", 0}, {"avx2", 0}, {"avx512", 0}, {"emu16", 1}};
@@ -380,7 +366,7 @@ int main(void) {
             for (int sj = 0; sj < 5; sj += 2) {
                 int h = sizes[si], w = sizes[(si + sj) % 5];
                 int n = 1 + (si + sj) % 3;
-                int ci = 1 + (int)(fabsf(rnd(&r)) * 37), co = 1 + (int)(fabsf(rnd(&r)) * 29);
+                int ci = 1 + (int)(fabsf(test_rand(&r)) * 37), co = 1 + (int)(fabsf(test_rand(&r)) * 29);
                 for (int ek = 0; ek < N_EPI; ek++)
                     test_conv2d_shape(&t, &r, &actual, n, ci, co, h, w,
                                       (ek & 1) ? 3 : (si & 1 ? 1 : 3), ek);
@@ -397,7 +383,7 @@ int main(void) {
         /* transposed conv */
         for (int si = 0; si < 5; si++) {
             int h = sizes[si], w = sizes[(si + 3) % 5];
-            int ci = 1 + (int)(fabsf(rnd(&r)) * 40), co = 1 + (int)(fabsf(rnd(&r)) * 20);
+            int ci = 1 + (int)(fabsf(test_rand(&r)) * 40), co = 1 + (int)(fabsf(test_rand(&r)) * 20);
             test_transpose_shape(&t, &r, &actual, 1 + si % 3, ci, co, h, w);
         }
         test_transpose_shape(&t, &r, &actual, 1, 200, 9, 30, 40);

@@ -30,20 +30,6 @@
 
 #define TOL 5e-5
 
-/* xorshift64*: uniform floats in [-1, 1) */
-typedef struct rng { uint64_t s; } rng_t;
-static float rnd(rng_t *r) {
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    uint64_t x = r->s * 2685821657736338717ULL;
-    return (float)((double)(x >> 40) / (double)(1ULL << 24) * 2.0 - 1.0);
-}
-static float *rnd_array(rng_t *r, size_t n) {
-    float *a = malloc((n ? n : 1) * sizeof(float));
-    for (size_t i = 0; i < n; i++) a[i] = rnd(r);
-    return a;
-}
 static double max_abs(const float *a, size_t n) {
     double m = 0.0;
     for (size_t i = 0; i < n; i++) m = fabs(a[i]) > m ? fabs(a[i]) : m;
@@ -61,12 +47,12 @@ static int run_wino(const conv_weights_t *cw, const float *in, float *out, int n
 }
 
 /* epilogue kinds: 0 none, 1 scale+noise+bias+lrelu+gain+clamp, 2 bias+relu */
-static void test_shape(test_ctx_t *t, rng_t *r, const char *isa, int n, int ci, int co, int h,
+static void test_shape(test_ctx_t *t, test_rng_t *r, const char *isa, int n, int ci, int co, int h,
                        int w, int ek) {
     const size_t ni = (size_t)n * ci * h * w, no = (size_t)n * co * h * w;
-    float *wt = rnd_array(r, (size_t)co * ci * 9), *in = rnd_array(r, ni);
-    float *scale = rnd_array(r, (size_t)n * co), *noise = rnd_array(r, (size_t)h * w);
-    float *bias = rnd_array(r, (size_t)co);
+    float *wt = test_rand_array(r, (size_t)co * ci * 9), *in = test_rand_array(r, ni);
+    float *scale = test_rand_array(r, (size_t)n * co), *noise = test_rand_array(r, (size_t)h * w);
+    float *bias = test_rand_array(r, (size_t)co);
     float *ref = malloc(no * sizeof(float)), *got = malloc(no * sizeof(float));
     float *one = malloc(no * sizeof(float));
     conv_epilogue_t e1 = {scale, noise, 0.7f, bias, ACT_LRELU, 0.2f, 1.4142135f, 2.5f};
@@ -107,11 +93,11 @@ done:
 }
 
 /* A delta kernel (w[o, o, 1, 1] = 1) through Winograd is the identity. */
-static void test_identity(test_ctx_t *t, rng_t *r) {
+static void test_identity(test_ctx_t *t, test_rng_t *r) {
     const int c = 5, h = 19, w = 22;
     float *wt = calloc((size_t)c * c * 9, sizeof(float));
     for (int o = 0; o < c; o++) wt[((size_t)o * c + o) * 9 + 4] = 1.0f;
-    float *in = rnd_array(r, (size_t)c * h * w), *out = malloc((size_t)c * h * w * sizeof(float));
+    float *in = test_rand_array(r, (size_t)c * h * w), *out = malloc((size_t)c * h * w * sizeof(float));
     conv_weights_t cw;
     if (conv_weights_init(&cw, wt, c, c, 3, NULL) || conv_weights_make_fast(&cw, NULL)) {
         CHECK(t, 0, "weights init failed");
@@ -172,7 +158,7 @@ static void test_generator_fast(test_ctx_t *t) {
 int main(void) {
     test_ctx_t t = test_begin("winograd");
     test_generator_fast(&t);
-    rng_t r = {0x243F6A8885A308D3ULL};
+    test_rng_t r = {0x243F6A8885A308D3ULL};
     test_identity(&t, &r);
     static const char *isas[] = {"generic", "avx2", "avx512"};
     static const int sizes[] = {5, 9, 17, 33, 41, 47, 63};
@@ -183,7 +169,7 @@ int main(void) {
             printf("note: this CPU has no %s; that pass runs %s\n", isas[ii], isa);
         for (int si = 0; si < 7; si++) {
             const int h = sizes[si], w = sizes[(si * 3 + 2) % 7];
-            const int ci = 1 + (int)(fabsf(rnd(&r)) * 40), co = 1 + (int)(fabsf(rnd(&r)) * 27);
+            const int ci = 1 + (int)(fabsf(test_rand(&r)) * 40), co = 1 + (int)(fabsf(test_rand(&r)) * 27);
             test_shape(&t, &r, isa, 1 + si % 3, ci, co, h, w, si % 3);
         }
         /* channel counts around the blocks: many input channels, 64 outputs,

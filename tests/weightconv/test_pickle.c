@@ -56,22 +56,9 @@ static int one_line_error(const loaded_t *l, const char *needle) {
         pk_ctx_free(l_.ctx);                                                                              \
     } while (0)
 
-/* A growable byte buffer to build big pickles. */
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-} buf_t;
-static void put(buf_t *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-static void put1(buf_t *b, uint8_t c) { put(b, &c, 1); }
-static void put_rep(buf_t *b, const char *s, size_t n_s, int times) {
-    for (int i = 0; i < times; i++) put(b, s, n_s);
+/* Big pickles are built in a test_buf_t (check.h). */
+static void put_rep(test_buf_t *b, const char *s, size_t n_s, int times) {
+    for (int i = 0; i < times; i++) test_put(b, s, n_s);
 }
 
 static void test_values(test_ctx_t *t) {
@@ -228,62 +215,62 @@ static void test_memo_and_stack(test_ctx_t *t) {
     pk_ctx_free(l.ctx);
 
     /* 100000 nested lists: EMPTY_LIST x N, APPEND x N-1 */
-    buf_t b = {0};
-    put(&b, "\x80\x02", 2);
+    test_buf_t b = {0};
+    test_put(&b, "\x80\x02", 2);
     put_rep(&b, "]", 1, 100000);
     put_rep(&b, "a", 1, 99999);
-    put1(&b, '.');
+    test_put1(&b, '.');
     l = load(b.p, b.n);
     CHECK(t, one_line_error(&l, "stack deeper"), "100000 nested lists: %s", l.err.msg);
     pk_ctx_free(l.ctx);
     /* 100000 MARKs */
     b.n = 0;
-    put(&b, "\x80\x02", 2);
+    test_put(&b, "\x80\x02", 2);
     put_rep(&b, "(", 1, 100000);
     put_rep(&b, "]", 1, 1);
     put_rep(&b, "e", 1, 100000);
-    put1(&b, '.');
+    test_put1(&b, '.');
     l = load(b.p, b.n);
     CHECK(t, one_line_error(&l, "nested MARKs"), "100000 MARKs: %s", l.err.msg);
     pk_ctx_free(l.ctx);
     /* nesting through the memo with a constant stack: L_i = [L_{i-1}] */
     b.n = 0;
-    put(&b, "\x80\x04]\x94", 4);
+    test_put(&b, "\x80\x04]\x94", 4);
     for (uint32_t i = 0; i < 3000; i++) {
         uint8_t get[5] = {'j', (uint8_t)i, (uint8_t)(i >> 8), 0, 0};
-        put1(&b, ']');
-        put(&b, get, 5);
-        put(&b, "a\x94" "0", 3);
+        test_put1(&b, ']');
+        test_put(&b, get, 5);
+        test_put(&b, "a\x94" "0", 3);
     }
-    put(&b, "N.", 2);
+    test_put(&b, "N.", 2);
     l = load(b.p, b.n);
     CHECK(t, one_line_error(&l, "nested deeper than 1000"), "3000-deep via memo: %s", l.err.msg);
     pk_ctx_free(l.ctx);
     /* a list appended to itself (a cycle) is refused the same way */
-    buf_t c = {0};
-    put(&c, "\x80\x02]q\x00", 5);
+    test_buf_t c = {0};
+    test_put(&c, "\x80\x02]q\x00", 5);
     put_rep(&c, "h\x00" "a", 3, 2000);
-    put1(&c, '.');
+    test_put1(&c, '.');
     l = load(c.p, c.n);
     CHECK(t, one_line_error(&l, "nested deeper"), "self-appended list: %s", l.err.msg);
     pk_ctx_free(l.ctx);
     /* DUP bomb */
     b.n = 0;
-    put(&b, "\x80\x02N", 3);
+    test_put(&b, "\x80\x02N", 3);
     put_rep(&b, "2", 1, 200000);
-    put1(&b, '.');
+    test_put1(&b, '.');
     l = load(b.p, b.n);
     CHECK(t, one_line_error(&l, "stack deeper"), "DUP bomb: %s", l.err.msg);
     pk_ctx_free(l.ctx);
     /* memory bound: a list growing by APPENDS batches in a 1 MB budget */
     b.n = 0;
-    put(&b, "\x80\x02]", 3);
+    test_put(&b, "\x80\x02]", 3);
     for (int k = 0; k < 100; k++) {
-        put1(&b, '(');
+        test_put1(&b, '(');
         put_rep(&b, "N", 1, 1000);
-        put1(&b, 'e');
+        test_put1(&b, 'e');
     }
-    put1(&b, '.');
+    test_put1(&b, '.');
     l = load_opts(b.p, b.n, 1u << 20, 0);
     CHECK(t, one_line_error(&l, "memory limit"), "1 MB budget: %s", l.err.msg);
     pk_ctx_free(l.ctx);

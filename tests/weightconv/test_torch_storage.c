@@ -23,39 +23,26 @@
 #include "torch_storage.h"
 #include "wc_input.h"
 
-/* ---- byte buffer, pickle emitter, zip writer ---------------------------- */
+/* ---- pickle emitter and zip writer (on check.h's test_buf_t) ---------- */
 
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-} buf_t;
-static void put(buf_t *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 256;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
+static void put_le(test_buf_t *b, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) test_put1(b, (uint8_t)(v >> (8 * i)));
 }
-static void put1(buf_t *b, uint8_t c) { put(b, &c, 1); }
-static void put_le(buf_t *b, uint64_t v, int n) {
-    for (int i = 0; i < n; i++) put1(b, (uint8_t)(v >> (8 * i)));
-}
-static void pe_str(buf_t *b, const char *s) {
-    put1(b, 'X');
+static void pe_str(test_buf_t *b, const char *s) {
+    test_put1(b, 'X');
     put_le(b, strlen(s), 4);
-    put(b, s, strlen(s));
+    test_put(b, s, strlen(s));
 }
-static void pe_int(buf_t *b, int64_t v) {
-    put1(b, 'J');
+static void pe_int(test_buf_t *b, int64_t v) {
+    test_put1(b, 'J');
     put_le(b, (uint64_t)v, 4);
 }
-static void pe_global(buf_t *b, const char *mod, const char *name) {
-    put1(b, 'c');
-    put(b, mod, strlen(mod));
-    put1(b, '\n');
-    put(b, name, strlen(name));
-    put1(b, '\n');
+static void pe_global(test_buf_t *b, const char *mod, const char *name) {
+    test_put1(b, 'c');
+    test_put(b, mod, strlen(mod));
+    test_put1(b, '\n');
+    test_put(b, name, strlen(name));
+    test_put1(b, '\n');
 }
 
 typedef struct tdesc {
@@ -66,30 +53,30 @@ typedef struct tdesc {
 } tdesc_t;
 
 /* _rebuild_tensor_v2(persid(('storage', cls, key, 'cpu', numel)), offset, size, stride, False, OrderedDict()) */
-static void pe_tensor(buf_t *b, const tdesc_t *t) {
+static void pe_tensor(test_buf_t *b, const tdesc_t *t) {
     pe_global(b, "torch._utils", "_rebuild_tensor_v2");
-    put1(b, '(');
-    put1(b, '(');
+    test_put1(b, '(');
+    test_put1(b, '(');
     pe_str(b, "storage");
     pe_global(b, "torch", t->cls);
     pe_str(b, t->key);
     pe_str(b, "cpu");
     pe_int(b, t->storage_numel);
-    put1(b, 't');
-    put1(b, 'Q');
+    test_put1(b, 't');
+    test_put1(b, 'Q');
     pe_int(b, t->offset);
-    put1(b, '(');
+    test_put1(b, '(');
     for (int i = 0; i < t->ndim; i++) pe_int(b, t->size[i]);
-    put1(b, 't');
-    put1(b, '(');
+    test_put1(b, 't');
+    test_put1(b, '(');
     for (int i = 0; i < t->ndim; i++) pe_int(b, t->stride[i]);
-    put1(b, 't');
-    put1(b, 0x89);
+    test_put1(b, 't');
+    test_put1(b, 0x89);
     pe_global(b, "collections", "OrderedDict");
-    put1(b, ')');
-    put1(b, 'R');
-    put1(b, 't');
-    put1(b, 'R');
+    test_put1(b, ')');
+    test_put1(b, 'R');
+    test_put1(b, 't');
+    test_put1(b, 'R');
 }
 
 typedef struct zmember {
@@ -99,10 +86,10 @@ typedef struct zmember {
     int deflate;
 } zmember_t;
 
-static void zip_write(buf_t *z, const zmember_t *m, int n) {
+static void zip_write(test_buf_t *z, const zmember_t *m, int n) {
     uint64_t *offs = malloc(sizeof(uint64_t) * (size_t)n);
     uint32_t *crcs = malloc(sizeof(uint32_t) * (size_t)n);
-    buf_t *comp = calloc((size_t)n, sizeof(buf_t));
+    test_buf_t *comp = calloc((size_t)n, sizeof(test_buf_t));
     for (int i = 0; i < n; i++) {
         crcs[i] = (uint32_t)crc32(0L, m[i].data, (uInt)m[i].len);
         if (m[i].deflate) {
@@ -119,7 +106,7 @@ static void zip_write(buf_t *z, const zmember_t *m, int n) {
             comp[i].n = s.total_out;
             deflateEnd(&s);
         } else {
-            put(&comp[i], m[i].data, m[i].len);
+            test_put(&comp[i], m[i].data, m[i].len);
         }
         offs[i] = z->n;
         put_le(z, 0x04034b50, 4);
@@ -132,8 +119,8 @@ static void zip_write(buf_t *z, const zmember_t *m, int n) {
         put_le(z, m[i].len, 4);
         put_le(z, strlen(m[i].name), 2);
         put_le(z, 0, 2);
-        put(z, m[i].name, strlen(m[i].name));
-        put(z, comp[i].p, comp[i].n);
+        test_put(z, m[i].name, strlen(m[i].name));
+        test_put(z, comp[i].p, comp[i].n);
     }
     uint64_t cd = z->n;
     for (int i = 0; i < n; i++) {
@@ -153,7 +140,7 @@ static void zip_write(buf_t *z, const zmember_t *m, int n) {
         put_le(z, 0, 2);
         put_le(z, 0, 4);
         put_le(z, offs[i], 4);
-        put(z, m[i].name, strlen(m[i].name));
+        test_put(z, m[i].name, strlen(m[i].name));
         free(comp[i].p);
     }
     uint64_t cd_size = z->n - cd;
@@ -171,24 +158,24 @@ static void zip_write(buf_t *z, const zmember_t *m, int n) {
 
 /* Legacy container: magic, 1001, sys info, the object, the key list, then
  * per key: int64 count + raw data. */
-static void legacy_write(buf_t *out, const buf_t *object_pickle, const char **keys, const buf_t *data,
+static void legacy_write(test_buf_t *out, const test_buf_t *object_pickle, const char **keys, const test_buf_t *data,
                          const int64_t *counts, int n) {
     static const uint8_t magic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.'};
-    put(out, magic, sizeof magic);
-    put(out, "\x80\x02M\xe9\x03.", 6);
-    put(out, "\x80\x02}(", 4);
+    test_put(out, magic, sizeof magic);
+    test_put(out, "\x80\x02M\xe9\x03.", 6);
+    test_put(out, "\x80\x02}(", 4);
     pe_str(out, "protocol_version");
-    put(out, "M\xe9\x03", 3);
+    test_put(out, "M\xe9\x03", 3);
     pe_str(out, "little_endian");
-    put1(out, 0x88);
-    put(out, "u.", 2);
-    put(out, object_pickle->p, object_pickle->n);
-    put(out, "\x80\x02](", 4);
+    test_put1(out, 0x88);
+    test_put(out, "u.", 2);
+    test_put(out, object_pickle->p, object_pickle->n);
+    test_put(out, "\x80\x02](", 4);
     for (int i = 0; i < n; i++) pe_str(out, keys[i]);
-    put(out, "e.", 2);
+    test_put(out, "e.", 2);
     for (int i = 0; i < n; i++) {
         put_le(out, (uint64_t)counts[i], 8);
-        put(out, data[i].p, data[i].n);
+        test_put(out, data[i].p, data[i].n);
     }
 }
 
@@ -213,29 +200,29 @@ static const float WANT[NT][8] = {
 };
 static const int WANT_N[NT] = {6, 4, 2, 1, 4, 8};
 
-static void storage_bytes(buf_t *d) {  /* keys 0..3 */
+static void storage_bytes(test_buf_t *d) {  /* keys 0..3 */
     static const uint16_t h[6] = {0x0000, 0x3c00, 0xc000, 0x3800, 0x7bff, 0xb400};
-    put(&d[0], h, sizeof h);
-    for (int i = 0; i < 8; i++) { float f = (float)i; put(&d[1], &f, 4); }
+    test_put(&d[0], h, sizeof h);
+    for (int i = 0; i < 8; i++) { float f = (float)i; test_put(&d[1], &f, 4); }
     static const uint16_t bf[2] = {0x3f80, 0xc040};
-    put(&d[2], bf, sizeof bf);
+    test_put(&d[2], bf, sizeof bf);
     double v[2] = {0.1, 2.5};
-    put(&d[3], v, sizeof v);
+    test_put(&d[3], v, sizeof v);
 }
 
-static void object_pickle(buf_t *o, const tdesc_t *td, int n) {
-    put(o, "\x80\x02", 2);
+static void object_pickle(test_buf_t *o, const tdesc_t *td, int n) {
+    test_put(o, "\x80\x02", 2);
     pe_global(o, "collections", "OrderedDict");
-    put1(o, ')');
-    put1(o, 'R');
-    put1(o, '(');
+    test_put1(o, ')');
+    test_put1(o, 'R');
+    test_put1(o, '(');
     for (int i = 0; i < n; i++) {
         char k[16];
         snprintf(k, sizeof k, "t%d", i);
         pe_str(o, k);
         pe_tensor(o, &td[i]);
     }
-    put(o, "u.", 2);
+    test_put(o, "u.", 2);
 }
 
 static void check_archive_values(test_ctx_t *t, const char *what, const uint8_t *file, size_t n) {
@@ -267,7 +254,7 @@ static void check_archive_values(test_ctx_t *t, const char *what, const uint8_t 
 }
 
 static void test_containers(test_ctx_t *t) {
-    buf_t d[4] = {{0}}, obj = {0}, zip = {0}, leg = {0};
+    test_buf_t d[4] = {{0}}, obj = {0}, zip = {0}, leg = {0};
     storage_bytes(d);
     object_pickle(&obj, TD, NT);
     zmember_t m[6];
@@ -316,7 +303,7 @@ static void test_containers(test_ctx_t *t) {
     free(z2);
     /* a view reaching past its storage */
     tdesc_t over = {"FloatStorage", "1", 8, 0, 2, {3, 3}, {3, 1}};
-    buf_t o2 = {0}, z3 = {0};
+    test_buf_t o2 = {0}, z3 = {0};
     object_pickle(&o2, &over, 1);
     m[0].data = o2.p;
     m[0].len = o2.n;
@@ -352,24 +339,24 @@ static void test_state_dict(test_ctx_t *t) {
     CHECK(t, rc == 1, "tiny.pkl: %s", err.msg);
     if (rc != 1) return;
     int n = blob_tensor_count(ref);
-    buf_t obj = {0}, zip = {0}, leg = {0};
-    buf_t *data = calloc((size_t)n, sizeof(buf_t));
+    test_buf_t obj = {0}, zip = {0}, leg = {0};
+    test_buf_t *data = calloc((size_t)n, sizeof(test_buf_t));
     zmember_t *m = calloc((size_t)n + 1, sizeof(zmember_t));
     const char **keys = calloc((size_t)n, sizeof(char *));
     int64_t *counts = calloc((size_t)n, sizeof(int64_t));
     char (*keybuf)[16] = calloc((size_t)n, 16);
-    put(&obj, "\x80\x02}", 3);
+    test_put(&obj, "\x80\x02}", 3);
     pe_str(&obj, "G_ema");
     pe_global(&obj, "collections", "OrderedDict");
-    put(&obj, ")R(", 3);
+    test_put(&obj, ")R(", 3);
     for (int i = 0; i < n; i++) {
         const blob_tensor_t *bt = blob_tensor_at(ref, i);
         int64_t numel = tensor_numel(&bt->t);
         const float *v = bt->t.data;
         int as_f64 = i % 2;  /* every other storage as float64 */
         for (int64_t k = 0; k < numel; k++) {
-            if (as_f64) { double x = v[k]; put(&data[i], &x, 8); }
-            else put(&data[i], &v[k], 4);
+            if (as_f64) { double x = v[k]; test_put(&data[i], &x, 8); }
+            else test_put(&data[i], &v[k], 4);
         }
         snprintf(keybuf[i], 16, "%d", 1000 + i);
         keys[i] = keybuf[i];
@@ -387,14 +374,14 @@ static void test_state_dict(test_ctx_t *t) {
         m[i + 1].data = data[i].p;
         m[i + 1].len = data[i].n;
     }
-    put(&obj, "us.", 3);
+    test_put(&obj, "us.", 3);
     snprintf(m[0].name, sizeof m[0].name, "tiny_sd/data.pkl");
     m[0].data = obj.p;
     m[0].len = obj.n;
     zip_write(&zip, m, n + 1);
     legacy_write(&leg, &obj, keys, data, counts, n);
 
-    const buf_t *files[2] = {&zip, &leg};
+    const test_buf_t *files[2] = {&zip, &leg};
     for (int f = 0; f < 2; f++) {
         wc_input_t in;
         blob_writer_t *w = blob_writer_new();

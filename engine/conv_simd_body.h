@@ -270,14 +270,17 @@ static conv_plan_t KFN(plan)(int n, int h_tasks, int wp, int c_in, int c_out, in
     p.ntiles = (h_tasks + p.R - 1) / p.R;
     p.groups = KFN(plan_groups)(n * p.ntiles, p.nob, nthr);
     p.ntasks = n * p.ntiles * p.groups;
-    /* chunks per block: the block's input rows (3 segments of qb*CH + 2
-     * floats per channel, or one stretch when rows are short) within L1_BUDGET */
+    /* chunks per block: the block's input rows (halo + 1 segments of qb*CH + 2
+     * floats per channel -- 3 rows for the 3x3 conv, 2 for the transposed
+     * conv's classes -- or one stretch when rows are short) within L1_BUDGET.
+     * qb only changes the blocking, never the order of any output's sum. */
     const int nq = (int)(((size_t)p.R * wp + CH - 1) / CH);
+    const size_t nseg = (size_t)halo + 1;
     p.qb = 1;
     for (int qb = 2; qb <= nq; qb++) {
         size_t span = (size_t)qb * CH + 2;
         size_t seg = (size_t)qb * CH + (size_t)halo * wp + 2;
-        if ((size_t)p.cb * (seg < 3 * span ? seg : 3 * span) > L1_BUDGET) break;
+        if ((size_t)p.cb * (seg < nseg * span ? seg : nseg * span) > L1_BUDGET) break;
         p.qb = qb;
     }
     p.ot = (size_t)p.qb * CH;

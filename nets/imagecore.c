@@ -240,30 +240,35 @@ int imagecore_downsample_12(const image_u8_t *in, int out_w, int out_h, image_u8
 
 /* ---- ImagePlane::resize and ResizeCropOperation::resize -------------------- */
 
+/* reduceHalf while both halves still cover the target (out_w, out_h >= 1).
+ * *cur starts as a borrowed view (*owned = 0); after a halving it is a new
+ * image owned by the caller (*owned = 1). The loop ends by itself when a
+ * halving lands exactly on the target, since w / 2 < w for w >= 1. */
+static int halve_while_covering(image_u8_t *cur, int *owned, int out_w, int out_h, sal_err_t *err) {
+    while (cur->width / 2 >= out_w && cur->height / 2 >= out_h) {
+        image_u8_t half;
+        int rc = imagecore_reduce_half(cur, &half, err);
+        if (*owned) image_free(cur);
+        *owned = 0;
+        if (rc) return -1;
+        *cur = half;
+        *owned = 1;
+    }
+    return 0;
+}
+
 int imagecore_resize(const image_u8_t *in, int out_w, int out_h, image_u8_t *out,
                      sal_err_t *err) {
     if (out_w <= 0 || out_h <= 0) return sal_errf(err, "resize: bad target size %dx%d", out_w, out_h);
     if (out_w == in->width && out_h == in->height) return copy_image(in, out, err);
     if (out_w > in->width || out_h > in->height)
         return imagecore_upsample_4x4(in, out_w, out_h, out, err);
-    /* Halve while both halves still cover the target; stop as soon as a
-     * halving lands exactly on it. */
     image_u8_t cur = *in;   // borrowed until the first halving
     int owned = 0;
-    while (cur.width / 2 >= out_w && cur.height / 2 >= out_h) {
-        const int exact = cur.width / 2 == out_w && cur.height / 2 == out_h;
-        image_u8_t half;
-        if (imagecore_reduce_half(&cur, &half, err)) {
-            if (owned) image_free(&cur);
-            return -1;
-        }
-        if (owned) image_free(&cur);
-        cur = half;
-        owned = 1;
-        if (exact) {
-            *out = cur;
-            return 0;
-        }
+    if (halve_while_covering(&cur, &owned, out_w, out_h, err)) return -1;
+    if (cur.width == out_w && cur.height == out_h) {   // a halving landed exactly on it
+        *out = cur;
+        return 0;
     }
     int rc = imagecore_downsample_12(&cur, out_w, out_h, out, err);
     if (owned) image_free(&cur);
@@ -275,16 +280,7 @@ int imagecore_fit(const image_u8_t *in, int out_w, int out_h, image_u8_t *out,
     if (out_w <= 0 || out_h <= 0) return sal_errf(err, "resize: bad target size %dx%d", out_w, out_h);
     image_u8_t cur = *in;
     int owned = 0;
-    while (cur.width / 2 >= out_w && cur.height / 2 >= out_h) {
-        image_u8_t half;
-        if (imagecore_reduce_half(&cur, &half, err)) {
-            if (owned) image_free(&cur);
-            return -1;
-        }
-        if (owned) image_free(&cur);
-        cur = half;
-        owned = 1;
-    }
+    if (halve_while_covering(&cur, &owned, out_w, out_h, err)) return -1;
     if (cur.width == out_w && cur.height == out_h) {
         if (owned) {
             *out = cur;

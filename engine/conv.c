@@ -55,6 +55,9 @@ void conv_weights_free(conv_weights_t *cw) {
     sal_free_aligned(cw->wino);
     cw->wino = NULL;
     cw->wino_len = 0;
+    sal_free_aligned(cw->wino_t);
+    cw->wino_t = NULL;
+    cw->wino_t_len = 0;
 }
 
 int conv_weights_make_fast(conv_weights_t *cw, sal_err_t *err) {
@@ -62,6 +65,16 @@ int conv_weights_make_fast(conv_weights_t *cw, sal_err_t *err) {
     cw->wino = winograd_weights(cw->w, cw->c_out, cw->c_in, &cw->wino_len);
     if (!cw->wino)
         return sal_errf(err, "conv weights: out of memory transforming (%d, %d, 3, 3) for fast mode",
+                        cw->c_out, cw->c_in);
+    return 0;
+}
+
+int conv_weights_make_fast_transposed(conv_weights_t *cw, sal_err_t *err) {
+    if (cw->k != 3 || cw->wino_t) return 0;
+    cw->wino_t = winograd_t_weights(cw->w, cw->c_out, cw->c_in, &cw->wino_t_len);
+    if (!cw->wino_t)
+        return sal_errf(err,
+                        "conv weights: out of memory transforming (%d, %d, 3, 3) for fast mode",
                         cw->c_out, cw->c_in);
     return 0;
 }
@@ -89,18 +102,27 @@ void conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h,
     if (rc != 0) conv2d_ref(cw, in, out, n, h, w, ep);
 }
 
-void conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, float *out, int n,
-                            int h, int w) {
+void conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const float *in_scale,
+                            float *out, int n, int h, int w) {
     if (n <= 0 || h <= 0 || w <= 0) return;
     int rc = -1;
+    if (cw->wino_t) { /* fast mode: Winograd classes, unless the image is too small (rc 1) */
+        switch (cpu_isa()) {
+        case ISA_AVX512: rc = conv_t3s2_wino_avx512(cw, in, in_scale, out, n, h, w); break;
+        case ISA_AVX2: rc = conv_t3s2_wino_avx2(cw, in, in_scale, out, n, h, w); break;
+        case ISA_GENERIC: rc = conv_t3s2_wino_generic(cw, in, in_scale, out, n, h, w); break;
+        }
+        if (rc == 0) return;
+        rc = -1;
+    }
     if (cw->packed && cw->k == 3) {
         switch (cpu_isa()) {
-        case ISA_AVX512: rc = conv_t3s2_fast_avx512(cw, in, out, n, h, w); break;
-        case ISA_AVX2: rc = conv_t3s2_fast_avx2(cw, in, out, n, h, w); break;
-        case ISA_GENERIC: rc = conv_t3s2_fast_generic(cw, in, out, n, h, w); break;
+        case ISA_AVX512: rc = conv_t3s2_fast_avx512(cw, in, in_scale, out, n, h, w); break;
+        case ISA_AVX2: rc = conv_t3s2_fast_avx2(cw, in, in_scale, out, n, h, w); break;
+        case ISA_GENERIC: rc = conv_t3s2_fast_generic(cw, in, in_scale, out, n, h, w); break;
         }
     }
-    if (rc != 0) conv2d_transpose3x3_s2_ref(cw, in, out, n, h, w);
+    if (rc != 0) conv2d_transpose3x3_s2_ref(cw, in, in_scale, out, n, h, w);
 }
 
 void fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2p1,

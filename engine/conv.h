@@ -6,6 +6,10 @@
  * Weights are packed once (conv_weights_init) into whatever layout the fast
  * kernel wants; a whole batch shares them.
  *
+ * Prologue: if in_scale is given the input is read as in[n, c, y, x] * in_scale[n, c]
+ * (one float multiply per value, the same rounding as scaling the input in
+ * a separate pass): StyleGAN2's modulation, without a pass over memory.
+ *
  * Epilogue: every conv output value v (the raw sum) is finished as
  *     v = v * out_scale[n, o]            (if out_scale)      -- e.g. demodulation
  *     v = v + noise[y, x] * noise_gain    (if noise)          -- one map for all n, o
@@ -35,6 +39,7 @@ typedef struct conv_epilogue {
     float slope;            /* for ACT_LRELU */
     float gain;             /* multiplies after the activation; 0 means 1 */
     float clamp;            /* > 0: clamp to [-clamp, clamp] */
+    const float *in_scale;  /* (N, C_in) or NULL: the prologue (see above) */
 } conv_epilogue_t;
 
 /* Applies the epilogue to one value (shared by all implementations). */
@@ -61,6 +66,10 @@ typedef struct conv_weights {
      * U = G w G^T, (36, ceil(C_out/8), C_in, 8), owned; NULL = exact mode */
     float *wino;
     size_t wino_len;
+    /* fast mode for the transposed conv (conv_weights_make_fast_transposed):
+     * Winograd weights of its four parity classes (winograd.h), owned */
+    float *wino_t;
+    size_t wino_t_len;
 } conv_weights_t;
 
 int conv_weights_init(conv_weights_t *cw, const float *w, int c_out, int c_in, int k,
@@ -75,6 +84,12 @@ void conv_weights_free(conv_weights_t *cw);
  * for 1x1 weights. Returns 0 or -1 (out of memory). */
 int conv_weights_make_fast(conv_weights_t *cw, sal_err_t *err);
 
+/* Fast mode for a weight used by conv2d_transpose3x3_s2: its four parity
+ * classes (2x2, 2x1, 1x2 and 1x1 taps on the input grid) switch to Winograd
+ * F(4,2) in the directions with 2 taps (winograd.h); fp32, differs from the
+ * direct sum by rounding. Returns 0 or -1 (out of memory). */
+int conv_weights_make_fast_transposed(conv_weights_t *cw, sal_err_t *err);
+
 /* Stride-1 convolution with zero padding k/2 ("same"), cross-correlation:
  *   out[n,o,y,x] = ep( sum_{c,ky,kx} w[o,c,ky,kx] * in[n,c,y+ky-k/2,x+kx-k/2] )
  * in (N, C_in, H, W) -> out (N, C_out, H, W). */
@@ -84,12 +99,13 @@ void conv2d_ref(const conv_weights_t *cw, const float *in, float *out, int n, in
                 const conv_epilogue_t *ep);
 
 /* Stride-2 transposed 3x3 convolution, no padding, weight not flipped:
- *   out[n,o,2i+ky,2j+kx] += sum_c in[n,c,i,j] * w[o,c,ky,kx]
+ *   out[n,o,2i+ky,2j+kx] += sum_c x[n,c,i,j] * w[o,c,ky,kx]
+ *   x = in * in_scale[n, c]  (the prologue above; in_scale may be NULL)
  * in (N, C_in, H, W) -> out (N, C_out, 2H+1, 2W+1), raw sums (no epilogue). */
-void conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, float *out, int n,
-                            int h, int w);
-void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in, float *out, int n,
-                                int h, int w);
+void conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const float *in_scale,
+                            float *out, int n, int h, int w);
+void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in,
+                                const float *in_scale, float *out, int n, int h, int w);
 
 /* 4x4 FIR after the transposed conv (StyleGAN2's up-conv, FORMAT.md 2.5):
  *   out[p,Y,X] = ep( sum_{a,b=0..3} F[a,b] * in[p, Y+a-1, X+b-1] )

@@ -13,7 +13,9 @@
  * Fast mode (conv_weights_make_fast, winograd.h): cw->wino holds the
  * Winograd weights U[xi][ob][c][8], 36 points, the same 8-channel packing;
  * conv2d_wino_<isa> (engine/winograd_simd_body.h) returns 1 for images too
- * small to use them (conv2d then runs the direct kernel).
+ * small to use them (conv2d then runs the direct kernel). The same for the
+ * transposed conv: cw->wino_t and conv_t3s2_wino_<isa>
+ * (engine/winograd_t_simd_body.h).
  *
  * The conv functions return 0, or -1 if their scratch buffers could not be
  * allocated (the caller then falls back to the reference loop).
@@ -64,8 +66,10 @@ static inline float epi_scalar(const epi_row_t *e, float v, const float *noise_a
                           int h, int w, const conv_epilogue_t *ep);                         \
     int conv2d_wino_##sfx(const conv_weights_t *cw, const float *in, float *out, int n,    \
                           int h, int w, const conv_epilogue_t *ep);                         \
-    int conv_t3s2_fast_##sfx(const conv_weights_t *cw, const float *in, float *out, int n, \
-                             int h, int w);                                                 \
+    int conv_t3s2_fast_##sfx(const conv_weights_t *cw, const float *in,                   \
+                             const float *in_scale, float *out, int n, int h, int w);       \
+    int conv_t3s2_wino_##sfx(const conv_weights_t *cw, const float *in,                   \
+                             const float *in_scale, float *out, int n, int h, int w);       \
     int fir4x4_fast_##sfx(const float *in, float *out, int n, int c, int h2p1, int w2p1,   \
                           const float f[4], float gain, const conv_epilogue_t *ep);         \
     void gemm_nt_fast_##sfx(int m, int n, int k, const float *a, const float *b, float *c); \

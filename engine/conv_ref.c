@@ -9,7 +9,8 @@
 
 #include <string.h>
 
-// in (N, C_in, H, W), w (C_out, C_in, k, k) -> out (N, C_out, H, W)
+// in (N, C_in, H, W), w (C_out, C_in, k, k) -> out (N, C_out, H, W); the input
+// value is scaled by ep->in_scale[b, c] (rounded to float) before its products
 void conv2d_ref(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
                 const conv_epilogue_t *ep) {
     const int co = cw->c_out, ci = cw->c_in, k = cw->k, pad = k / 2;
@@ -22,13 +23,16 @@ void conv2d_ref(const conv_weights_t *cw, const float *in, float *out, int n, in
                     for (int c = 0; c < ci; c++) {
                         const float *src = in + ((size_t)b * ci + c) * plane;
                         const float *wk = cw->w + ((size_t)o * ci + c) * k * k;
+                        const int scaled = ep && ep->in_scale;
+                        const float s = scaled ? ep->in_scale[(size_t)b * ci + c] : 1.0f;
                         for (int ky = 0; ky < k; ky++) {
                             int yy = y + ky - pad;
                             if (yy < 0 || yy >= h) continue;
                             for (int kx = 0; kx < k; kx++) {
                                 int xx = x + kx - pad;
                                 if (xx < 0 || xx >= w) continue;
-                                acc += wk[ky * k + kx] * src[(size_t)yy * w + xx];
+                                const float v = src[(size_t)yy * w + xx];
+                                acc += wk[ky * k + kx] * (scaled ? v * s : v);
                             }
                         }
                     }
@@ -40,8 +44,8 @@ void conv2d_ref(const conv_weights_t *cw, const float *in, float *out, int n, in
 
 // in (N, C_in, H, W) -> out (N, C_out, 2H+1, 2W+1):
 //   out[n,o,2i+ky,2j+kx] += sum_c in[n,c,i,j] * w[o,c,ky,kx]
-void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in, float *out, int n,
-                                int h, int w) {
+void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in,
+                                const float *in_scale, float *out, int n, int h, int w) {
     const int co = cw->c_out, ci = cw->c_in;
     const int ho = 2 * h + 1, wo = 2 * w + 1;
     const size_t oplane = (size_t)ho * wo, iplane = (size_t)h * w;
@@ -53,11 +57,13 @@ void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in, float
                 const float *src = in + ((size_t)b * ci + c) * iplane;
                 const float *wk = cw->w + ((size_t)o * ci + c) * 9;
                 for (int i = 0; i < h; i++)
-                    for (int j = 0; j < w; j++)
+                    for (int j = 0; j < w; j++) {
+                        float v = src[(size_t)i * w + j];
+                        if (in_scale) v = v * in_scale[(size_t)b * ci + c];
                         for (int ky = 0; ky < 3; ky++)
                             for (int kx = 0; kx < 3; kx++)
-                                dst[(size_t)(2 * i + ky) * wo + 2 * j + kx] +=
-                                    src[(size_t)i * w + j] * wk[ky * 3 + kx];
+                                dst[(size_t)(2 * i + ky) * wo + 2 * j + kx] += v * wk[ky * 3 + kx];
+                    }
             }
         }
 }

@@ -111,11 +111,21 @@ static size_t KFN(tile_stride)(int rows, int wp) {
     return cs;
 }
 
+/* dst[0..n) = src[0..n) * s (the prologue's input scale). */
+static void KFN(copy_scaled)(float *dst, const float *src, size_t n, float s) {
+    const VF vs = VSET1(s);
+    size_t i = 0;
+    for (; i + V <= n; i += V) VSTORE(dst + i, VMUL(VLOAD(src + i), vs));
+    for (; i < n; i++) dst[i] = src[i] * s;
+}
+
 /* Copies input rows y_first .. y_first+rows-1 of every channel into the tile
  * (zero columns in front of and after each row, zero rows outside 0..h-1 or
- * past `valid_rows`, zero slack after the last row). */
-static void KFN(fill_tile)(float *tile, size_t cs, const float *in, int c_in, int h, int w,
-                           int wp, int lead, int y_first, int rows, int valid_rows) {
+ * past `valid_rows`, zero slack after the last row), multiplied by scale[c]
+ * if scale is given (the prologue; the zeros stay zeros). */
+static void KFN(fill_tile)(float *tile, size_t cs, const float *in, const float *scale,
+                           int c_in, int h, int w, int wp, int lead, int y_first, int rows,
+                           int valid_rows) {
     for (int c = 0; c < c_in; c++) {
         float *t = tile + (size_t)c * cs;
         const float *src = in + (size_t)c * h * w;
@@ -123,7 +133,9 @@ static void KFN(fill_tile)(float *tile, size_t cs, const float *in, int c_in, in
             float *d = t + (size_t)r * wp;
             int y = y_first + r;
             for (int x = 0; x < lead; x++) d[x] = 0.0f;
-            if (y >= 0 && y < h && r < valid_rows)
+            if (y >= 0 && y < h && r < valid_rows && scale)
+                KFN(copy_scaled)(d + lead, src + (size_t)y * w, (size_t)w, scale[c]);
+            else if (y >= 0 && y < h && r < valid_rows)
                 memcpy(d + lead, src + (size_t)y * w, (size_t)w * sizeof(float));
             else
                 memset(d + lead, 0, (size_t)w * sizeof(float));
@@ -330,11 +342,15 @@ static int KFN(conv1x1_fast)(const conv_weights_t *cw, const float *in, float *o
         const int nq = (int)((p1 - p0 + CH - 1) / CH);
         const int ob0 = g * nob / groups, ob1 = (g + 1) * nob / groups;
         const float *src = in + (size_t)nb * c_in * hw + p0;
+        const float *scale = ep && ep->in_scale ? ep->in_scale + (size_t)nb * c_in : NULL;
         size_t cs = hw;
-        if (p0 + (size_t)nq * CH > hw) { /* the tail: copy into a padded tile */
+        if (scale || p0 + (size_t)nq * CH > hw) { /* the tail or a prologue: copy into a tile */
             for (int c = 0; c < c_in; c++) {
                 float *t = tile + (size_t)c * cs_tail;
-                memcpy(t, src + (size_t)c * hw, (p1 - p0) * sizeof(float));
+                if (scale)
+                    KFN(copy_scaled)(t, src + (size_t)c * hw, p1 - p0, scale[c]);
+                else
+                    memcpy(t, src + (size_t)c * hw, (p1 - p0) * sizeof(float));
                 memset(t + (p1 - p0), 0, (cs_tail - (p1 - p0)) * sizeof(float));
             }
             src = tile;
@@ -395,8 +411,9 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
         const size_t lanes = (size_t)reff * wp; /* flat positions with outputs */
         const int nq = (int)((lanes + CH - 1) / CH);
         const int ob0 = g * p.nob / p.groups, ob1 = (g + 1) * p.nob / p.groups;
-        KFN(fill_tile)(tile, p.cs, in + (size_t)nb * c_in * h * w, c_in, h, w, wp, pad,
-                       y0 - pad, p.rows, reff + halo);
+        KFN(fill_tile)(tile, p.cs, in + (size_t)nb * c_in * h * w,
+                       ep && ep->in_scale ? ep->in_scale + (size_t)nb * c_in : NULL, c_in, h, w,
+                       wp, pad, y0 - pad, p.rows, reff + halo);
         for (int qb0 = 0; qb0 < nq; qb0 += p.qb) {
             const int qb1 = qb0 + p.qb < nq ? qb0 + p.qb : nq;
             for (int c0 = 0; c0 < c_in; c0 += p.cb) {
@@ -467,8 +484,8 @@ static void KFN(interleave)(float *dst, const float *ev, const float *od, int b0
     for (; b < b1; b++) dst[2 * b] = ev[b - b0];
 }
 
-int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, float *out, int n, int h,
-                        int w) {
+int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, const float *in_scale,
+                        float *out, int n, int h, int w) {
     const int c_in = cw->c_in, c_out = cw->c_out;
     const int wp = w + 1, ho = 2 * h + 1, wo = 2 * w + 1;
     /* class rows a = 0..h; a tile holds input rows a0-1 .. a0+R-1 */
@@ -490,7 +507,8 @@ int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, float *out, i
         /* class tiles (4, ob1-ob0, 8, qb*CH): even/even, even/odd, odd/even, odd/odd */
         const size_t cls = (size_t)(ob1 - ob0) * CONV_PACK_O * p.ot;
         float *ee = tile + (size_t)c_in * p.cs, *eo = ee + cls, *oe = eo + cls, *oo = oe + cls;
-        KFN(fill_tile)(tile, p.cs, in + (size_t)nb * c_in * h * w, c_in, h, w, wp, 1, a0 - 1,
+        KFN(fill_tile)(tile, p.cs, in + (size_t)nb * c_in * h * w,
+                       in_scale ? in_scale + (size_t)nb * c_in : NULL, c_in, h, w, wp, 1, a0 - 1,
                        p.rows, reff + 1);
         for (int qb0 = 0; qb0 < nq; qb0 += p.qb) {
             const int qb1 = qb0 + p.qb < nq ? qb0 + p.qb : nq;
@@ -672,8 +690,9 @@ double KFN(fma_loop)(long iters, float *sink) {
     return (double)iters * 12 * V * 2;
 }
 
-/* The fast mode's Winograd conv: uses mk, epi_store and plan_groups above. */
+/* The fast mode's Winograd convs: use mk, epi_store and plan_groups above. */
 #include "winograd_simd_body.h"
+#include "winograd_t_simd_body.h"
 
 #undef CH
 #undef TILE_BUDGET

@@ -36,4 +36,9 @@
  * aligned (free with sal_free_aligned); returns NULL when out of memory. */
 float *winograd_weights(const float *w, int c_out, int c_in, size_t *len);
 
+/* The transposed conv's fast mode (conv_weights_make_fast_transposed): the
+ * Winograd weights of its four parity classes, layout in
+ * engine/winograd_t_simd_body.h. NULL when out of memory. */
+float *winograd_t_weights(const float *w, int c_out, int c_in, size_t *len);
+
 #endif

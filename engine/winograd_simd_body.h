@@ -97,7 +97,7 @@ typedef struct KFN(wino_lane) { int base, ry, rx, ty, tx; } KFN(wino_lane_t);
  *    left/right border from a zero-padded copy of the row stretch in d); a
  *    group spanning two tile rows goes through d (36, V) value by value. */
 static void KFN(wino_in)(const float *plane, int h, int w, const KFN(wino_lane_t) *ln, int tb,
-                         float *d, float *vt, size_t vstride) {
+                         float *d, float *vt, size_t vstride, const float *scale) {
     for (int l = 0; l < tb; l += V) {
         VF x[6][6]; // the patches, x[i][j][lane] = d[i][j] of tile l + lane
         const KFN(wino_lane_t) *a = ln + l, *b = ln + l + V - 1;
@@ -137,6 +137,11 @@ static void KFN(wino_in)(const float *plane, int h, int w, const KFN(wino_lane_t
             }
             for (int i = 0; i < 6; i++)
                 for (int j = 0; j < 6; j++) x[i][j] = VLOAD(d + (i * 6 + j) * V);
+        }
+        if (scale) { /* the prologue: x * s, as a separate pass would round it */
+            const VF vs = VSET1(*scale);
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) x[i][j] = VMUL(x[i][j], vs);
         }
         VF t[6][6]; // t[i][b] = (d B)[i][b]
         for (int i = 0; i < 6; i++)
@@ -285,8 +290,8 @@ int KFN(conv2d_wino)(const conv_weights_t *cw, const float *in, float *out, int 
                     for (int xx = px0; xx < px1; xx += 16)
                         __builtin_prefetch(np + (size_t)yy * w + xx, 0, 3);
             }
-            KFN(wino_in)(img + (size_t)c * h * w, h, w, ln, tb, d, vt + (size_t)c * tb,
-                         vps);
+            KFN(wino_in)(img + (size_t)c * h * w, h, w, ln, tb, d, vt + (size_t)c * tb, vps,
+                         ep && ep->in_scale ? ep->in_scale + (size_t)nb * c_in + c : NULL);
         }
         // 2. the 36 products M[xi] = U[xi] Vt[xi]
         const size_t mstride = (size_t)(ob1 - ob0) * CONV_PACK_O * tb + 16; // between points

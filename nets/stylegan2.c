@@ -529,7 +529,7 @@ static void draw_noise(synth_ctx_t *cx, int res) {
  *
  *   s      = affine(ws[:, w_index])                              (N, C_in)
  *   d[n,o] = rsqrt( sum_{c,ky,kx} (W[o,c,ky,kx] s[n,c])^2 + 1e-8 ) (N, C_out)
- *   x      = x * s[n, c]                       (in place)        (N, C_in, H, W)
+ *   x      = x * s[n, c]   (the conv prologue: as the kernel reads x) (N, C_in, H, W)
  *   v      = conv3x3(x, W)                     (up=0: same size, padding 1)
  *          | FIR4x4(convT3x3_s2(x, W))         (up=1: (2H+1)^2, then 2H x 2W)
  *   out    = clamp( lrelu(v d[n,o] + noise[y,x] strength + bias[o]) * sqrt2, +-256 )
@@ -553,8 +553,6 @@ static void modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *n
     gemm_nt(n, L->c_out, L->c_in, cx->styles_sq, L->wsq, cx->dcoef);
     for (size_t i = 0; i < (size_t)n * L->c_out; i++) cx->dcoef[i] = 1.0f / sqrtf(cx->dcoef[i] + SG2_EPS);
 
-    scale_channels(x, x, cx->styles, n, L->c_in, (size_t)h_in * h_in);
-
     // The epilogue. With random noise every sample has its own map, which the
     // kernels' one-map epilogue cannot take: then the kernel only applies d
     // and the rest runs below, sample by sample.
@@ -567,8 +565,9 @@ static void modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *n
         .slope = SG2_LRELU_SLOPE,
         .gain = SG2_SQRT2,
         .clamp = clamp,
+        .in_scale = cx->styles,   // x * s[n, c], applied as the kernels read x
     };
-    conv_epilogue_t ep_scale_only = {.out_scale = cx->dcoef};
+    conv_epilogue_t ep_scale_only = {.out_scale = cx->dcoef, .in_scale = cx->styles};
     const conv_epilogue_t *kernel_ep = mode == SG2_NOISE_RANDOM ? &ep_scale_only : &ep;
 
     if (!L->up) {
@@ -582,8 +581,8 @@ static void modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *n
         if (chunk < 1) chunk = 1;   // (cannot happen: tmp is sized for one sample)
         for (int b0 = 0; b0 < n; b0 += chunk) {
             const int nb = n - b0 < chunk ? n - b0 : chunk;
-            conv2d_transpose3x3_s2(&L->conv, x + (size_t)b0 * L->c_in * h_in * h_in, cx->tmp, nb,
-                                   h_in, h_in);
+            conv2d_transpose3x3_s2(&L->conv, x + (size_t)b0 * L->c_in * h_in * h_in,
+                                   cx->styles + (size_t)b0 * L->c_in, cx->tmp, nb, h_in, h_in);
             conv_epilogue_t ep_chunk = *kernel_ep;
             ep_chunk.out_scale = cx->dcoef + (size_t)b0 * L->c_out;
             fir4x4_down_pad1(cx->tmp, out + (size_t)b0 * L->c_out * res * res, nb, L->c_out,

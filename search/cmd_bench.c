@@ -135,13 +135,13 @@ static double process_cpu_s(void) {
 static void run_case(const bench_case_t *bc, const conv_weights_t *cw, bench_bufs_t *b) {
     const int r = bc->res;
     const conv_epilogue_t ep = {b->scale, b->noise, 0.1f, b->bias, ACT_LRELU, 0.2f, 1.4142135f,
-                                256.0f};
+                                256.0f, NULL};
     const float f[4] = {1.0f, 3.0f, 3.0f, 1.0f};
     switch (bc->kind) {
     case BK_CONV3:
     case BK_WINO:
     case BK_CONV1: conv2d(cw, b->in, b->out, 1, r, r, &ep); break;
-    case BK_TCONV: conv2d_transpose3x3_s2(cw, b->in, b->out, 1, r, r); break;
+    case BK_TCONV: conv2d_transpose3x3_s2(cw, b->in, NULL, b->out, 1, r, r); break;
     case BK_FIR: fir4x4_down_pad1(b->in, b->out, 1, bc->c_out, r + 1, r + 1, f, 4.0f / 64.0f, &ep); break;
     case BK_GEMM: gemm_nt(r, bc->c_out, bc->c_in, b->in, b->w, b->out); break;
     }

@@ -87,10 +87,10 @@ static void run_conv2d(const impl_t *im, const conv_weights_t *cw, const float *
 static void run_tconv(const impl_t *im, const conv_weights_t *cw, const float *in, float *out,
                       int n, int h, int w) {
     if (im->emu16) {
-        if (conv_t3s2_fast_emu16(cw, in, out, n, h, w))
-            conv2d_transpose3x3_s2_ref(cw, in, out, n, h, w);
+        if (conv_t3s2_fast_emu16(cw, in, NULL, out, n, h, w))
+            conv2d_transpose3x3_s2_ref(cw, in, NULL, out, n, h, w);
     } else {
-        conv2d_transpose3x3_s2(cw, in, out, n, h, w);
+        conv2d_transpose3x3_s2(cw, in, NULL, out, n, h, w);
     }
 }
 static void run_fir(const impl_t *im, const float *in, float *out, int n, int c, int h2p1,
@@ -213,7 +213,7 @@ static void test_transpose_shape(test_ctx_t *t, test_rng_t *r, const impl_t *im,
     conv_weights_t cw;
     sal_err_t err;
     CHECK(t, conv_weights_init(&cw, wt, c_out, c_in, 3, &err) == 0, "init: %s", err.msg);
-    conv2d_transpose3x3_s2_ref(&cw, x, ref, n, h, w);
+    conv2d_transpose3x3_s2_ref(&cw, x, NULL, ref, n, h, w);
     for (size_t i = 0; i < nout; i++) got[i] = NAN;
     run_tconv(im, &cw, x, got, n, h, w);
     double e = rel_err(got, ref, nout);
@@ -312,7 +312,7 @@ static void test_invariants(test_ctx_t *t, test_rng_t *r) {
         conv_weights_t cw, cf;
         CHECK(t, conv_weights_init(&cw, wt, co, ci, 3, &err) == 0, "init");
         CHECK(t, conv_weights_init(&cf, flip, co, ci, 3, &err) == 0, "init");
-        conv2d_transpose3x3_s2_ref(&cw, x, a, n, h, w);
+        conv2d_transpose3x3_s2_ref(&cw, x, NULL, a, n, h, w);
         conv2d_ref(&cf, u, b, n, ho, wo, NULL);
         double e = rel_err(a, b, (size_t)n * co * ho * wo);
         CHECK(t, e <= TOL, "transpose ref vs zero-stuffed conv: rel err %.3g", e);

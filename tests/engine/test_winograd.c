@@ -55,8 +55,8 @@ static void test_shape(test_ctx_t *t, test_rng_t *r, const char *isa, int n, int
     float *bias = test_rand_array(r, (size_t)co);
     float *ref = malloc(no * sizeof(float)), *got = malloc(no * sizeof(float));
     float *one = malloc(no * sizeof(float));
-    conv_epilogue_t e1 = {scale, noise, 0.7f, bias, ACT_LRELU, 0.2f, 1.4142135f, 2.5f};
-    conv_epilogue_t e2 = {NULL, NULL, 0.0f, bias, ACT_RELU, 0.0f, 0.0f, 0.0f};
+    conv_epilogue_t e1 = {scale, noise, 0.7f, bias, ACT_LRELU, 0.2f, 1.4142135f, 2.5f, NULL};
+    conv_epilogue_t e2 = {NULL, NULL, 0.0f, bias, ACT_RELU, 0.0f, 0.0f, 0.0f, NULL};
     const conv_epilogue_t *ep = ek == 1 ? &e1 : ek == 2 ? &e2 : NULL;
     conv_weights_t cw;
     if (conv_weights_init(&cw, wt, co, ci, 3, NULL) || conv_weights_make_fast(&cw, NULL)) {

@@ -73,3 +73,11 @@ int threads_get(void) {
     return 1;
 #endif
 }
+
+int thread_index(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}

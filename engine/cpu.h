@@ -26,5 +26,7 @@ int cpu_online_cores(void);
  * cores. Returns the count now in force. */
 int threads_set(int n);
 int threads_get(void);
+/* Index of the calling thread inside a parallel region (0 outside one). */
+int thread_index(void);
 
 #endif

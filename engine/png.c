@@ -720,7 +720,8 @@ int png_save(const char *path, const uint8_t *pixels, int width, int height, int
              sal_err_t *err) {
     uint8_t *buf;
     size_t n;
-    if (encode_png(path, pixels, width, height, channels, -1, &buf, &n, err) < 0) return -1;
+    if (encode_png(path, pixels, width, height, channels, PNG_SAVE_LEVEL, &buf, &n, err) < 0)
+        return -1;
     int rc = sal_write_file_atomic(path, buf, n, err);
     free(buf);
     return rc;

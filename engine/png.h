@@ -57,7 +57,10 @@ int png_load(const char *path, image_u8_t *out, png_info_t *info, sal_err_t *err
  * malloc'ed. level: zlib level 0..9 (-1 default). */
 int png_encode(const uint8_t *pixels, int width, int height, int channels, int level,
                uint8_t **out, size_t *out_size, sal_err_t *err);
-/* Encodes and writes atomically. */
+/* Encodes with zlib level PNG_SAVE_LEVEL and writes atomically. Level 2:
+ * a generated 1024x1024 image encodes in ~0.1 s instead of ~0.4 s at zlib's
+ * default 6, for a file ~6% larger. */
+#define PNG_SAVE_LEVEL 2
 int png_save(const char *path, const uint8_t *pixels, int width, int height, int channels,
              sal_err_t *err);
 

@@ -51,12 +51,59 @@ float *winograd_weights(const float *w, int c_out, int c_in, size_t *len) {
     return u;
 }
 
-/* Placeholder until the transposed conv's Winograd kernel lands: no weights
- * means conv2d_transpose3x3_s2 keeps its direct kernel. */
+/* The transposed conv's classes (winograd.h, second part): the 1-D filter
+ * transform of F(4,2) with points 0, 1, -1, 2, infinity. A 2-tap filter
+ * h = (h0, h1) (h0 on the earlier input row / column) becomes G h, 5 values. */
+static const double WINO_T_G[5][2] = {
+    {1.0 / 2, 0.0},
+    {1.0 / 2, 1.0 / 2},
+    {1.0 / 6, -1.0 / 6},
+    {1.0 / 6, 1.0 / 3},
+    {0.0, 1.0},
+};
+
+/* The tap of the 2-tap filter t = 0 (input row a-1, weight row 2) or
+ * t = 1 (row a, weight row 0); the same for columns. */
+static int wino_t_tap(int t) { return t == 0 ? 2 : 0; }
+
 float *winograd_t_weights(const float *w, int c_out, int c_in, size_t *len) {
-    (void)w;
-    (void)c_out;
-    (void)c_in;
-    *len = 0;
-    return NULL;
+    const size_t nob = ((size_t)c_out + WINO_PACK_O - 1) / WINO_PACK_O;
+    size_t n, bytes;
+    if (sal_mul_size((size_t)WINO_T_POINTS * nob * WINO_PACK_O, (size_t)c_in, &n) ||
+        sal_mul_size(n, sizeof(float), &bytes))
+        return NULL;
+    float *u = sal_alloc_aligned(bytes, 64);
+    if (!u) return NULL;
+    memset(u, 0, bytes);
+#pragma omp parallel for schedule(static)
+    for (size_t ob = 0; ob < nob; ob++)
+        for (size_t c = 0; c < (size_t)c_in; c++)
+            for (size_t j = 0; j < WINO_PACK_O && ob * WINO_PACK_O + j < (size_t)c_out; j++) {
+                const size_t o = ob * WINO_PACK_O + j;
+                const float *g = w + (o * c_in + c) * 9; // (3, 3), g[ky*3 + kx]
+                double v[WINO_T_POINTS];
+                // even/even: U[p][q] = sum_{t,s} G[p][t] G[q][s] g[ky(t)][kx(s)]
+                for (int p = 0; p < 5; p++)
+                    for (int q = 0; q < 5; q++) {
+                        double acc = 0.0;
+                        for (int t = 0; t < 2; t++)
+                            for (int s = 0; s < 2; s++)
+                                acc += WINO_T_G[p][t] * WINO_T_G[q][s] *
+                                       g[wino_t_tap(t) * 3 + wino_t_tap(s)];
+                        v[WINO_T_EE + p * 5 + q] = acc;
+                    }
+                for (int p = 0; p < 5; p++) {
+                    // even/odd: column tap kx = 1, 2 taps in y
+                    v[WINO_T_EO + p] = WINO_T_G[p][0] * g[wino_t_tap(0) * 3 + 1] +
+                                       WINO_T_G[p][1] * g[wino_t_tap(1) * 3 + 1];
+                    // odd/even: row tap ky = 1, 2 taps in x
+                    v[WINO_T_OE + p] = WINO_T_G[p][0] * g[3 + wino_t_tap(0)] +
+                                       WINO_T_G[p][1] * g[3 + wino_t_tap(1)];
+                }
+                v[WINO_T_OO] = g[4]; // odd/odd: the centre tap alone
+                for (int k = 0; k < WINO_T_POINTS; k++)
+                    u[(((size_t)k * nob + ob) * c_in + c) * WINO_PACK_O + j] = (float)v[k];
+            }
+    *len = n;
+    return u;
 }

@@ -99,8 +99,10 @@ fail:
 }
 
 int fg_enable_fast(fg_model_t *m, sal_err_t *err) {
+    // not the first layer (3 input channels): there the per-channel input
+    // transforms outweigh the products and the direct conv is faster
     for (int i = 0; i < m->n_layers; i++)
-        if (m->layer[i].kind == FG_CONV && m->layer[i].k == 3 &&
+        if (m->layer[i].kind == FG_CONV && m->layer[i].k == 3 && m->layer[i].c_in >= 8 &&
             conv_weights_make_fast(&m->layer[i].cw, err) < 0)
             return -1;
     return 0;

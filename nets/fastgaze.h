@@ -53,7 +53,8 @@ typedef struct fg_model {
  * must outlive the model (weights are not copied). */
 int fg_load(fg_model_t *m, const blob_t *b, sal_err_t *err);
 void fg_free(fg_model_t *m);
-/* Fast mode: the 3x3 convs switch to Winograd F(4x4,3x3) (conv_weights_make_fast). */
+/* Fast mode: the 3x3 convs with >= 8 input channels switch to Winograd
+ * F(4x4,3x3) (conv_weights_make_fast). */
 int fg_enable_fast(fg_model_t *m, sal_err_t *err);
 
 /* Size of the output map for an (H, W) input. */

@@ -8,6 +8,8 @@
  */
 #include "imagecore.h"
 
+#include "cpu.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +107,7 @@ int imagecore_reduce_half(const image_u8_t *in, image_u8_t *out, sal_err_t *err)
     const int w = in->width / 2, h = in->height / 2, c = in->channels;
     if (alloc_image(out, w, h, c, err)) return -1;
     const size_t src_stride = (size_t)in->width * c;
+    #pragma omp parallel for schedule(static) if ((size_t)w * h * c > 65536)
     for (int y = 0; y < h; y++) {
         const uint8_t *r0 = in->pixels + (size_t)(2 * y) * src_stride;
         const uint8_t *r1 = r0 + src_stride;
@@ -182,7 +185,8 @@ static int downsample_cols(const image_u8_t *in, int out_h, image_u8_t *out, sal
     if (alloc_image(out, w, out_h, c, err)) return -1;
     int *start = malloc(sizeof(int) * out_h), *idx = NULL;
     int32_t (*coef)[IMAGECORE_ADAPTIVE_TAPS] = malloc(sizeof *coef * out_h);
-    int32_t *acc = malloc(sizeof(int32_t) * (size_t)w * c);
+    const int nthr = threads_get();
+    int32_t *acc = malloc(sizeof(int32_t) * (size_t)w * c * nthr);   // one row per thread
     if (start && coef && acc) {
         imagecore_adaptive_kernel(h, out_h, start, coef);
         idx = tap_indices(start, out_h, h);
@@ -193,19 +197,20 @@ static int downsample_cols(const image_u8_t *in, int out_h, image_u8_t *out, sal
         return sal_errf(err, "resize: out of memory");
     }
     const size_t row = (size_t)w * c;
+    #pragma omp parallel for schedule(static) num_threads(nthr) if (row * out_h > 65536)
     for (int y = 0; y < out_h; y++) {
-        for (size_t i = 0; i < row; i++) acc[i] = 0x7FFF;
+        int32_t *restrict a = acc + (size_t)thread_index() * row;
+        for (size_t i = 0; i < row; i++) a[i] = 0x7FFF;
         for (int k = 0; k < T; k++) {   // row by row: contiguous reads
             const int32_t cf = coef[y][k];
             const uint8_t *restrict src = in->pixels + (size_t)idx[y * T + k] * row;
-            int32_t *restrict a = acc;
             size_t i = 0;
             for (; i + 16 <= row; i += 16)   // fixed-size blocks: the compiler vectorizes these
                 for (int j = 0; j < 16; j++) a[i + j] += cf * src[i + j];
             for (; i < row; i++) a[i] += cf * src[i];
         }
         uint8_t *dst = out->pixels + (size_t)y * row;
-        for (size_t i = 0; i < row; i++) dst[i] = clamp_u8(acc[i] >> 16);
+        for (size_t i = 0; i < row; i++) dst[i] = clamp_u8(a[i] >> 16);
     }
     free(start); free(coef); free(idx); free(acc);
     return 0;
@@ -215,6 +220,7 @@ static int downsample_cols(const image_u8_t *in, int out_h, image_u8_t *out, sal
 static int transpose(const image_u8_t *in, image_u8_t *out, sal_err_t *err) {
     const int w = in->width, h = in->height, c = in->channels;
     if (alloc_image(out, h, w, c, err)) return -1;
+    #pragma omp parallel for schedule(static) if ((size_t)w * h * c > 65536)
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             memcpy(out->pixels + ((size_t)x * h + y) * c, in->pixels + ((size_t)y * w + x) * c, (size_t)c);

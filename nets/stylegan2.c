@@ -408,63 +408,95 @@ int sg2_mapping(const sg2_net_t *net, const float *z, int n, float psi, int cuto
 /* 3. The synthesis network                                                   */
 /* ========================================================================== */
 
-/* 3.1 Scratch memory. One pass needs, for a batch of N:
- *   feat[2]  two feature maps, ping-pong between layers, each sized for the
- *            largest (N, C, H, W) of the network
- *   img[2]   two RGB images for the skip sum up to R/2 (the last block writes
- *            into the caller's output)
- *   tmp      the (2H+1)^2 output of the transposed conv before its FIR, for a
- *            chunk of samples; also one sample's scaled input of ToRGB
- *   styles, styles^2, demodulation coefficients (N, C); one row of ws (N, w_dim);
- *   random noise maps (N, R, R) when noise_mode is random.
+/* 3.1 The plan of a pass and its scratch memory.
+ *
+ * A batch shares the packed weights, so its low-resolution blocks run on all
+ * N samples at once. From the first block whose per-sample feature map
+ * exceeds SG2_SPLIT_FLOATS on, the batch no longer fits the caches between
+ * two layers and nothing is shared that a single sample would not use as
+ * well: those blocks run sample by sample (the kernels give every sample the
+ * same bits either way). So a pass has two phases:
+ *   phase 1: blocks [0, split) on all N samples
+ *   phase 2: blocks [split, num_blocks) on one sample at a time
+ * (split = num_blocks for N = 1, and when a hook wants whole-batch tensors.)
+ *
+ * Scratch, in floats:
+ *   feat1[2]  phase 1's two ping-pong feature maps (N, C, H, W), sized for
+ *             its largest layer; feat2[2] the same for one sample in phase 2
+ *   img1[2], img2[2]  the RGB skip images of the two phases below R
+ *             (the last block writes into the caller's output)
+ *   tmp       the (2H+1)^2 output of the transposed conv before its FIR, for a
+ *             chunk of samples
+ *   vec       styles, styles^2, demodulation coefficients (N, C); wrow one
+ *             row of ws (N, w_dim)
+ *   noise     random noise maps (N, H, H) of one layer
  * The up-conv runs in chunks of samples so that tmp stays near the size one
  * sample needs at the top resolution (at R=1024 it is 32 x 1025^2 floats). */
 typedef struct synth_sizes {
-    size_t feat, img, tmp, vec, wrow, noise;   /* in floats */
+    int split;
+    size_t feat1, img1, feat2, img2, tmp, vec, wrow, noise;   /* in floats */
 } synth_sizes_t;
 
 #define SG2_TMP_MIN_FLOATS ((size_t)8 << 20)   /* 32 MiB: lets small nets run whole batches */
+#define SG2_SPLIT_FLOATS ((size_t)1 << 20)     /* 4 MiB per sample: phase 2 from here on */
 
 static size_t up_tmp_per_sample(const sg2_layer_t *L) {
     const size_t side = 2 * (size_t)(L->res / 2) + 1;   // (2H+1), H = res/2
     return (size_t)L->c_out * side * side;
 }
 
-static synth_sizes_t synth_sizes(const sg2_net_t *net, int n) {
+/* Largest per-sample feature map a block reads or writes. */
+static size_t block_feat(const sg2_block_t *B, int first) {
+    const size_t r = (size_t)B->res, out = (size_t)B->c_out * r * r;
+    const size_t in = first ? 0 : (size_t)B->c_in * (r / 2) * (r / 2);
+    return in > out ? in : out;
+}
+
+static synth_sizes_t synth_sizes(const sg2_net_t *net, int n, int batched) {
     const sg2_config_t *cfg = &net->cfg;
-    synth_sizes_t sz = {0, 0, SG2_TMP_MIN_FLOATS, 0, (size_t)n * cfg->w_dim, 0};
-    size_t max_c = 0, r_top = (size_t)cfg->img_resolution;
-    for (int i = 0; i < cfg->num_blocks; i++) {
+    const int nb = cfg->num_blocks;
+    synth_sizes_t sz = {nb, 0, 0, 0, 0, SG2_TMP_MIN_FLOATS, 0, (size_t)n * cfg->w_dim, 0};
+    if (n > 1 && !batched)
+        for (int i = 0; i < nb && sz.split == nb; i++)
+            if (block_feat(&net->blocks[i], i == 0) > SG2_SPLIT_FLOATS) sz.split = i;
+    size_t max_c = 0;
+    for (int i = 0; i < nb; i++) {
         const sg2_block_t *B = &net->blocks[i];
-        size_t r = (size_t)B->res, feat = (size_t)B->c_out * r * r;
-        if (i > 0 && (size_t)B->c_in * (r / 2) * (r / 2) > feat) feat = (size_t)B->c_in * (r / 2) * (r / 2);
-        if (n * feat > sz.feat) sz.feat = n * feat;
+        const size_t r = (size_t)B->res, feat = block_feat(B, i == 0);
+        const size_t ns = i < sz.split ? (size_t)n : 1;          // samples at a time
+        const size_t img = i < nb - 1 ? ns * cfg->img_channels * r * r : 0;
+        size_t *f = i < sz.split ? &sz.feat1 : &sz.feat2, *g = i < sz.split ? &sz.img1 : &sz.img2;
+        if (ns * feat > *f) *f = ns * feat;
+        if (img > *g) *g = img;
         if (i > 0 && up_tmp_per_sample(&B->conv0) > sz.tmp) sz.tmp = up_tmp_per_sample(&B->conv0);
-        if (feat > sz.tmp) sz.tmp = feat;   // ToRGB's one-sample scaled input
+        if (ns * r * r > sz.noise) sz.noise = ns * r * r;
         if ((size_t)B->c_out > max_c) max_c = (size_t)B->c_out;
         if ((size_t)B->c_in > max_c) max_c = (size_t)B->c_in;
     }
-    sz.img = (size_t)n * cfg->img_channels * (r_top / 2) * (r_top / 2);
     sz.vec = (size_t)n * max_c;
-    sz.noise = (size_t)n * r_top * r_top;
     return sz;
 }
 
-size_t sg2_synthesis_arena_bytes(const sg2_net_t *net, int n) {
-    if (n < 1 || n > SG2_MAX_BATCH) return 0;
-    synth_sizes_t sz = synth_sizes(net, n);
+static size_t synth_bytes(const synth_sizes_t *sz) {
     const size_t f = sizeof(float);
     // sizes are far below SIZE_MAX / 16 for any n <= SG2_MAX_BATCH and R <= 8192
     // on a 64-bit size_t; the checked sum guards the rest.
-    size_t parts[] = {sz.feat, sz.feat, sz.img, sz.img, sz.tmp, sz.vec, sz.vec, sz.vec, sz.wrow, sz.noise};
+    size_t parts[] = {sz->feat1, sz->feat1, sz->img1, sz->img1, sz->feat2, sz->feat2, sz->img2,
+                      sz->img2, sz->tmp, sz->vec, sz->vec, sz->vec, sz->wrow, sz->noise};
     size_t total = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         size_t bytes;
         if (sal_mul_size(parts[i], f, &bytes) < 0 ||
-            sal_add_size(total, arena_round(bytes), &total) < 0)
+            sal_add_size(total, arena_round(bytes ? bytes : 1), &total) < 0)   // as arena_alloc
             return 0;
     }
     return total;
+}
+
+size_t sg2_synthesis_arena_bytes(const sg2_net_t *net, int n) {
+    if (n < 1 || n > SG2_MAX_BATCH) return 0;
+    synth_sizes_t sz = synth_sizes(net, n, 0);
+    return synth_bytes(&sz);
 }
 
 /* Everything one pass works with. */
@@ -502,20 +534,6 @@ static void compute_styles(synth_ctx_t *cx, const sg2_fc_t *affine, int w_index,
         for (int c = 0; c < affine->out; c++) s[(size_t)b * affine->out + c] += affine->b_eff[c];
 }
 
-/* dst[n, c, :, :] = src[n, c, :, :] * s[n, c]   for (N, C, H, W), dst may be
- * src: modulation applied to the input instead of the weight, so that all
- * samples share one weight. */
-static void scale_channels(float *dst, const float *src, const float *s, int n, int c,
-                           size_t plane) {
-    #pragma omp parallel for schedule(static)
-    for (long p = 0; p < (long)n * c; p++) {
-        const float *xp = src + (size_t)p * plane;
-        float *yp = dst + (size_t)p * plane;
-        const float sp = s[p];
-        for (size_t i = 0; i < plane; i++) yp[i] = xp[i] * sp;
-    }
-}
-
 /* noise_mode random: one N(0,1) map (res, res) per sample, from that sample's
  * generator (torch: randn([N, 1, res, res])). */
 static void draw_noise(synth_ctx_t *cx, int res) {
@@ -540,7 +558,7 @@ static void draw_noise(synth_ctx_t *cx, int res) {
  * the kernels' epilogue (conv.h): out_scale = d, noise, bias, lrelu, gain,
  * clamp -- the clamp comes after the gain. */
 static void modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *name, int w_index,
-                            float *x, float *out) {
+                            const float *x, float *out) {
     const int n = cx->n, h_in = L->up ? L->res / 2 : L->res, res = L->res;
     const float clamp = cx->net->cfg.conv_clamp;
     const sg2_noise_mode_t mode = cx->opts->noise_mode;
@@ -610,26 +628,21 @@ static void modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *n
 /* 3.4 ToRGB (2.6): a modulated 1x1 conv without demodulation:
  *   s = affine(ws[:, w_index]) * fl(1/sqrt(C_in))                 (N, C_in)
  *   y[n,o] = clamp( sum_c W[o,c] s[n,c] x[n,c] + bias[o], +-256 )  (N, 3, H, W)
- * x is the block's output and is still needed by the next block, so each
- * sample is scaled into tmp rather than in place. */
+ * (x * s is the conv's prologue: x itself is still needed by the next block.) */
 static void torgb_layer(synth_ctx_t *cx, const sg2_torgb_t *T, const char *name, int w_index,
                         const float *x, int res, float *y) {
     const int n = cx->n;
-    const size_t plane = (size_t)res * res;
     compute_styles(cx, &T->affine, w_index, cx->styles);
     report(cx, name, "affine.out", 2, (int64_t[]){n, T->c_in}, cx->styles);
     for (size_t i = 0; i < (size_t)n * T->c_in; i++) cx->styles[i] = cx->styles[i] * T->weight_gain;
 
-    const conv_epilogue_t ep = {.bias = T->bias, .act = ACT_LINEAR, .clamp = cx->net->cfg.conv_clamp};
-    for (int b = 0; b < n; b++) {
-        scale_channels(cx->tmp, x + (size_t)b * T->c_in * plane, cx->styles + (size_t)b * T->c_in,
-                       1, T->c_in, plane);
-        conv2d(&T->conv, cx->tmp, y + (size_t)b * T->c_out * plane, 1, res, res, &ep);
-    }
+    const conv_epilogue_t ep = {.bias = T->bias, .act = ACT_LINEAR,
+                                .clamp = cx->net->cfg.conv_clamp, .in_scale = cx->styles};
+    conv2d(&T->conv, x, y, n, res, res, &ep);
     report(cx, name, "out", 4, (int64_t[]){n, T->c_out, res, res}, y);
 }
 
-/* 3.5 The whole pass (2.2). Block b4 starts from the learned constant; every
+/* 3.5 The blocks (2.2). Block b4 starts from the learned constant; every
  * later block upsamples (conv0), convolves (conv1) and emits RGB:
  *
  *   b4:   x = const (repeated over N)              (N, C4, 4, 4)
@@ -638,8 +651,59 @@ static void torgb_layer(synth_ctx_t *cx, const sg2_torgb_t *T, const char *name,
  *         img = upsample2x(img) + torgb(x, ws[k+2])     k = 2 log2(r) - 5
  *
  * A block's torgb shares its ws row with the next block's conv0: the row
- * index advances by the number of convs only. upsample2x (2.7) is zero
- * stuffing plus the same 4x4 FIR; it is added straight into ToRGB's output. */
+ * index advances by the number of convs only (block i uses rows 2i-1, 2i,
+ * 2i+1). upsample2x (2.7) is zero stuffing plus the same 4x4 FIR; it is added
+ * straight into ToRGB's output.
+ *
+ * run_blocks runs blocks i0..i1-1 on cx->n samples. x_in / img_in are the
+ * features and image of block i0-1 (unused for i0 = 0) and are only read;
+ * feat[2] and imgbuf[2] are the ping-pong buffers. The last block of the
+ * network writes img_final; otherwise *x_out / *img_out tell where block
+ * i1-1 left its results. */
+static void run_blocks(synth_ctx_t *cx, int i0, int i1, const float *x_in, const float *img_in,
+                       float *feat[2], float *imgbuf[2], float *img_final, const float **x_out,
+                       const float **img_out) {
+    const sg2_net_t *net = cx->net;
+    const int n = cx->n, C = net->cfg.img_channels;
+    const float *x = x_in, *img_prev = img_in;
+    int next = 0;   // the feature buffer the next layer writes
+    for (int i = i0; i < i1; i++) {
+        const sg2_block_t *B = &net->blocks[i];
+        const int res = B->res;
+        char name[64];
+        if (i == 0) {
+            // x = const, repeated over the batch                       (N, C4, 4, 4)
+            for (int b = 0; b < n; b++)
+                memcpy(feat[next] + (size_t)b * B->c_out * 16, B->const_input,
+                       (size_t)B->c_out * 16 * sizeof(float));
+            x = feat[next];
+            next ^= 1;
+        } else {
+            snprintf(name, sizeof name, "%s.conv0", B->name);
+            modulated_layer(cx, &B->conv0, name, 2 * i - 1, x, feat[next]);   // (N, C, res, res)
+            x = feat[next];
+            next ^= 1;
+        }
+        snprintf(name, sizeof name, "%s.conv1", B->name);
+        modulated_layer(cx, &B->conv1, name, 2 * i, x, feat[next]);
+        x = feat[next];
+        next ^= 1;
+        report(cx, B->name, "x", 4, (int64_t[]){n, B->c_out, res, res}, x);
+
+        // img = upsample2x(img_prev) + torgb(x): the last block writes the output.
+        float *img_new = i == net->cfg.num_blocks - 1 ? img_final : imgbuf[i & 1];
+        snprintf(name, sizeof name, "%s.torgb", B->name);
+        torgb_layer(cx, &B->torgb, name, 2 * i + 1, x, res, img_new);      // (N, C, res, res)
+        if (img_prev) upsample2x_fir(img_prev, img_new, n * C, res / 2, res / 2, sg2_fir_taps,
+                                     SG2_FIR_GAIN, 1);
+        report(cx, B->name, "img", 4, (int64_t[]){n, C, res, res}, img_new);
+        img_prev = img_new;
+    }
+    *x_out = x;
+    *img_out = img_prev;
+}
+
+/* 3.6 The whole pass: phase 1 on the batch, phase 2 sample by sample (3.1). */
 int sg2_synthesis(const sg2_net_t *net, const float *ws, int n, const sg2_synthesis_opts_t *opts,
                   float *img, sal_err_t *err) {
     const sg2_config_t *cfg = &net->cfg;
@@ -651,25 +715,28 @@ int sg2_synthesis(const sg2_net_t *net, const float *ws, int n, const sg2_synthe
     if (opts->noise_mode < SG2_NOISE_CONST || opts->noise_mode > SG2_NOISE_RANDOM)
         return sal_errf(err, "synthesis: unknown noise mode %d", (int)opts->noise_mode);
 
-    // scratch memory for this pass (3.1)
-    const size_t need = sg2_synthesis_arena_bytes(net, n);
+    // scratch memory for this pass (3.1); a hook sees whole-batch tensors, so
+    // with one the batch runs as one phase, in scratch of its own if need be
+    const synth_sizes_t sz = synth_sizes(net, n, opts->hook != NULL);
+    const size_t need = synth_bytes(&sz);
     if (need == 0) return sal_errf(err, "synthesis: batch of %d is too large", n);
     arena_t own, *arena = opts->arena;
     size_t mark = 0;
-    if (arena) {
-        if (arena->cap - arena->used < need)
-            return sal_errf(err, "synthesis: arena has %zu bytes free, the pass needs %zu",
-                            arena->cap - arena->used, need);
+    if (arena && arena->cap - arena->used < need && !opts->hook)
+        return sal_errf(err, "synthesis: arena has %zu bytes free, the pass needs %zu",
+                        arena->cap - arena->used, need);
+    if (arena && arena->cap - arena->used >= need) {
         mark = arena_mark(arena);
     } else {
         if (arena_init(&own, need) < 0)
             return sal_errf(err, "synthesis: cannot allocate %zu MiB of scratch", need >> 20);
         arena = &own;
     }
-    const synth_sizes_t sz = synth_sizes(net, n);
     const size_t f = sizeof(float);
-    float *feat[2] = {arena_alloc(arena, sz.feat * f), arena_alloc(arena, sz.feat * f)};
-    float *imgbuf[2] = {arena_alloc(arena, sz.img * f), arena_alloc(arena, sz.img * f)};
+    float *feat1[2] = {arena_alloc(arena, sz.feat1 * f), arena_alloc(arena, sz.feat1 * f)};
+    float *img1[2] = {arena_alloc(arena, sz.img1 * f), arena_alloc(arena, sz.img1 * f)};
+    float *feat2[2] = {arena_alloc(arena, sz.feat2 * f), arena_alloc(arena, sz.feat2 * f)};
+    float *img2[2] = {arena_alloc(arena, sz.img2 * f), arena_alloc(arena, sz.img2 * f)};
     synth_ctx_t cx = {
         .net = net, .ws = ws, .n = n, .opts = opts,
         .tmp = arena_alloc(arena, sz.tmp * f), .tmp_floats = sz.tmp,
@@ -684,39 +751,28 @@ int sg2_synthesis(const sg2_net_t *net, const float *ws, int n, const sg2_synthe
         return sal_errf(err, "synthesis: scratch sizing bug");
     }
 
-    const int C = cfg->img_channels;
-    float *x = feat[0], *other = feat[1];   // current feature map and the free one
-    float *img_prev = NULL;                 // (N, C, res/2, res/2) from the previous block
-    int w_idx = 0;
-    for (int i = 0; i < cfg->num_blocks; i++) {
-        const sg2_block_t *B = &net->blocks[i];
-        const int res = B->res;
-        char name[64];
-        float *t;
-        if (i == 0) {
-            // x = const, repeated over the batch                       (N, C4, 4, 4)
-            for (int b = 0; b < n; b++)
-                memcpy(x + (size_t)b * B->c_out * 16, B->const_input, (size_t)B->c_out * 16 * f);
-        } else {
-            snprintf(name, sizeof name, "%s.conv0", B->name);
-            modulated_layer(&cx, &B->conv0, name, w_idx, x, other);    // (N, C, res, res)
-            t = x; x = other; other = t;
-            w_idx++;
-        }
-        snprintf(name, sizeof name, "%s.conv1", B->name);
-        modulated_layer(&cx, &B->conv1, name, w_idx, x, other);
-        t = x; x = other; other = t;
-        w_idx++;
-        report(&cx, B->name, "x", 4, (int64_t[]){n, B->c_out, res, res}, x);
+    // phase 1: blocks [0, split) on the whole batch
+    const float *x, *img_prev;
+    run_blocks(&cx, 0, sz.split, NULL, NULL, feat1, img1, img, &x, &img_prev);
 
-        // img = upsample2x(img_prev) + torgb(x): the last block writes the output.
-        float *img_new = i == cfg->num_blocks - 1 ? img : imgbuf[i & 1];
-        snprintf(name, sizeof name, "%s.torgb", B->name);
-        torgb_layer(&cx, &B->torgb, name, w_idx, x, res, img_new);     // (N, C, res, res)
-        if (img_prev) upsample2x_fir(img_prev, img_new, n * C, res / 2, res / 2, sg2_fir_taps,
-                                     SG2_FIR_GAIN, 1);
-        report(&cx, B->name, "img", 4, (int64_t[]){n, C, res, res}, img_new);
-        img_prev = img_new;
+    // phase 2: the remaining blocks, one sample at a time
+    if (sz.split < cfg->num_blocks) {
+        const sg2_block_t *last = &net->blocks[sz.split - 1];
+        const size_t x_per = (size_t)last->c_out * last->res * last->res;
+        const size_t img_per = (size_t)cfg->img_channels * last->res * last->res;
+        const size_t out_per = (size_t)cfg->img_channels * cfg->img_resolution * cfg->img_resolution;
+        for (int b = 0; b < n; b++) {
+            sg2_synthesis_opts_t one = *opts;
+            if (opts->noise_rngs) one.noise_rngs = opts->noise_rngs + b;
+            synth_ctx_t cb = cx;
+            cb.ws = ws + (size_t)b * cfg->num_ws * cfg->w_dim;
+            cb.n = 1;
+            cb.opts = &one;
+            const float *xo, *io;
+            run_blocks(&cb, sz.split, cfg->num_blocks, x + (size_t)b * x_per,
+                       img_prev + (size_t)b * img_per, feat2, img2, img + (size_t)b * out_per, &xo,
+                       &io);
+        }
     }
 
     if (arena == &own) arena_free(&own); else arena_release(arena, mark);

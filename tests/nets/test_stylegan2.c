@@ -22,6 +22,8 @@
 #include "blob.h"
 #include "cpu.h"
 #include "netload.h"
+#include "random_config.h"
+#include "sg2_layout.h"
 #include "stylegan2.h"
 
 typedef struct fixture {
@@ -403,6 +405,58 @@ static void run_threads(test_ctx_t *t) {
     blob_close(blob);
 }
 
+/* A batch big enough to be split (3.1: the blocks from 128 px on run sample
+ * by sample) gives every sample the same bits as running it alone, with
+ * const and with random noise (each sample's noise from its own generator),
+ * and needs less scratch than three times one sample. Random weights of a
+ * narrow 512 px net (8 channels at 512 px: 2M floats per sample, split there). */
+static void run_split(test_ctx_t *t) {
+    sal_err_t err = {{0}};
+    blob_writer_t *w = blob_writer_new();
+    void *image = NULL;
+    size_t size = 0;
+    blob_t *blob = NULL;
+    sg2_net_t *net = NULL;
+    const sg2_layout_config_t cfg = {NULL, 64, 64, 0, 512, 3, 2, 0.01, 4096, 64, 0, 256, "skip", 0.995};
+    const int ok = w && rc_random_generator(&cfg, 3, w, &err) == 0 &&
+                   blob_writer_to_memory(w, &image, &size, &err) == 0 &&
+                   blob_open_memory(&blob, image, size, 1, "random:narrow512", 0, &err) == 0 &&
+                   sg2_load(&net, blob, &err) == 0;
+    blob_writer_free(w);
+    CHECK(t, ok, "random narrow512: %s", err.msg);
+    if (!ok) {
+        sg2_free(net);
+        blob_close(blob);
+        return;
+    }
+    const int B = 3, R = 512, zd = 64;
+    const size_t wsz = (size_t)net->cfg.num_ws * 64, isz = (size_t)3 * R * R;
+    CHECK(t, sg2_synthesis_arena_bytes(net, B) < 2 * sg2_synthesis_arena_bytes(net, 1),
+          "split batch scratch %zu MB vs one sample %zu MB", sg2_synthesis_arena_bytes(net, B) >> 20,
+          sg2_synthesis_arena_bytes(net, 1) >> 20);
+    float *z = malloc(B * zd * sizeof(float)), *ws = malloc(B * wsz * sizeof(float));
+    float *batch = malloc(B * isz * sizeof(float)), *one = malloc(isz * sizeof(float));
+    for (int b = 0; b < B; b++) sg2_z_from_seed((uint32_t)(b + 20), zd, z + b * zd, NULL);
+    CHECK(t, sg2_mapping(net, z, B, 1.0f, SG2_CUTOFF_NONE, ws, &err) == 0, "%s", err.msg);
+    for (int mode = 0; mode < 2; mode++) {
+        rng_np_t rngs[3];
+        sg2_synthesis_opts_t o = {.noise_mode = mode ? SG2_NOISE_RANDOM : SG2_NOISE_CONST,
+                                  .noise_rngs = rngs};
+        for (int b = 0; b < B; b++) rng_np_seed(&rngs[b], (uint32_t)(100 + b));
+        CHECK(t, sg2_synthesis(net, ws, B, &o, batch, &err) == 0, "%s", err.msg);
+        for (int b = 0; b < B; b++) {
+            rng_np_seed(&rngs[0], (uint32_t)(100 + b));
+            CHECK(t, sg2_synthesis(net, ws + b * wsz, 1, &o, one, &err) == 0, "%s", err.msg);
+            CHECK(t, memcmp(one, batch + b * isz, isz * sizeof(float)) == 0,
+                  "%s noise: sample %d of a split batch differs from it alone (max %.3g)",
+                  mode ? "random" : "const", b, test_max_abs_diff(one, batch + b * isz, isz));
+        }
+    }
+    free(z); free(ws); free(batch); free(one);
+    sg2_free(net);
+    blob_close(blob);
+}
+
 /* Unsupported networks: a copy of tiny's tensors with one metadata value changed. */
 static void check_refused(test_ctx_t *t, const blob_t *src, const char *key, const char *sval,
                           int64_t ival, const char *expect) {
@@ -499,6 +553,7 @@ int main(void) {
     // other tests); run_threads compares 1 and 2 threads bit for bit.
     threads_set(1);
     run_threads(&t);
+    run_split(&t);
 
     // every reference case with the default ISA
     for (int f = 0; f < 3; f++) run_fixture(&t, &fixtures[f], !(SANITIZED && f == 2), &st[f]);

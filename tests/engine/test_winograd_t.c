@@ -1,0 +1,262 @@
+/* test_winograd_t.c — fast mode's Winograd transposed conv (stride 2, 3x3)
+ * against the naive loop.
+ *
+ * For every ISA path the CPU has (SALIENT_ISA = generic, avx2, avx512; a
+ * missing one falls back and is tested again) and random shapes (odd H, W,
+ * not multiples of 4, tiny ones that fall back; channel counts not multiples
+ * of 8; batch 1..3; with and without in_scale), runs conv2d_transpose3x3_s2
+ * on weights made fast (conv_weights_make_fast_transposed) and compares with
+ * conv2d_transpose3x3_s2_ref: max error <= 5e-5 of the magnitude of the raw
+ * sums; the 16-lane shape of the AVX-512 path also through test_conv.c's
+ * portable vocabulary (emu16), so it is tested on any CPU. Also: the Winograd kernel really ran (direct call returns 0) and tiny
+ * images fall back (returns 1); a delta weight (only w11 = 1) scatters the
+ * input to the odd/odd positions exactly; results are bit-identical for 1 and
+ * 2 threads and for a batch versus one image at a time.
+ * End to end: the "small" generator fixture (64x64) with every conv0 (the
+ * up-convs) in fast mode stays within 1e-4 of NVIDIA's reference image and
+ * within 1e-5 of exact mode.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "conv.h"
+#include "conv_impl.h"
+#include "cpu.h"
+#include "netload.h"
+#include "stylegan2.h"
+
+/* ---- the kernel template with a portable 16-lane vocabulary (as in
+ * test_conv.c): the AVX-512 shape of the algorithm (V = 16, MK_O = 8) on any
+ * CPU ---- */
+/* (64-byte vectors passed between static functions: no ABI is involved) */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+static inline v16f e16_load(const float *p) { v16f v; memcpy(&v, p, sizeof v); return v; }
+static inline v16f e16_set1(float s) { v16f v = {0}; return v + s; }
+/* helpers that take vectors are macros (GNU statement expressions), so no
+ * 64-byte vector is ever passed as a parameter */
+#define e16_store(p, v) ({ v16f t_ = (v); memcpy((p), &t_, sizeof t_); })
+#define e16_sel(m, a, b) ({ v16i m_ = (m); (v16f)((m_ & (v16i)(a)) | (~m_ & (v16i)(b))); })
+#define e16_max(a, b) ({ v16f a_ = (a), b_ = (b); e16_sel(a_ > b_, a_, b_); }) /* b if NaN */
+#define e16_min(a, b) ({ v16f a_ = (a), b_ = (b); e16_sel(a_ < b_, a_, b_); })
+#define e16_hsum(v) ({ v16f v_ = (v); float s_ = 0; for (int i_ = 0; i_ < 16; i_++) s_ += v_[i_]; s_; })
+#define e16_zip(e, o, lo, hi)                                                          \
+    ({                                                                                 \
+        v16f e_ = (e), o_ = (o);                                                       \
+        for (int i_ = 0; i_ < 8; i_++) {                                               \
+            (*lo)[2 * i_] = e_[i_]; (*lo)[2 * i_ + 1] = o_[i_];                         \
+            (*hi)[2 * i_] = e_[8 + i_]; (*hi)[2 * i_ + 1] = o_[8 + i_];                 \
+        }                                                                              \
+    })
+#define VF v16f
+#define V 16
+#define VZERO() e16_set1(0.0f)
+#define VSET1(s) e16_set1(s)
+#define VLOAD(p) e16_load(p)
+#define VSTORE(p, v) e16_store((p), (v))
+#define VBCAST(p) e16_set1(*(p))
+#define VADD(a, b) ((a) + (b))
+#define VSUB(a, b) ((a) - (b))
+#define VMUL(a, b) ((a) * (b))
+#define VFMA(a, b, c) ((a) * (b) + (c))
+#define VMAX(a, b) e16_max((a), (b))
+#define VMIN(a, b) e16_min((a), (b))
+#define VRELU(v) e16_max((v), e16_set1(0.0f))
+#define VLRELU(v, s) ({ v16f v2_ = (v); e16_sel(v2_ > e16_set1(0.0f), v2_, v2_ * (s)); })
+#define VHSUM(v) e16_hsum(v)
+#define VZIP(e, o, lo, hi) e16_zip((e), (o), &(lo), &(hi))
+#define VKEEP(v) ((void)0)
+#define MK_O 8
+#define MK_X 3
+#define KFN(name) name##_emu16
+#include "conv_simd_body.h"
+
+#define TOL 5e-5
+
+static double max_abs(const float *a, size_t n) {
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) m = fabs(a[i]) > m ? fabs(a[i]) : m;
+    return m;
+}
+
+/* The Winograd kernel of the ISA cpu_isa() picks, called directly. */
+static int run_wino_t(const conv_weights_t *cw, const float *in, const float *scale, float *out,
+                      int n, int h, int w, int emu16) {
+    if (emu16) return conv_t3s2_wino_emu16(cw, in, scale, out, n, h, w);
+    switch (cpu_isa()) {
+    case ISA_AVX512: return conv_t3s2_wino_avx512(cw, in, scale, out, n, h, w);
+    case ISA_AVX2: return conv_t3s2_wino_avx2(cw, in, scale, out, n, h, w);
+    default: return conv_t3s2_wino_generic(cw, in, scale, out, n, h, w);
+    }
+}
+
+/* The whole transposed conv the way fast mode runs it: Winograd, or the
+ * direct kernel when Winograd declines (the public API; emu16 by hand). */
+static void run_full(const conv_weights_t *cw, const float *in, const float *scale, float *out,
+                     int n, int h, int w, int emu16) {
+    if (!emu16) {
+        conv2d_transpose3x3_s2(cw, in, scale, out, n, h, w);
+        return;
+    }
+    if (conv_t3s2_wino_emu16(cw, in, scale, out, n, h, w) != 0 &&
+        conv_t3s2_fast_emu16(cw, in, scale, out, n, h, w) != 0)
+        conv2d_transpose3x3_s2_ref(cw, in, scale, out, n, h, w);
+}
+
+static void test_shape(test_ctx_t *t, test_rng_t *r, const char *isa, int n, int ci, int co,
+                       int h, int w, int use_scale, int emu16, double *worst) {
+    const int ho = 2 * h + 1, wo = 2 * w + 1;
+    const size_t ni = (size_t)n * ci * h * w, no = (size_t)n * co * ho * wo;
+    float *wt = test_rand_array(r, (size_t)co * ci * 9), *in = test_rand_array(r, ni);
+    float *scale = use_scale ? test_rand_array(r, (size_t)n * ci) : NULL;
+    float *ref = malloc(no * sizeof(float)), *got = malloc(no * sizeof(float));
+    float *one = malloc(no * sizeof(float));
+    conv_weights_t cw;
+    if (conv_weights_init(&cw, wt, co, ci, 3, NULL) ||
+        conv_weights_make_fast_transposed(&cw, NULL)) {
+        CHECK(t, 0, "weights init failed");
+        goto done;
+    }
+    CHECK(t, cw.wino_t && cw.wino_t_len == (size_t)WINO_T_POINTS * ((co + 7) / 8 * 8) * ci,
+          "wino_t len %zu", cw.wino_t_len);
+    conv2d_transpose3x3_s2_ref(&cw, in, scale, ref, n, h, w);
+    const double m = max_abs(ref, no); /* magnitude of the raw sums */
+    threads_set(2);
+    memset(got, 0xff, no * sizeof(float)); /* NaN: every output must be written */
+    const int rc = run_wino_t(&cw, in, scale, got, n, h, w, emu16);
+    const int small = (h + 1) * (w + 1) < 64 || h < 3 || w < 3;
+    CHECK(t, rc == (small ? 1 : 0), "%s wino_t %dx%d returned %d", isa, h, w, rc);
+    if (rc != 0) run_full(&cw, in, scale, got, n, h, w, emu16);
+    double err = test_max_abs_diff(got, ref, no) / (m > 1e-30 ? m : 1e-30);
+    for (size_t i = 0; i < no; i++)
+        if (got[i] != got[i]) err = INFINITY;
+    if (!small && err > *worst) *worst = err; /* for the summary line */
+    CHECK(t, err <= TOL, "%s n=%d ci=%d co=%d %dx%d scale %d: rel err %.3g > %g", isa, n, ci,
+          co, h, w, use_scale, err, TOL);
+    /* one image at a time on one thread: the same bits */
+    threads_set(1);
+    for (int b = 0; b < n; b++)
+        run_full(&cw, in + (size_t)b * ci * h * w, scale ? scale + (size_t)b * ci : NULL,
+                 one + (size_t)b * co * ho * wo, 1, h, w, emu16);
+    threads_set(0);
+    CHECK(t, memcmp(one, got, no * sizeof(float)) == 0,
+          "%s n=%d ci=%d co=%d %dx%d: batch/2 threads differ from 1 image/1 thread", isa, n, ci,
+          co, h, w);
+done:
+    conv_weights_free(&cw);
+    free(wt); free(in); free(scale); free(ref); free(got); free(one);
+}
+
+/* Only w11 = 1 (o = c): out[2a+1, 2b+1] = in[a, b] exactly, 0 elsewhere
+ * (the odd/odd class is not transformed; the others must cancel to 0). */
+static void test_delta(test_ctx_t *t, test_rng_t *r) {
+    const int c = 5, h = 13, w = 18, ho = 2 * h + 1, wo = 2 * w + 1;
+    float *wt = calloc((size_t)c * c * 9, sizeof(float));
+    for (int o = 0; o < c; o++) wt[((size_t)o * c + o) * 9 + 4] = 1.0f;
+    float *in = test_rand_array(r, (size_t)c * h * w);
+    float *out = malloc((size_t)c * ho * wo * sizeof(float));
+    conv_weights_t cw;
+    if (conv_weights_init(&cw, wt, c, c, 3, NULL) || conv_weights_make_fast_transposed(&cw, NULL)) {
+        CHECK(t, 0, "weights init failed");
+    } else {
+        CHECK(t, run_wino_t(&cw, in, NULL, out, 1, h, w, 0) == 0, "delta: kernel did not run");
+        double d = 0.0;
+        for (int o = 0; o < c; o++)
+            for (int y = 0; y < ho; y++)
+                for (int x = 0; x < wo; x++) {
+                    const float want = y % 2 && x % 2 ? in[((size_t)o * h + y / 2) * w + x / 2] : 0.0f;
+                    const double e = fabs(out[((size_t)o * ho + y) * wo + x] - want);
+                    d = e > d ? e : d;
+                }
+        CHECK(t, d <= 1e-6, "delta weight: max |out - scattered in| = %.3g", d);
+    }
+    conv_weights_free(&cw);
+    free(wt); free(in); free(out);
+}
+
+/* The small fixture, seed 0, psi 1, const noise: exact vs fast (conv1 and
+ * conv0 of every block) vs NVIDIA's image. */
+static void test_generator_fast(test_ctx_t *t) {
+    char path[1400], rpath[1400];
+    test_shared(t, "fixtures/stylegan2/small/small.pkl", path, sizeof path);
+    test_shared(t, "fixtures/stylegan2/small/ref/seed0_psi1.0_const_img.bin", rpath, sizeof rpath);
+    sal_err_t err = {{0}};
+    blob_t *blob = NULL;
+    sg2_net_t *net = NULL;
+    if (netload_open(path, &blob, &err) < 0 || sg2_load(&net, blob, &err) < 0) {
+        CHECK(t, 0, "small fixture: %s", err.msg);
+        blob_close(blob);
+        return;
+    }
+    const sg2_config_t *c = &net->cfg;
+    const size_t npix = (size_t)c->img_channels * c->img_resolution * c->img_resolution;
+    size_t rsize = 0;
+    float *ref = test_read_raw(rpath, &rsize);
+    float *z = malloc(sizeof(float) * c->z_dim), *ws = malloc(sizeof(float) * (size_t)c->num_ws * c->w_dim);
+    float *img[2] = {malloc(sizeof(float) * npix), malloc(sizeof(float) * npix)};
+    CHECK(t, ref && rsize == npix * sizeof(float), "%s: %zu bytes", rpath, rsize);
+    if (ref && rsize == npix * sizeof(float)) {
+        sg2_z_from_seed(0, c->z_dim, z, NULL);
+        CHECK(t, sg2_mapping(net, z, 1, 1.0f, SG2_CUTOFF_NONE, ws, &err) == 0, "%s", err.msg);
+        int transformed = 0;
+        for (int fast = 0; fast < 2; fast++) {
+            if (fast) {
+                CHECK(t, sg2_enable_fast(net, &err) == 0, "%s", err.msg);
+                for (int i = 0; i < c->num_blocks; i++) {
+                    conv_weights_t *cw = &net->blocks[i].conv0.conv;
+                    if (!cw->packed) continue; /* b4 has no conv0 */
+                    CHECK(t, conv_weights_make_fast_transposed(cw, &err) == 0, "%s", err.msg);
+                    transformed += cw->wino_t != NULL;
+                }
+            }
+            sg2_synthesis_opts_t o = {.noise_mode = SG2_NOISE_CONST};
+            CHECK(t, sg2_synthesis(net, ws, 1, &o, img[fast], &err) == 0, "%s", err.msg);
+        }
+        CHECK(t, transformed == c->num_blocks - 1, "transformed %d conv0 weights, expected %d",
+              transformed, c->num_blocks - 1);
+        const double dref = test_max_abs_diff(img[1], ref, npix);
+        const double dexact = test_max_abs_diff(img[1], img[0], npix);
+        CHECK(t, dref <= 1e-4, "small fast vs NVIDIA ref: max |d| %.3g > 1e-4", dref);
+        CHECK(t, dexact <= 1e-5, "small fast vs exact: max |d| %.3g > 1e-5", dexact);
+        printf("small fixture, fast mode incl. conv0: max |img - ref| %.3g, max |img - exact| %.3g\n",
+               dref, dexact);
+    }
+    sg2_free(net);
+    blob_close(blob);
+    free(ref); free(z); free(ws); free(img[0]); free(img[1]);
+}
+
+int main(void) {
+    test_ctx_t t = test_begin("winograd_t");
+    test_generator_fast(&t);
+    test_rng_t r = {0x13198A2E03707344ULL};
+    test_delta(&t, &r);
+    double worst = 0.0; /* largest relative error of a Winograd run */
+    static const char *isas[] = {"generic", "avx2", "avx512"};
+    static const int sizes[] = {1, 3, 6, 9, 14, 17, 23, 31};
+    for (int ii = 0; ii < 4; ii++) { /* the ISAs, then the 16-lane template (emu16) */
+        const int emu16 = ii == 3;
+        if (!emu16) setenv("SALIENT_ISA", isas[ii], 1);
+        const char *isa = emu16 ? "emu16" : isa_name(cpu_isa());
+        if (!emu16 && strcmp(isa, isas[ii]) != 0)
+            printf("note: this CPU has no %s; that pass runs %s\n", isas[ii], isa);
+        for (int si = 0; si < 8; si++) {
+            const int h = sizes[si], w = sizes[(si * 3 + 5) % 8];
+            const int ci = 1 + (int)(fabsf(test_rand(&r)) * 40), co = 1 + (int)(fabsf(test_rand(&r)) * 27);
+            test_shape(&t, &r, isa, 1 + si % 3, ci, co, h, w, si % 2, emu16, &worst);
+        }
+        /* many input channels, 64 outputs, several tile blocks per tile row
+         * and blocks across rows */
+        test_shape(&t, &r, isa, 1, 150, 64, 16, 15, 1, emu16, &worst);
+        test_shape(&t, &r, isa, 2, 32, 24, 32, 37, 0, emu16, &worst);
+        test_shape(&t, &r, isa, 1, 3, 9, 63, 65, 1, emu16, &worst);
+        unsetenv("SALIENT_ISA");
+    }
+    printf("worst relative error (Winograd runs): %.3g\n", worst);
+    return test_end(&t);
+}

@@ -1,7 +1,7 @@
 /* bench_nets.h — the network part of `salient bench`: a random-weight
  * ffhq1024 generator (the real weights are not shipped) timed end to end
- * (mapping, synthesis at batch 1 and 8, 1 thread vs all), its peak memory,
- * and the saliency model on a 1024x1024 image. */
+ * (mapping, synthesis at batch 1 and 8, 1 thread vs all, exact and fast
+ * mode), its peak memory, and the saliency model on a 1024x1024 image. */
 #ifndef SALIENT_BENCH_NETS_H
 #define SALIENT_BENCH_NETS_H
 
@@ -18,10 +18,11 @@ typedef struct bench_nets {
     int threads;
     /* fast mode (--fast: Winograd conv1 + saliency 3x3 convs) */
     double fast_b1_s;           /* synthesis of one image, batch 1, all threads */
+    double fast_b8_s;           /* per image at batch 8 (0: not measured) */
     int fast_n;                 /* random ffhq1024 images compared with exact mode */
     double fast_dev_max, fast_dev_mean;   /* |img_fast - img_exact| over those images */
-    double fast_dsal_max;
-    double saliency_fast_ms;    /* the saliency model in fast mode, all threads */       /* max over them of |max saliency fast - exact| (-1: not run) */
+    double fast_dsal_max;       /* max over them of |max saliency fast - exact| (-1: not run) */
+    double saliency_fast_ms;    /* the saliency model in fast mode, all threads */
     struct {
         const char *name;       /* "tiny", "small"; NULL: fixture not found */
         double exact_max, exact_mean, fast_max, fast_mean;  /* |img - NVIDIA ref| */

@@ -340,9 +340,14 @@ int cmd_bench(int argc, char **argv) {
         } else {
             printf("  saliency: not measured (pass --saliency fastgaze.vxm)\n");
         }
-        printf("  fast mode (--fast, Winograd F(4x4,3x3) 3x3 convs):\n");
+        printf("  bf16 weights/activations: %s\n",
+               cpu_has_bf16() ? "not implemented yet"
+                              : "not available (this CPU has no AVX512_BF16)");
+        printf("  fast mode (--fast: Winograd for the 3x3 and the transposed convs, fp32):\n");
         printf("    1024x1024 image, batch 1             %8.2f s/image   (%.2fx exact)\n", nb.fast_b1_s,
                nb.fast_b1_s > 0 ? nb.synth_b1_s / nb.fast_b1_s : 0.0);
+        if (nb.fast_b8_s > 0)
+            printf("    1024x1024 image, batch 8             %8.2f s/image\n", nb.fast_b8_s);
         printf("    vs exact, %d random ffhq1024 image%s  max |d img| %.3g, mean %.3g\n", nb.fast_n,
                nb.fast_n == 1 ? " " : "s", nb.fast_dev_max, nb.fast_dev_mean);
         if (nb.saliency_fast_ms > 0)
@@ -364,9 +369,11 @@ int cmd_bench(int argc, char **argv) {
                        "\"images_per_hour\": %.1f}",
                   threads, nb.mapping_ms, nb.synth_b1_s, nb.synth_b1_1t_s, nb.synth_b8_s, nb.rss_b1_mb, nb.rss_b8_mb,
                   nb.have_saliency ? nb.saliency_ms : 0.0, nb.have_saliency ? nb.saliency_1t_ms : 0.0, 3600.0 / per_image);
-        sb_printf(&js, ",\n  \"fast\": {\"synthesis_b1_s\": %.3f, \"images\": %d, \"img_dev_max\": %.3g, "
+        sb_printf(&js, ",\n  \"bf16\": %s", cpu_has_bf16() ? "\"not implemented\"" : "\"no AVX512_BF16\"");
+        sb_printf(&js, ",\n  \"fast\": {\"synthesis_b1_s\": %.3f, \"synthesis_b8_s_per_image\": %.3f, "
+                       "\"images\": %d, \"img_dev_max\": %.3g, "
                        "\"img_dev_mean\": %.3g, \"max_saliency_dev\": %.3g, \"saliency_ms\": %.3f",
-                  nb.fast_b1_s, nb.fast_n, nb.fast_dev_max, nb.fast_dev_mean, nb.fast_dsal_max,
+                  nb.fast_b1_s, nb.fast_b8_s, nb.fast_n, nb.fast_dev_max, nb.fast_dev_mean, nb.fast_dsal_max,
                   nb.saliency_fast_ms);
         for (int f = 0; f < 2; f++)
             if (nb.fx[f].name)

@@ -78,6 +78,12 @@
 #ifndef L1_BUDGET
 #define L1_BUDGET ((size_t)4 * 1024) /* the inputs of one chunk block (16 KiB) */
 #endif
+#ifndef BIG_WEIGHTS
+#define BIG_WEIGHTS ((size_t)2 << 20) /* bytes of packed weights that do not stay in L2 */
+#endif
+#ifndef BIG_L1_SCALE
+#define BIG_L1_SCALE 4 /* their chunk blocks are this much longer (inputs from L2) */
+#endif
 #ifndef CONV_CB
 #define CONV_CB 16 /* input channels per L1 block (conv2d) */
 #endif
@@ -288,11 +294,15 @@ static conv_plan_t KFN(plan)(int n, int h_tasks, int wp, int c_in, int c_out, in
      * qb only changes the blocking, never the order of any output's sum. */
     const int nq = (int)(((size_t)p.R * wp + CH - 1) / CH);
     const size_t nseg = (size_t)halo + 1;
+    /* weights too big for L2 stream in from L3 once per block: then longer
+     * blocks, whose inputs are read from L2, make that stream rarer */
+    const size_t wbytes = (size_t)p.nob * CONV_PACK_O * c_in * taps * sizeof(float);
+    const size_t l1 = wbytes > BIG_WEIGHTS ? BIG_L1_SCALE * L1_BUDGET : L1_BUDGET;
     p.qb = 1;
     for (int qb = 2; qb <= nq; qb++) {
         size_t span = (size_t)qb * CH + 2;
         size_t seg = (size_t)qb * CH + (size_t)halo * wp + 2;
-        if ((size_t)p.cb * (seg < nseg * span ? seg : nseg * span) > L1_BUDGET) break;
+        if ((size_t)p.cb * (seg < nseg * span ? seg : nseg * span) > l1) break;
         p.qb = qb;
     }
     p.ot = (size_t)p.qb * CH;
@@ -697,4 +707,6 @@ double KFN(fma_loop)(long iters, float *sink) {
 #undef CH
 #undef TILE_BUDGET
 #undef L1_BUDGET
+#undef BIG_WEIGHTS
+#undef BIG_L1_SCALE
 #undef MK_INLINE

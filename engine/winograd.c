@@ -101,8 +101,14 @@ float *winograd_t_weights(const float *w, int c_out, int c_in, size_t *len) {
                                        WINO_T_G[p][1] * g[3 + wino_t_tap(1)];
                 }
                 v[WINO_T_OO] = g[4]; // odd/odd: the centre tap alone
+                /* blocks of WINO_T_CB input channels, each (36, nob, cnt, 8) */
+                const size_t cblk = c / WINO_T_CB, cl = c % WINO_T_CB;
+                const size_t cnt = (size_t)c_in - cblk * WINO_T_CB < WINO_T_CB
+                                       ? (size_t)c_in - cblk * WINO_T_CB
+                                       : WINO_T_CB;
+                float *ub = u + cblk * WINO_T_CB * WINO_T_POINTS * nob * WINO_PACK_O;
                 for (int k = 0; k < WINO_T_POINTS; k++)
-                    u[(((size_t)k * nob + ob) * c_in + c) * WINO_PACK_O + j] = (float)v[k];
+                    ub[(((size_t)k * nob + ob) * cnt + cl) * WINO_PACK_O + j] = (float)v[k];
             }
     *len = n;
     return u;

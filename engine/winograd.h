@@ -64,7 +64,7 @@ float *winograd_weights(const float *w, int c_out, int c_in, size_t *len);
  *
  *   EE = A^T [ (G H G^T) .* (B^T D B) ] A        H = [w22 w20; w02 w00]  25 products
  *   EO = A^T [ (G h) .* (B^T D[:, 1..4]) ]       h = (w21, w01)        5 x 4 products
- *   OE = [ (B^T D[1..4, :]^T)^T .* (G h)^T ] A   h = (w12, w10)        4 x 5 products
+ *   OE = [ (D[1..4, :] B) .* (G h)^T ] A         h = (w12, w10)        4 x 5 products
  *   OO = w11 D[1..4, 1..4]                                              16 products
  *
  * 81 products per block and channel pair instead of 16 * 9 = 144 of the
@@ -82,9 +82,15 @@ float *winograd_weights(const float *w, int c_out, int c_in, size_t *len);
 #define WINO_T_OE 30
 #define WINO_T_OO 35
 
-/* The transposed conv's fast mode (conv_weights_make_fast_transposed):
- * U[k][ob][c][j] for the 36 points k above, computed in double, 0 for output
- * channels >= c_out: (36, ceil(c_out/8), c_in, 8) floats, 64-byte aligned.
+#define WINO_T_CB 32  /* input channels per weight block */
+
+/* The transposed conv's fast mode (conv_weights_make_fast_transposed): the
+ * 36 transformed weights U[k] per (o, c) above, computed in double, 0 for
+ * output channels >= c_out, in blocks of WINO_T_CB input channels (the last
+ * one may be shorter, cnt channels) so that the kernel's channel blocks read
+ * one contiguous stretch per point:
+ *   (ceil(c_in/32), 36, ceil(c_out/8), cnt, 8)  floats, 64-byte aligned,
+ *   U[k][o = ob*8 + j][c = b*32 + cl] at b*32*36*nob*8 + ((k*nob + ob)*cnt + cl)*8 + j
  * NULL when out of memory. Used by engine/winograd_t_simd_body.h. */
 float *winograd_t_weights(const float *w, int c_out, int c_in, size_t *len);
 

@@ -4,31 +4,33 @@
  *
  * Not a normal header: included at the end of conv_simd_body.h (after
  * winograd_simd_body.h), so it uses that file's vocabulary (VF, V, CH, KFN),
- * its microkernel KFN(mk), KFN(interleave) and KFN(plan_groups). It turns into
+ * its microkernel KFN(mk), KFN(copy_scaled) and KFN(plan_groups). It turns into
  * conv_t3s2_wino_<isa> (declared in conv_impl.h).
  *
  * The class grid (a = 0..H, b = 0..W) is cut into 4x4 blocks ("tiles",
- * numbered row-major (ty, tx)), tiles into blocks of TB consecutive ones (TB
- * a multiple of CH, chosen from the channel counts only, so results never
- * depend on the thread count). A task = (image, tile block, a range of
- * 8-channel output blocks). For its tile block a thread
+ * numbered row-major (ty, tx); a tile at the grid's end may stick out: its
+ * outputs past the plane are dropped), tiles into blocks of TB = CH
+ * consecutive ones. A task = (image, tile block, a group of 8-channel output
+ * blocks). For its tile block a thread runs, per block of 32 input channels
+ * (the weights' blocks, winograd.h):
  *
- *   1. per input channel c, with vectors over V tiles, reads the 5x5 patch D
- *      (rows 4ty-1 .. 4ty+3, columns 4tx-1 .. 4tx+3, scaled by in_scale) and
- *      writes its 81 transformed values into Vt, one region per weight point:
+ *   1. per input channel c, with vectors over V tiles: the 5x5 patches D
+ *      (rows 4ty-1 .. 4ty+3, columns 4tx-1 .. 4tx+3, times in_scale) from
+ *      row strips (below), their 81 transformed values into Vt[c] (81, TB),
+ *      lanes of point k starting at pre(k) * TB:
  *
- *        EE point p*5+q       (C_in, TB)       (B^T D B)[p][q]
- *        EO point 25+p        (C_in, 4, TB)    (B^T D)[p][1+j]       j = 0..3
- *        OE point 30+q        (C_in, 4, TB)    (D B)[1+i][q]         i = 0..3
- *        OO point 35          (C_in, 16, TB)   D[1+i][1+j]
+ *        EE point p*5+q   (TB)      (B^T D B)[p][q]
+ *        EO point 25+p    (4, TB)   (B^T D)[p][1+j]       j = 0..3
+ *        OE point 30+q    (4, TB)   (D B)[1+i][q]         i = 0..3
+ *        OO point 35      (16, TB)  D[1+i][1+j]           (i*4 + j, lane)
  *
- *   2. per point k multiplies M[k] = U[k] Vt[k]: (C_out x C_in) x (C_in x
- *      TB * {1, 4, 16}) with the conv microkernel (1 tap, "channel stride"
- *      = the region's width);
- *   3. per output channel transforms back (EE = A^T M A, EO = A^T M, OE =
- *      M A, OO = M) and writes the four classes interleaved into output rows
- *      2a (EE, EO) and 2a+1 (OE, OO), dropping what falls outside the
- *      (2H+1) x (2W+1) plane.
+ *   2. per point k the products M[k] += U[k] Vt[k]: (8 nog x 32) x (32 x
+ *      TB * {1, 4, 16}) with the conv microkernel (1 tap, channel stride
+ *      81 TB), M[k] (8 nog, mult(k) * TB) kept across the channel blocks;
+ *
+ * and then per output channel transforms back (EE = A^T M A, EO = A^T M,
+ * OE = M A, OO = M) and writes the four classes interleaved into output rows
+ * 2a (EE, EO) and 2a+1 (OE, OO).
  *
  * Each output value sums its input channels in order 0..C_in-1 in its own
  * lane: the same bits for any thread count and batch size.
@@ -42,21 +44,18 @@ static size_t KFN(wt_pre)(int k) {
     return k <= WINO_T_EO ? (size_t)k : k <= WINO_T_OO ? 25 + 4 * (size_t)(k - WINO_T_EO) : 81;
 }
 
-/* The working set of a task, sized to stay in a core's L2 (~1 MiB):
- *   Vt for cb input channels  81 * cb * TB floats   (WT_VT_BUDGET)
- *   M for nog*8 output chans  81 * nog * 8 * TB      (WT_M_BUDGET)
- * TB = WT_TB_CH * CH tiles per block. All three come from the channel counts
- * and the ISA only; cb and the output groups only change the blocking, never
- * the order of any output's sum (the microkernel continues a sum exactly
- * where the previous channel block stored it). */
+/* The working set of a task, sized for a core's L2 (~1 MiB):
+ *   Vt for cb = 32 input channels    81 * 32 * TB floats  (the weights' blocks)
+ *   M for 8 nog output channels      81 * 8 nog * TB      (<= WT_M_BUDGET bytes)
+ * with TB = WT_TB_CH * CH tiles per block (1 x CH measured best). Lanes never
+ * mix, and the microkernel continues a sum exactly where the previous
+ * channel block stored it, so the blocking (TB, cb, output groups) never
+ * changes the order of any output's sum. */
 #ifndef WT_TB_CH
 #define WT_TB_CH 1
 #endif
-#ifndef WT_VT_BUDGET
-#define WT_VT_BUDGET ((size_t)256 * 1024)
-#endif
 #ifndef WT_M_BUDGET
-#define WT_M_BUDGET ((size_t)512 * 1024)
+#define WT_M_BUDGET ((size_t)1024 * 1024)
 #endif
 
 /* z = B^T x for one column of 5 vectors:
@@ -132,10 +131,9 @@ static size_t KFN(wt_pre)(int k) {
  * ends and across tile rows alike. A block only fills the stretch it reads:
  * S_i[4 tx0 .. 4 (tx0 + TB) + 4) (+ Wq for S_0), tx0 = its first tile's column.
  *
- * The output side is the same with 8 output columns per tile: output row
- * 2 (4 ty + i) + py, column 8 tx + c' is strip (i, py) at 8 (t - ty0 ntx) + c';
- * whole tile rows of a strip are then copied into the plane (clipped to the
- * (2H+1) x (2W+1) output). */
+ * On the output side a tile covers output rows 8 ty .. 8 ty + 7 and columns
+ * 8 tx .. 8 tx + 7: V tiles side by side in one tile row are 8V contiguous
+ * floats per output row. */
 
 /* dst[lo .. hi) of strip i (row stride wq), x times scale if given. */
 static void KFN(wt_fill_strip)(float *dst, const float *plane, int h, int w, int wq, int ty0,
@@ -172,10 +170,11 @@ static void KFN(wt_in)(const float *plane, int h, int w, int ntx, int ty0, int t
     #pragma GCC unroll 5
     for (int i = 0; i < 4; i++)
         KFN(wt_fill_strip)(st + (size_t)i * qlen, plane, h, w, wq, ty0, i, lo,
-                           i == 0 ? hi + wq : hi, scale);
-    float *pt[WINO_T_POINTS]; /* channel c's row of each point region */
-    for (int k = 0; k < WINO_T_POINTS; k++)
-        pt[k] = vt + ((size_t)c * WT_NV + KFN(wt_pre)(k)) * tb;
+                           i == 0 && hi >= lo + wq ? hi + wq : hi, scale);
+    if (hi < lo + wq) /* S_4 = S_0 one tile row on, apart from S_0's own stretch */
+        KFN(wt_fill_strip)(st, plane, h, w, wq, ty0, 0, lo + wq, hi + wq, scale);
+    float *vc = vt + (size_t)c * WT_NV * tb; /* channel c: point k at pre(k) * tb */
+#define pt(k) (vc + KFN(wt_pre)(k) * (size_t)tb)
     for (int l = 0; l < tb; l += V) {
         VF x[5][5]; // x[i][j][lane] = D[i][j] of tile l + lane
         const size_t at = (size_t)4 * (tx0 + l);
@@ -197,38 +196,62 @@ static void KFN(wt_in)(const float *plane, int h, int w, int ntx, int ty0, int t
             VF z[5]; // z[p] = (B^T D B)[p][q]
             WT_BT(t[0][q], t[1][q], t[2][q], t[3][q], t[4][q], z);
             #pragma GCC unroll 5
-            for (int p = 0; p < 5; p++) VSTORE(pt[WINO_T_EE + p * 5 + q] + l, z[p]);
+            for (int p = 0; p < 5; p++) VSTORE(pt(WINO_T_EE + p * 5 + q) + l, z[p]);
             // odd/even: rows 1..4 of D B
             #pragma GCC unroll 5
-            for (int i = 0; i < 4; i++) VSTORE(pt[WINO_T_OE + q] + (size_t)i * tb + l, t[1 + i][q]);
+            for (int i = 0; i < 4; i++) VSTORE(pt(WINO_T_OE + q) + (size_t)i * tb + l, t[1 + i][q]);
         }
         #pragma GCC unroll 5
         for (int j = 0; j < 4; j++) {
             VF z[5]; // z[p] = (B^T D)[p][1+j]  (even/odd)
             WT_BT(x[0][1 + j], x[1][1 + j], x[2][1 + j], x[3][1 + j], x[4][1 + j], z);
             #pragma GCC unroll 5
-            for (int p = 0; p < 5; p++) VSTORE(pt[WINO_T_EO + p] + (size_t)j * tb + l, z[p]);
+            for (int p = 0; p < 5; p++) VSTORE(pt(WINO_T_EO + p) + (size_t)j * tb + l, z[p]);
             #pragma GCC unroll 5
             for (int i = 0; i < 4; i++) // odd/odd: D[1+i][1+j] as it is
-                VSTORE(pt[WINO_T_OO] + (size_t)(i * 4 + j) * tb + l, x[1 + i][1 + j]);
+                VSTORE(pt(WINO_T_OO) + (size_t)(i * 4 + j) * tb + l, x[1 + i][1 + j]);
         }
     }
 }
+#undef pt
 
-/* 3. One output channel of a block: for each group of V tiles the four 4x4
- *    class blocks (EE = A^T M A, EO = A^T M, OE = M A, OO = M; m points at
- *    point 0's region, cout_tb = the regions' channel count x TB) into the 8
- *    output strips (i, py) (slen floats each at st; eb, obuf: 4V floats
- *    each), then the block's tiles [t0, t1) from the strips into the plane
- *    (2h+1, 2w+1). */
+/* WT_ROW8(p, r0..r7): p[8l + k] = r_k[l] (l = 0..V-1), an 8 x V transpose
+ * from three rounds of VZIP: zip(a, b)[2m + s] = (s ? b : a)[m], so with
+ * U = zip(r0, r4), W = zip(r2, r6), X = zip(U, W) and likewise Y from r1, r5,
+ * r3, r7: zip(X, Y)[8m + 4s + 2s' + s''] = r_{4s + 2s' + s''}[m]. A zip of
+ * sequences of vectors is a VZIP per vector pair. */
+#ifdef VZIP
+#define WT_ROW8(p, r0, r1, r2, r3, r4, r5, r6, r7)                                       \
+    do {                                                                                 \
+        VF u0_, u1_, w0_, w1_, a0_, a1_, b0_, b1_, x0_, x1_, x2_, x3_, y0_, y1_, y2_, y3_; \
+        VF wtrow_[8];                                                                        \
+        VZIP((r0), (r4), u0_, u1_);                                                      \
+        VZIP((r2), (r6), w0_, w1_);                                                      \
+        VZIP((r1), (r5), a0_, a1_);                                                      \
+        VZIP((r3), (r7), b0_, b1_);                                                      \
+        VZIP(u0_, w0_, x0_, x1_);                                                        \
+        VZIP(u1_, w1_, x2_, x3_);                                                        \
+        VZIP(a0_, b0_, y0_, y1_);                                                        \
+        VZIP(a1_, b1_, y2_, y3_);                                                        \
+        VZIP(x0_, y0_, wtrow_[0], wtrow_[1]);                                                    \
+        VZIP(x1_, y1_, wtrow_[2], wtrow_[3]);                                                    \
+        VZIP(x2_, y2_, wtrow_[4], wtrow_[5]);                                                    \
+        VZIP(x3_, y3_, wtrow_[6], wtrow_[7]);                                                    \
+        for (int k_ = 0; k_ < 8; k_++) VSTORE((p) + k_ * V, wtrow_[k_]);                     \
+    } while (0)
+#endif
+
+/* 3. One output channel of a block (tiles t0 .. t1-1): for each group of V
+ *    tiles the four 4x4 class blocks (EE = A^T M A, EO = A^T M, OE = M A,
+ *    OO = M; m points at point 0's region, cout_tb = the regions' channel
+ *    count x TB), interleaved into the output plane (rows 0 .. ho-1 of
+ *    (2h+1, 2w+1)); scratch: st (8, 8V), eb and obuf 4V floats each. */
 static void KFN(wt_out)(const float *m, size_t cout_tb, int o_loc, int ntx, int t0, int t1,
-                        int tb, int h, int w, float *plane, float *st, size_t slen, float *eb,
-                        float *obuf) {
-    const float *pt[WINO_T_POINTS];
-    for (int k = 0; k < WINO_T_POINTS; k++)
-        pt[k] = m + KFN(wt_pre)(k) * cout_tb + (size_t)k * 16 +
-                (size_t)o_loc * KFN(wt_mult)(k) * tb;
-    const int ty0 = t0 / ntx, tx0 = t0 % ntx;
+                        int tb, int ho, int w, float *plane, float *st, float *eb, float *obuf) {
+    const int wo = 2 * w + 1;
+    /* point k's row for this channel */
+#define pt(k) (m + KFN(wt_pre)(k) * cout_tb + (size_t)(k) * 16 + \
+               (size_t)o_loc * KFN(wt_mult)(k) * tb)
     for (int l = 0; l < t1 - t0; l += V) {
         VF cl[4][4][4]; // cl[class][i][j]: EE, EO, OE, OO
         {
@@ -236,8 +259,8 @@ static void KFN(wt_out)(const float *m, size_t cout_tb, int o_loc, int ntx, int 
             #pragma GCC unroll 5
             for (int q = 0; q < 5; q++) {
                 VF z[4];
-                WT_AT(VLOAD(pt[q] + l), VLOAD(pt[5 + q] + l), VLOAD(pt[10 + q] + l),
-                      VLOAD(pt[15 + q] + l), VLOAD(pt[20 + q] + l), z);
+                WT_AT(VLOAD(pt(q) + l), VLOAD(pt(5 + q) + l), VLOAD(pt(10 + q) + l),
+                      VLOAD(pt(15 + q) + l), VLOAD(pt(20 + q) + l), z);
                 #pragma GCC unroll 5
                 for (int i = 0; i < 4; i++) s[i][q] = z[i];
             }
@@ -248,82 +271,106 @@ static void KFN(wt_out)(const float *m, size_t cout_tb, int o_loc, int ntx, int 
         for (int j = 0; j < 4; j++) { // EO column j = A^T M[:, j]
             const size_t lj = (size_t)j * tb + l;
             VF z[4];
-            WT_AT(VLOAD(pt[WINO_T_EO] + lj), VLOAD(pt[WINO_T_EO + 1] + lj),
-                  VLOAD(pt[WINO_T_EO + 2] + lj), VLOAD(pt[WINO_T_EO + 3] + lj),
-                  VLOAD(pt[WINO_T_EO + 4] + lj), z);
+            WT_AT(VLOAD(pt(WINO_T_EO) + lj), VLOAD(pt(WINO_T_EO + 1) + lj),
+                  VLOAD(pt(WINO_T_EO + 2) + lj), VLOAD(pt(WINO_T_EO + 3) + lj),
+                  VLOAD(pt(WINO_T_EO + 4) + lj), z);
             #pragma GCC unroll 5
             for (int i = 0; i < 4; i++) cl[1][i][j] = z[i];
         }
         #pragma GCC unroll 5
         for (int i = 0; i < 4; i++) { // OE row i = M[i, :] A
             const size_t li = (size_t)i * tb + l;
-            WT_AT(VLOAD(pt[WINO_T_OE] + li), VLOAD(pt[WINO_T_OE + 1] + li),
-                  VLOAD(pt[WINO_T_OE + 2] + li), VLOAD(pt[WINO_T_OE + 3] + li),
-                  VLOAD(pt[WINO_T_OE + 4] + li), cl[2][i]);
+            WT_AT(VLOAD(pt(WINO_T_OE) + li), VLOAD(pt(WINO_T_OE + 1) + li),
+                  VLOAD(pt(WINO_T_OE + 2) + li), VLOAD(pt(WINO_T_OE + 3) + li),
+                  VLOAD(pt(WINO_T_OE + 4) + li), cl[2][i]);
             #pragma GCC unroll 5
             for (int j = 0; j < 4; j++)
-                cl[3][i][j] = VLOAD(pt[WINO_T_OO] + (size_t)(i * 4 + j) * tb + l);
+                cl[3][i][j] = VLOAD(pt(WINO_T_OO) + (size_t)(i * 4 + j) * tb + l);
         }
-        /* strip (i, py) gets class 2py (even column) and 2py+1 (odd column)
-         * interleaved: strip[8 (tx0 + l + lane) + 2j + px] */
-        const size_t at = (size_t)8 * (tx0 + l);
-        #pragma GCC unroll 5
+        /* output row 8 gty + 2i + py gets class 2py (even columns) and 2py+1
+         * (odd columns) interleaved: column 8 (gtx + lane) + 2j + px. Straight
+         * into the plane when the V tiles sit in one tile row inside it, else
+         * through st (8, 8V) and tile by tile, clipped. */
+        const int gt = t0 + l, gty = gt / ntx, gtx = gt % ntx;
+        const int direct = gtx + V <= ntx && 8 * (gtx + V) <= wo && 8 * gty + 7 < ho;
+        float *dst = direct ? plane + (size_t)(8 * gty) * wo + 8 * gtx : st;
+        const size_t rs = direct ? (size_t)wo : 8 * (size_t)V;
+#pragma GCC unroll 4
         for (int i = 0; i < 4; i++)
-            #pragma GCC unroll 5
+#pragma GCC unroll 2
             for (int py = 0; py < 2; py++) {
+                float *row = dst + (size_t)(2 * i + py) * rs;
+#ifdef VZIP
+                (void)eb;
+                (void)obuf;
+                WT_ROW8(row, cl[2 * py][i][0], cl[2 * py + 1][i][0], cl[2 * py][i][1],
+                        cl[2 * py + 1][i][1], cl[2 * py][i][2], cl[2 * py + 1][i][2],
+                        cl[2 * py][i][3], cl[2 * py + 1][i][3]);
+#else
                 WT_INT4(eb, cl[2 * py][i][0], cl[2 * py][i][1], cl[2 * py][i][2], cl[2 * py][i][3]);
                 WT_INT4(obuf, cl[2 * py + 1][i][0], cl[2 * py + 1][i][1], cl[2 * py + 1][i][2],
                         cl[2 * py + 1][i][3]);
-                KFN(interleave)(st + (size_t)(i * 2 + py) * slen + at, eb, obuf, 0, 4 * V, 4 * V);
+                for (int m2 = 0; m2 < 4 * V; m2++) {
+                    row[2 * m2] = eb[m2];
+                    row[2 * m2 + 1] = obuf[m2];
+                }
+#endif
             }
-    }
-    /* the strips' tile rows into the plane: output rows 8 ty + 2i + py,
-     * columns 8 txa .. 8 txb - 1 (clipped to wo) */
-    const int ho = 2 * h + 1, wo = 2 * w + 1, ty1 = (t1 - 1) / ntx;
-    for (int ty = ty0; ty <= ty1; ty++) {
-        const int txa = ty == ty0 ? tx0 : 0, txb = ty == ty1 ? (t1 - 1) % ntx + 1 : ntx;
-        const int xa = 8 * txa, xb = 8 * txb < wo ? 8 * txb : wo;
-        const size_t so = (size_t)8 * (ty - ty0) * ntx; // strip index of column 0
-        for (int r = 0; r < 8 && 8 * ty + r < ho; r++)
-            memcpy(plane + (size_t)(8 * ty + r) * wo + xa, st + (size_t)r * slen + so + xa,
-                   (size_t)(xb - xa) * sizeof(float));
+        if (direct) continue;
+        for (int k = 0; k < V && gt + k < t1; k++) {
+            const int ty = (gt + k) / ntx, x0 = 8 * ((gt + k) % ntx);
+            const int ncol = wo - x0 < 8 ? wo - x0 : 8;
+            for (int r = 0; r < 8 && 8 * ty + r < ho; r++)
+                memcpy(plane + (size_t)(8 * ty + r) * wo + x0, st + (size_t)r * 8 * V + 8 * k,
+                       (size_t)ncol * sizeof(float));
+        }
     }
 }
+#undef pt
 
-/* Returns 0 when done, 1 when not worth it (class grid under WT_MIN_POS
- * positions: few tiles, the 36 C_out x C_in transformed weights dominate;
- * the caller runs the direct kernel), -1 when out of memory. */
-#ifndef WT_MIN_POS
-#define WT_MIN_POS 64
+/* Returns 0 when done, 1 when not worth it (fewer than WT_MIN_TILES tiles
+ * per image, i.e. below about 32x32 inputs: every tile block streams all 36
+ * transformed weight matrices, which then dominate -- measured on 512 -> 512
+ * channels: 0.4x the direct kernel's speed at 8x8, 0.55x at 16x16, 1.1x at
+ * 32x32; the caller runs the direct kernel), -1 when out of memory. */
+#ifndef WT_MIN_TILES
+#define WT_MIN_TILES 64
 #endif
 int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *in_scale,
                         float *out, int n, int h, int w) {
-    if (!cw->wino_t || cw->k != 3 || (size_t)(h + 1) * (w + 1) < WT_MIN_POS || h < 3 || w < 3)
+    if (!cw->wino_t || cw->k != 3 || h < 3 || w < 3 ||
+        (size_t)((w + 4) / 4) * (size_t)((h + 4) / 4) < WT_MIN_TILES)
         return 1;
     const int c_in = cw->c_in, c_out = cw->c_out;
     const int nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
     const int tb = WT_TB_CH * CH;
     const size_t lane_bytes = (size_t)WT_NV * tb * sizeof(float); // one channel's values
-    int cb = (int)(WT_VT_BUDGET / lane_bytes);
-    cb = cb < 4 ? 4 : cb > c_in ? c_in : cb;
+    const int cb = WINO_T_CB; /* the weights' channel blocks (winograd.h) */
     int nog_max = (int)(WT_M_BUDGET / (lane_bytes * CONV_PACK_O));
     nog_max = nog_max < 1 ? 1 : nog_max;
-    const int ntx = (w + 1 + 3) / 4, nty = (h + 1 + 3) / 4, ntile = ntx * nty;
+    /* Tiles over class rows 0..H and columns 0..W. When H is a multiple of
+     * 4, the last class row a = H (output row 2H = w2* x[H-1], nothing
+     * else) would need a whole row of tiles for one valid row: then the tiles
+     * stop at a = H-1 and the direct kernel computes that row from input row
+     * H-1 alone (edge pass below). (Columns keep the partial tiles: the row
+     * strips need column 4 ntx - 1 >= W to be zero.) */
+    const int split = h % 4 == 0;
+    const int ntx = (w + 4) / 4, nty = split ? h / 4 : (h + 4) / 4, ntile = ntx * nty;
+    const int ho_tiles = split ? 2 * h : 2 * h + 1; /* output rows the tiles write */
     const int nblk = (ntile + tb - 1) / tb;
     const int nthr = KFN(max_threads)();
     int groups = KFN(plan_groups)(n * nblk, nob, nthr);
     if ((nob + groups - 1) / groups > nog_max) groups = (nob + nog_max - 1) / nog_max;
     const int ntasks = n * nblk * groups;
     const int nog = (nob + groups - 1) / groups; /* output blocks per group, at most */
-    /* region sizes: 81 lane units of TB per channel, plus a cache line
-     * between the 36 point regions (so they do not share cache sets) */
+    /* Vt: (32, 81 TB); M: 36 point regions (8 nog, mult(k) TB), a cache
+     * line between them (so they do not all share cache sets) */
     const size_t cb_tb = (size_t)cb * tb, cout_tb = (size_t)nog * CONV_PACK_O * tb;
     const size_t vlen = (size_t)WT_NV * cb_tb;
     const size_t mlen = (size_t)WT_NV * cout_tb + 16 * WINO_T_POINTS;
-    /* input strips S_0..S_3 (qlen each), output strips (8 x slen) */
+    /* input strips S_0..S_3 (qlen each), a group's output rows (8, 8V) */
     const size_t qlen = KFN(round16)((size_t)8 * ntx + 4 * (size_t)tb + 8);
-    const size_t slen = KFN(round16)((size_t)8 * (ntx + tb));
-    const size_t per_thread = KFN(round16)(vlen + mlen + 4 * qlen + 8 * slen + 8 * (size_t)V);
+    const size_t per_thread = KFN(round16)(vlen + mlen + 4 * qlen + 72 * (size_t)V);
     float *buf = sal_alloc_aligned((size_t)nthr * per_thread * sizeof(float), 64);
     if (!buf) return -1;
     const int ho = 2 * h + 1, wo = 2 * w + 1;
@@ -334,8 +381,8 @@ int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *
         float *vt = buf + (size_t)tid * per_thread; // 36 regions (cb, mult*TB)
         float *mt = vt + vlen;                        // 36 regions (nog*8, mult*TB)
         float *qs = mt + mlen;                        // 4 input strips
-        float *os = qs + 4 * qlen;                    // 8 output strips
-        float *eb = os + 8 * slen, *obuf = eb + 4 * (size_t)V;
+        float *os = qs + 4 * qlen;                    // (8, 8V) output rows of a group
+        float *eb = os + 64 * (size_t)V, *obuf = eb + 4 * (size_t)V;
         const int g = task % groups, bi = (task / groups) % nblk, nb = task / groups / nblk;
         const int ob0 = g * nob / groups, ob1 = (g + 1) * nob / groups;
         const int t0 = bi * tb, t1 = t0 + tb < ntile ? t0 + tb : ntile; // the block's tiles
@@ -360,16 +407,18 @@ int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *
                            c - c0, in_scale ? in_scale + (size_t)nb * c_in + c : NULL);
             }
             // 2. the 36 products M[k] (+)= U[k] Vt[k]: (nog*8 x nc) x (nc x mult*TB)
+            const float *wblk = cw->wino_t + (size_t)c0 * WINO_T_POINTS * nob * CONV_PACK_O;
             for (int k = 0; k < WINO_T_POINTS; k++) {
                 const size_t width = (size_t)KFN(wt_mult)(k) * tb;
                 const float *vk = vt + KFN(wt_pre)(k) * tb;
                 float *mk_ = mt + KFN(wt_pre)(k) * cout_tb + (size_t)k * 16;
-                for (int ob = ob0; ob < ob1; ob++)
-                    for (size_t q = 0; q < width; q += CH)
+                /* chunk-major: a chunk's 32 channels (32 x CH floats) stay in L1
+                 * while every output block uses them */
+                for (size_t q = 0; q < width; q += CH)
+                    for (int ob = ob0; ob < ob1; ob++)
                         for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
                             if (ob * CONV_PACK_O + sub * MK_O >= c_out) break;
-                            const float *ws = cw->wino_t +
-                                              (((size_t)k * nob + ob) * c_in + c0) * CONV_PACK_O +
+                            const float *ws = wblk + ((size_t)k * nob + ob) * nc * CONV_PACK_O +
                                               sub * MK_O;
                             float *dst = mk_ +
                                          (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * width + q;
@@ -381,11 +430,29 @@ int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *
         // 3. output transform per output channel
         const int o_end = ob1 * CONV_PACK_O < c_out ? ob1 * CONV_PACK_O : c_out;
         for (int o = ob0 * CONV_PACK_O; o < o_end; o++)
-            KFN(wt_out)(mt, cout_tb, o - ob0 * CONV_PACK_O, ntx, t0, t1, tb, h, w,
-                        out + ((size_t)nb * c_out + o) * ho * wo, os, slen, eb, obuf);
+            KFN(wt_out)(mt, cout_tb, o - ob0 * CONV_PACK_O, ntx, t0, t1, tb, ho_tiles, w,
+                        out + ((size_t)nb * c_out + o) * ho * wo, os, eb, obuf);
     }
     sal_free_aligned(buf);
-    return 0;
+    if (!split) return 0;
+    /* edge pass: output row 2H = row 2 of the direct transposed conv of the
+     * one-row images x[n, c, H-1, :] (in (N, C_in, 1, W) -> (N, C_out, 3, 2W+1)) */
+    const size_t erow = (size_t)3 * wo;
+    float *ein = sal_alloc_aligned((size_t)n * c_in * w * sizeof(float), 64);
+    float *eout = sal_alloc_aligned((size_t)n * c_out * erow * sizeof(float), 64);
+    int rc = ein && eout ? 0 : -1;
+    if (rc == 0) {
+        for (size_t p = 0; p < (size_t)n * c_in; p++)
+            memcpy(ein + p * w, in + (p * h + h - 1) * w, (size_t)w * sizeof(float));
+        rc = KFN(conv_t3s2_fast)(cw, ein, in_scale, eout, n, 1, w);
+    }
+    if (rc == 0)
+        for (size_t p = 0; p < (size_t)n * c_out; p++)
+            memcpy(out + (p * ho + 2 * (size_t)h) * wo, eout + p * erow + 2 * (size_t)wo,
+                   (size_t)wo * sizeof(float));
+    sal_free_aligned(ein);
+    sal_free_aligned(eout);
+    return rc == 0 ? 0 : -1;
 }
 
 #undef WT_NV
@@ -393,7 +460,9 @@ int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *
 #undef WT_AT
 #undef WT_DEINT4
 #undef WT_INT4
+#ifdef WT_ROW8
+#undef WT_ROW8
+#endif
 #undef WT_TB_CH
-#undef WT_VT_BUDGET
 #undef WT_M_BUDGET
-#undef WT_MIN_POS
+#undef WT_MIN_TILES

@@ -113,8 +113,12 @@ typedef struct sg2_net {
 int sg2_load(sg2_net_t **out, const blob_t *blob, sal_err_t *err);
 void sg2_free(sg2_net_t *net);
 /* Fast mode (`--fast`): the stride-1 3x3 convs (conv1) switch to Winograd
- * F(4x4,3x3) (conv_weights_make_fast; fp32, not bit-exact with the reference,
- * deviations ~1e-6 relative). Everything else stays exact. 0 or -1 (memory). */
+ * F(4x4,3x3) (conv_weights_make_fast) and the transposed convs (conv0, from
+ * 64 px and 64 output channels) to Winograd F(4,2) on their parity classes
+ * (conv_weights_make_fast_transposed); fp32, not bit-exact with the
+ * reference, deviations ~1e-6 relative. Everything else (styles,
+ * demodulation, FIR, bias/noise/activation/clamp, ToRGB and the skip path)
+ * stays exact. 0 or -1 (memory). */
 int sg2_enable_fast(sg2_net_t *net, sal_err_t *err);
 
 /* ---- seeds and the mapping network ---------------------------------------- */

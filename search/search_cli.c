@@ -41,7 +41,7 @@ static const char USAGE[] =
     "  --resume              continue an interrupted run; finished seeds are skipped\n"
     "  --batch N             images per generator pass (default 8; bounds memory)\n"
     "  --threads N           threads (default: all online cores)\n"
-    "  --fast                Winograd F(4x4,3x3) for the stride-1 3x3 convs (faster, not\n"
+    "  --fast                Winograd for the 3x3 and the transposed convs (faster, not\n"
     "                        bit-exact: images differ by ~1e-6, max saliency by ~1e-5)\n"
     "%s"
     "  -q, --quiet           no progress lines\n"

@@ -2,19 +2,22 @@
  * against the naive loop.
  *
  * For every ISA path the CPU has (SALIENT_ISA = generic, avx2, avx512; a
- * missing one falls back and is tested again) and random shapes (odd H, W,
- * not multiples of 4, tiny ones that fall back; channel counts not multiples
- * of 8; batch 1..3; with and without in_scale), runs conv2d_transpose3x3_s2
- * on weights made fast (conv_weights_make_fast_transposed) and compares with
- * conv2d_transpose3x3_s2_ref: max error <= 5e-5 of the magnitude of the raw
- * sums; the 16-lane shape of the AVX-512 path also through test_conv.c's
- * portable vocabulary (emu16), so it is tested on any CPU. Also: the Winograd kernel really ran (direct call returns 0) and tiny
- * images fall back (returns 1); a delta weight (only w11 = 1) scatters the
- * input to the odd/odd positions exactly; results are bit-identical for 1 and
- * 2 threads and for a batch versus one image at a time.
- * End to end: the "small" generator fixture (64x64) with every conv0 (the
- * up-convs) in fast mode stays within 1e-4 of NVIDIA's reference image and
- * within 1e-5 of exact mode.
+ * missing one falls back and is tested again), plus the 16-lane shape of the
+ * AVX-512 path through test_conv.c's portable vocabulary (emu16, so it runs
+ * on any CPU), and shapes with odd H, W (partial tiles; small ones, under 64
+ * tiles, fall back; H multiples of 4 with the edge row done by the direct
+ * kernel), channel counts not multiples of 8 or of the 32-channel
+ * weight blocks, batch 1..3, with and without in_scale: runs the Winograd
+ * kernel on weights made fast (conv_weights_make_fast_transposed) and
+ * compares with conv2d_transpose3x3_s2_ref: max error <= 5e-5 of the
+ * magnitude of the raw sums (typically ~5e-6). Also: the kernel really ran
+ * (returns 0) or declined (1) as its size rule says, every output was written
+ * (NaN-filled beforehand); a delta weight (only w11 = 1) scatters the input
+ * to the odd/odd positions exactly (the other classes cancel to 0); results
+ * are bit-identical for 2 threads on a batch and 1 thread one image at a time.
+ * End to end: the "small" generator fixture (64x64) with conv1 and every
+ * conv0 (the up-convs) in fast mode stays within 1e-4 of NVIDIA's reference
+ * image and within 1e-5 of exact mode.
  */
 #include <math.h>
 #include <stdint.h>
@@ -129,7 +132,7 @@ static void test_shape(test_ctx_t *t, test_rng_t *r, const char *isa, int n, int
     threads_set(2);
     memset(got, 0xff, no * sizeof(float)); /* NaN: every output must be written */
     const int rc = run_wino_t(&cw, in, scale, got, n, h, w, emu16);
-    const int small = (h + 1) * (w + 1) < 64 || h < 3 || w < 3;
+    const int small = ((w + 4) / 4) * ((h + 4) / 4) < 64 || h < 3 || w < 3; /* < 64 tiles */
     CHECK(t, rc == (small ? 1 : 0), "%s wino_t %dx%d returned %d", isa, h, w, rc);
     if (rc != 0) run_full(&cw, in, scale, got, n, h, w, emu16);
     double err = test_max_abs_diff(got, ref, no) / (m > 1e-30 ? m : 1e-30);
@@ -155,7 +158,7 @@ done:
 /* Only w11 = 1 (o = c): out[2a+1, 2b+1] = in[a, b] exactly, 0 elsewhere
  * (the odd/odd class is not transformed; the others must cancel to 0). */
 static void test_delta(test_ctx_t *t, test_rng_t *r) {
-    const int c = 5, h = 13, w = 18, ho = 2 * h + 1, wo = 2 * w + 1;
+    const int c = 5, h = 29, w = 34, ho = 2 * h + 1, wo = 2 * w + 1;
     float *wt = calloc((size_t)c * c * 9, sizeof(float));
     for (int o = 0; o < c; o++) wt[((size_t)o * c + o) * 9 + 4] = 1.0f;
     float *in = test_rand_array(r, (size_t)c * h * w);
@@ -238,7 +241,10 @@ int main(void) {
     test_delta(&t, &r);
     double worst = 0.0; /* largest relative error of a Winograd run */
     static const char *isas[] = {"generic", "avx2", "avx512"};
-    static const int sizes[] = {1, 3, 6, 9, 14, 17, 23, 31};
+    /* (H, W): tiny and small ones that fall back, then odd sizes with
+     * partial tiles at the right and bottom */
+    static const int sizes[8][2] = {{1, 5},   {6, 14},  {23, 17}, {31, 31},
+                                    {33, 35}, {45, 29}, {64, 37}, {28, 70}};
     for (int ii = 0; ii < 4; ii++) { /* the ISAs, then the 16-lane template (emu16) */
         const int emu16 = ii == 3;
         if (!emu16) setenv("SALIENT_ISA", isas[ii], 1);
@@ -246,15 +252,18 @@ int main(void) {
         if (!emu16 && strcmp(isa, isas[ii]) != 0)
             printf("note: this CPU has no %s; that pass runs %s\n", isas[ii], isa);
         for (int si = 0; si < 8; si++) {
-            const int h = sizes[si], w = sizes[(si * 3 + 5) % 8];
+            const int h = sizes[si][0], w = sizes[si][1];
             const int ci = 1 + (int)(fabsf(test_rand(&r)) * 40), co = 1 + (int)(fabsf(test_rand(&r)) * 27);
             test_shape(&t, &r, isa, 1 + si % 3, ci, co, h, w, si % 2, emu16, &worst);
         }
         /* many input channels, 64 outputs, several tile blocks per tile row
          * and blocks across rows */
-        test_shape(&t, &r, isa, 1, 150, 64, 16, 15, 1, emu16, &worst);
+        test_shape(&t, &r, isa, 1, 150, 64, 32, 29, 1, emu16, &worst);
         test_shape(&t, &r, isa, 2, 32, 24, 32, 37, 0, emu16, &worst);
         test_shape(&t, &r, isa, 1, 3, 9, 63, 65, 1, emu16, &worst);
+        /* a wide image: the row strips of a block do not reach the next
+         * tile row (S_4 filled on its own) */
+        test_shape(&t, &r, isa, 2, 5, 7, 11, 131, 1, emu16, &worst);
         unsetenv("SALIENT_ISA");
     }
     printf("worst relative error (Winograd runs): %.3g\n", worst);

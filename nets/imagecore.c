@@ -197,6 +197,7 @@ static int downsample_cols(const image_u8_t *in, int out_h, image_u8_t *out, sal
         return sal_errf(err, "resize: out of memory");
     }
     const size_t row = (size_t)w * c;
+    const int avx2 = cpu_isa() >= ISA_AVX2;
     #pragma omp parallel for schedule(static) num_threads(nthr) if (row * out_h > 65536)
     for (int y = 0; y < out_h; y++) {
         int32_t *restrict a = acc + (size_t)thread_index() * row;
@@ -204,8 +205,12 @@ static int downsample_cols(const image_u8_t *in, int out_h, image_u8_t *out, sal
         for (int k = 0; k < T; k++) {   // row by row: contiguous reads
             const int32_t cf = coef[y][k];
             const uint8_t *restrict src = in->pixels + (size_t)idx[y * T + k] * row;
+            if (avx2) {
+                imagecore_row_madd_avx2(a, src, row, cf);
+                continue;
+            }
             size_t i = 0;
-            for (; i + 16 <= row; i += 16)   // fixed-size blocks: the compiler vectorizes these
+            for (; i + 16 <= row; i += 16)   // fixed-size blocks (vectorized, but SSE2 has no 32-bit multiply)
                 for (int j = 0; j < 16; j++) a[i + j] += cf * src[i + j];
             for (; i < row; i++) a[i] += cf * src[i];
         }

@@ -37,6 +37,9 @@ void imagecore_adaptive_kernel(int in_size, int out_size, int *start,
 int imagecore_reduce_half(const image_u8_t *in, image_u8_t *out, sal_err_t *err);
 int imagecore_upsample_4x4(const image_u8_t *in, int out_w, int out_h, image_u8_t *out,
                            sal_err_t *err);
+/* acc[i] += cf * src[i], i < n (the downsampling's inner loop; AVX2 version,
+ * call only when cpu_isa() >= ISA_AVX2). */
+void imagecore_row_madd_avx2(int32_t *acc, const uint8_t *src, size_t n, int32_t cf);
 int imagecore_downsample_12(const image_u8_t *in, int out_w, int out_h, image_u8_t *out,
                             sal_err_t *err);
 

@@ -22,50 +22,8 @@
 #include "conv_impl.h"
 #include "cpu.h"
 
-/* ---- the kernel template with a portable 16-lane vocabulary ---- */
-/* (64-byte vectors passed between static functions: no ABI is involved) */
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float v16f __attribute__((vector_size(64)));
-typedef int32_t v16i __attribute__((vector_size(64)));
-static inline v16f e16_load(const float *p) { v16f v; memcpy(&v, p, sizeof v); return v; }
-static inline v16f e16_set1(float s) { v16f v = {0}; return v + s; }
-/* helpers that take vectors are macros (GNU statement expressions), so no
- * 64-byte vector is ever passed as a parameter */
-#define e16_store(p, v) ({ v16f t_ = (v); memcpy((p), &t_, sizeof t_); })
-#define e16_sel(m, a, b) ({ v16i m_ = (m); (v16f)((m_ & (v16i)(a)) | (~m_ & (v16i)(b))); })
-#define e16_max(a, b) ({ v16f a_ = (a), b_ = (b); e16_sel(a_ > b_, a_, b_); }) /* b if NaN */
-#define e16_min(a, b) ({ v16f a_ = (a), b_ = (b); e16_sel(a_ < b_, a_, b_); })
-#define e16_hsum(v) ({ v16f v_ = (v); float s_ = 0; for (int i_ = 0; i_ < 16; i_++) s_ += v_[i_]; s_; })
-#define e16_zip(e, o, lo, hi)                                                          \
-    ({                                                                                 \
-        v16f e_ = (e), o_ = (o);                                                       \
-        for (int i_ = 0; i_ < 8; i_++) {                                               \
-            (*lo)[2 * i_] = e_[i_]; (*lo)[2 * i_ + 1] = o_[i_];                         \
-            (*hi)[2 * i_] = e_[8 + i_]; (*hi)[2 * i_ + 1] = o_[8 + i_];                 \
-        }                                                                              \
-    })
-#define VF v16f
-#define V 16
-#define VZERO() e16_set1(0.0f)
-#define VSET1(s) e16_set1(s)
-#define VLOAD(p) e16_load(p)
-#define VSTORE(p, v) e16_store((p), (v))
-#define VBCAST(p) e16_set1(*(p))
-#define VADD(a, b) ((a) + (b))
-#define VSUB(a, b) ((a) - (b))
-#define VMUL(a, b) ((a) * (b))
-#define VFMA(a, b, c) ((a) * (b) + (c))
-#define VMAX(a, b) e16_max((a), (b))
-#define VMIN(a, b) e16_min((a), (b))
-#define VRELU(v) e16_max((v), e16_set1(0.0f))
-#define VLRELU(v, s) ({ v16f v2_ = (v); e16_sel(v2_ > e16_set1(0.0f), v2_, v2_ * (s)); })
-#define VHSUM(v) e16_hsum(v)
-#define VZIP(e, o, lo, hi) e16_zip((e), (o), &(lo), &(hi))
-#define VKEEP(v) ((void)0)
-#define MK_O 8
-#define MK_X 3
-#define KFN(name) name##_emu16
-#include "conv_simd_body.h"
+/* the kernel template with a portable 16-lane vocabulary: the AVX-512 shape */
+#include "kernels_emu16.h"
 
 #define TOL 1e-5
 
@@ -84,14 +42,28 @@ static void run_conv2d(const impl_t *im, const conv_weights_t *cw, const float *
         conv2d(cw, in, out, n, h, w, ep);
     }
 }
-static void run_tconv(const impl_t *im, const conv_weights_t *cw, const float *in, float *out,
-                      int n, int h, int w) {
+static void run_tconv(const impl_t *im, const conv_weights_t *cw, const float *in,
+                      const float *in_scale, float *out, int n, int h, int w) {
     if (im->emu16) {
-        if (conv_t3s2_fast_emu16(cw, in, NULL, out, n, h, w))
-            conv2d_transpose3x3_s2_ref(cw, in, NULL, out, n, h, w);
+        if (conv_t3s2_fast_emu16(cw, in, in_scale, out, n, h, w))
+            conv2d_transpose3x3_s2_ref(cw, in, in_scale, out, n, h, w);
     } else {
-        conv2d_transpose3x3_s2(cw, in, NULL, out, n, h, w);
+        conv2d_transpose3x3_s2(cw, in, in_scale, out, n, h, w);
     }
+}
+
+/* The prologue: scales s[n, c] (0.5 .. 1.5) and the input they give, x * s,
+ * rounded as a separate pass would round it. */
+static float *prologue_scales(test_rng_t *r, int n, int c) {
+    float *s = test_rand_array(r, (size_t)n * c);
+    for (int i = 0; i < n * c; i++) s[i] = 0.5f + fabsf(s[i]);
+    return s;
+}
+static float *prescaled(const float *x, const float *s, int n, int c, size_t plane) {
+    float *y = malloc((size_t)n * c * plane * sizeof(float));
+    for (size_t p = 0; p < (size_t)n * c; p++)
+        for (size_t i = 0; i < plane; i++) y[p * plane + i] = x[p * plane + i] * s[p];
+    return y;
 }
 static void run_fir(const impl_t *im, const float *in, float *out, int n, int c, int h2p1,
                     int w2p1, const float f[4], float gain, const conv_epilogue_t *ep) {
@@ -166,6 +138,24 @@ static void test_conv2d_shape(test_ctx_t *t, test_rng_t *r, const impl_t *im, in
     double e = rel_err(got, ref, nout);
     CHECK(t, e <= TOL, "conv2d %s n%d %d->%d %dx%d k%d epi%d: rel err %.3g", isa, n, c_in, c_out,
           h, w, k, epi_kind, e);
+    if (epi_kind == 1 || epi_kind == 4) {
+        /* the input-scale prologue: against the reference, and bit for bit
+         * the result of scaling the input first */
+        float *s = prologue_scales(r, n, c_in), *xs = prescaled(x, s, n, c_in, (size_t)h * w);
+        float *pre = malloc(nout * sizeof(float));
+        conv_epilogue_t eps = ep;
+        eps.in_scale = s;
+        conv2d_ref(&cw, x, ref, n, h, w, &eps);
+        run_conv2d(im, &cw, x, got, n, h, w, &eps);
+        run_conv2d(im, &cw, xs, pre, n, h, w, &ep);
+        e = rel_err(got, ref, nout);
+        CHECK(t, e <= TOL, "conv2d %s n%d %d->%d %dx%d k%d epi%d in_scale: rel err %.3g", isa, n,
+              c_in, c_out, h, w, k, epi_kind, e);
+        CHECK(t, memcmp(got, pre, nout * sizeof(float)) == 0,
+              "conv2d %s %d->%d %dx%d k%d: in_scale differs from a prescaled input (max %.3g)",
+              isa, c_in, c_out, h, w, k, test_max_abs_diff(got, pre, nout));
+        free(s); free(xs); free(pre);
+    }
     if (ep.clamp > 0.0f && nout > 200) {
         CHECK(t, count_clipped(ref, nout, ep.clamp) > 0, "clamp never clipped (%s epi%d)", isa,
               epi_kind);
@@ -215,11 +205,25 @@ static void test_transpose_shape(test_ctx_t *t, test_rng_t *r, const impl_t *im,
     CHECK(t, conv_weights_init(&cw, wt, c_out, c_in, 3, &err) == 0, "init: %s", err.msg);
     conv2d_transpose3x3_s2_ref(&cw, x, NULL, ref, n, h, w);
     for (size_t i = 0; i < nout; i++) got[i] = NAN;
-    run_tconv(im, &cw, x, got, n, h, w);
+    run_tconv(im, &cw, x, NULL, got, n, h, w);
     double e = rel_err(got, ref, nout);
     CHECK(t, e <= TOL, "transpose %s n%d %d->%d %dx%d: rel err %.3g", isa, n, c_in, c_out, h, w,
           e);
+    /* with the input-scale prologue: against the reference, and bit for bit
+     * the result of scaling the input first */
+    float *s = prologue_scales(r, n, c_in), *xs = prescaled(x, s, n, c_in, (size_t)h * w);
+    float *pre = malloc(nout * sizeof(float));
+    conv2d_transpose3x3_s2_ref(&cw, x, s, ref, n, h, w);
+    run_tconv(im, &cw, x, s, got, n, h, w);
+    run_tconv(im, &cw, xs, NULL, pre, n, h, w);
+    e = rel_err(got, ref, nout);
+    CHECK(t, e <= TOL, "transpose %s n%d %d->%d %dx%d in_scale: rel err %.3g", isa, n, c_in, c_out,
+          h, w, e);
+    CHECK(t, memcmp(got, pre, nout * sizeof(float)) == 0,
+          "transpose %s %d->%d %dx%d: in_scale differs from a prescaled input (max %.3g)", isa,
+          c_in, c_out, h, w, test_max_abs_diff(got, pre, nout));
     conv_weights_free(&cw);
+    free(s); free(xs); free(pre);
     free(x); free(wt); free(ref); free(got);
 }
 

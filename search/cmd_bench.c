@@ -10,10 +10,13 @@
  *    The "cpu" column is the process's CPU time / (wall time x threads) of
  *    the best run: well below 100% means another program held a core, so
  *    that row's multi-thread number says nothing about our scaling.
- *    wino3x3 rows: the same 3x3 convs in fast mode (Winograd F(4x4,3x3)),
- *    GFLOP/s counted as the direct conv's, hence above 100% of peak.
- * 3. Fast mode end to end (bench_nets.c): time per 1024 image and the
- *    deviation from exact mode (images, max saliency, the NVIDIA fixtures).
+ *    wino3x3 / winot3x3s2 rows: the same 3x3 / transposed convs in fast mode
+ *    (Winograd F(4x4,3x3) / F(4,2) on the parity classes; the shapes where
+ *    the generator uses it), GFLOP/s counted as the direct conv's, hence
+ *    possibly above 100% of peak.
+ * 3. The networks (bench_nets.c): time per 1024 image at batch 1 and 8, each
+ *    over the same 8 images, exact and fast mode; the deviation of fast
+ *    mode from exact mode (images, max saliency, the NVIDIA fixtures).
  * 4. Writes everything to bench.json (atomically).
  *
  * FLOP counts: 2 per multiply-add of the dense operation (3x3 conv:
@@ -34,9 +37,10 @@
 #include "gemm.h"
 #include "bench_nets.h"
 
-/* BK_WINO: the 3x3 conv in fast mode (Winograd); its GFLOP/s count the direct
- * conv's FLOPs, so it can exceed 100% of peak. */
-typedef enum bench_kind { BK_CONV3, BK_CONV1, BK_TCONV, BK_FIR, BK_GEMM, BK_WINO } bench_kind_t;
+/* BK_WINO, BK_WINOT: the 3x3 conv and the transposed conv in fast mode
+ * (Winograd); their GFLOP/s count the direct convs' FLOPs, so they can exceed
+ * 100% of peak. */
+typedef enum bench_kind { BK_CONV3, BK_CONV1, BK_TCONV, BK_FIR, BK_GEMM, BK_WINO, BK_WINOT } bench_kind_t;
 
 typedef struct bench_case {
     bench_kind_t kind;
@@ -57,6 +61,9 @@ static const bench_case_t CASES[] = {
     {BK_TCONV, "tconv3x3s2", 512, 512, 32, 0},
     {BK_TCONV, "tconv3x3s2", 512, 256, 64, 1}, {BK_TCONV, "tconv3x3s2", 256, 128, 128, 0},
     {BK_TCONV, "tconv3x3s2", 128, 64, 256, 0}, {BK_TCONV, "tconv3x3s2", 64, 32, 512, 1},
+    {BK_WINOT, "winot3x3s2", 512, 512, 32, 0},
+    {BK_WINOT, "winot3x3s2", 512, 256, 64, 1}, {BK_WINOT, "winot3x3s2", 256, 128, 128, 0},
+    {BK_WINOT, "winot3x3s2", 128, 64, 256, 0},
     {BK_FIR, "fir4x4", 256, 256, 128, 0},      {BK_FIR, "fir4x4", 32, 32, 1024, 1},
     {BK_CONV1, "torgb1x1", 512, 3, 64, 0},     {BK_CONV1, "torgb1x1", 32, 3, 1024, 1},
     {BK_GEMM, "gemm_nt", 512, 512, 1, 0},      {BK_GEMM, "gemm_nt", 512, 512, 8, 1},
@@ -115,6 +122,7 @@ static double case_flops(const bench_case_t *bc) {
     switch (bc->kind) {
     case BK_CONV3:
     case BK_WINO:
+    case BK_WINOT:
     case BK_TCONV: return 2.0 * co * ci * 9 * r * r;
     case BK_CONV1: return 2.0 * co * ci * r * r;
     case BK_FIR: return 2.0 * 16 * co * r * r;
@@ -141,6 +149,7 @@ static void run_case(const bench_case_t *bc, const conv_weights_t *cw, bench_buf
     case BK_CONV3:
     case BK_WINO:
     case BK_CONV1: conv2d(cw, b->in, b->out, 1, r, r, &ep); break;
+    case BK_WINOT:
     case BK_TCONV: conv2d_transpose3x3_s2(cw, b->in, NULL, b->out, 1, r, r); break;
     case BK_FIR: fir4x4_down_pad1(b->in, b->out, 1, bc->c_out, r + 1, r + 1, f, 4.0f / 64.0f, &ep); break;
     case BK_GEMM: gemm_nt(r, bc->c_out, bc->c_in, b->in, b->w, b->out); break;
@@ -264,11 +273,14 @@ int cmd_bench(int argc, char **argv) {
             conv_weights_t cw;
             memset(&cw, 0, sizeof cw);
             const int is_conv = bc->kind == BK_CONV3 || bc->kind == BK_CONV1 ||
-                                bc->kind == BK_TCONV || bc->kind == BK_WINO;
+                                bc->kind == BK_TCONV || bc->kind == BK_WINO ||
+                                bc->kind == BK_WINOT;
             sal_err_t err;
             if (is_conv && (conv_weights_init(&cw, b.w, bc->c_out, bc->c_in,
                                               bc->kind == BK_CONV1 ? 1 : 3, &err) ||
-                            (bc->kind == BK_WINO && conv_weights_make_fast(&cw, &err)))) {
+                            (bc->kind == BK_WINO && conv_weights_make_fast(&cw, &err)) ||
+                            (bc->kind == BK_WINOT &&
+                             conv_weights_make_fast_transposed(&cw, &err)))) {
                 fprintf(stderr, "salient bench: %s\n", err.msg);
                 rc = 1;
                 goto done_json;

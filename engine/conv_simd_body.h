@@ -11,7 +11,9 @@
  *   VADD VSUB VMUL VFMA(a, b, c) = a*b + c   VMAX(a, b) VMIN(a, b) (b if NaN)
  *   VRELU(v) VLRELU(v, slope) VHSUM(v)  VKEEP(v) (pin in a register, or nothing)
  *   MK_O, MK_X    microkernel block: MK_O output channels x MK_X vectors
- *   optional: VZIP(e, o, lo, hi) interleave two vectors; MK_TAP(acc, ip, wt)
+ *   optional: VZIP(e, o, lo, hi) interleave two vectors; VDEINT4 / VINT4
+ *             4-way (de)interleave (a portable version is defined below);
+ *             MK_TAP(acc, ip, wt)
  *             one microkernel tap written by hand (AVX2)
  *
  * ## The 3x3 convolution (the hot loop of the whole program)
@@ -89,6 +91,35 @@
 #endif
 #ifndef CONV_CB_T
 #define CONV_CB_T 32 /* the same for the transposed conv (fewer taps per call) */
+#endif
+
+/* VDEINT4(p, r0..r3): r_k[l] = p[4l + k]; VINT4(p, r0..r3): p[4l + k] = r_k[l]
+ * (l = 0..V-1), used by the Winograd kernels. An ISA may bring shuffles; this
+ * is the portable version. */
+#ifndef VDEINT4
+#define CONV_OWN_DEINT
+#define VDEINT4(p, r0, r1, r2, r3)                                                       \
+    do {                                                                                 \
+        float wt_[4][V];                                                                  \
+        const float *p_ = (p);                                                           \
+        for (int l_ = 0; l_ < V; l_++)                                                   \
+            for (int k_ = 0; k_ < 4; k_++) wt_[k_][l_] = p_[4 * l_ + k_];                 \
+        (r0) = VLOAD(wt_[0]);                                                             \
+        (r1) = VLOAD(wt_[1]);                                                             \
+        (r2) = VLOAD(wt_[2]);                                                             \
+        (r3) = VLOAD(wt_[3]);                                                             \
+    } while (0)
+#define VINT4(p, r0, r1, r2, r3)                                                         \
+    do {                                                                                 \
+        float wt_[4][V];                                                                  \
+        float *p_ = (p);                                                                 \
+        VSTORE(wt_[0], (r0));                                                             \
+        VSTORE(wt_[1], (r1));                                                             \
+        VSTORE(wt_[2], (r2));                                                             \
+        VSTORE(wt_[3], (r3));                                                             \
+        for (int l_ = 0; l_ < V; l_++)                                                   \
+            for (int k_ = 0; k_ < 4; k_++) p_[4 * l_ + k_] = wt_[k_][l_];                 \
+    } while (0)
 #endif
 
 static int KFN(thread_num)(void) {
@@ -710,3 +741,8 @@ double KFN(fma_loop)(long iters, float *sink) {
 #undef BIG_WEIGHTS
 #undef BIG_L1_SCALE
 #undef MK_INLINE
+#ifdef CONV_OWN_DEINT
+#undef CONV_OWN_DEINT
+#undef VDEINT4
+#undef VINT4
+#endif

@@ -18,15 +18,24 @@ static const double WINO_G[6][3] = {
     {0.0, 0.0, 1.0},
 };
 
-float *winograd_weights(const float *w, int c_out, int c_in, size_t *len) {
-    const size_t nob = ((size_t)c_out + WINO_PACK_O - 1) / WINO_PACK_O;
-    size_t n, bytes;
-    if (sal_mul_size((size_t)WINO_POINTS * nob * WINO_PACK_O, (size_t)c_in, &n) ||
-        sal_mul_size(n, sizeof(float), &bytes))
+/* A zeroed, 64-byte aligned buffer for `points` transformed weights of every
+ * (output, input) channel pair, output channels padded to blocks of 8:
+ * *n = points * nob * 8 * c_in floats. NULL when out of memory. */
+static float *alloc_transformed(size_t points, int c_out, int c_in, size_t *nob, size_t *n) {
+    size_t bytes;
+    *nob = ((size_t)c_out + WINO_PACK_O - 1) / WINO_PACK_O;
+    if (sal_mul_size(points * *nob * WINO_PACK_O, (size_t)c_in, n) ||
+        sal_mul_size(*n, sizeof(float), &bytes))
         return NULL;
     float *u = sal_alloc_aligned(bytes, 64);
+    if (u) memset(u, 0, bytes);
+    return u;
+}
+
+float *winograd_weights(const float *w, int c_out, int c_in, size_t *len) {
+    size_t nob, n;
+    float *u = alloc_transformed(WINO_POINTS, c_out, c_in, &nob, &n);
     if (!u) return NULL;
-    memset(u, 0, bytes);
     // loop order ob, c, j: the 8 outputs of a block land in the same 36 cache lines
 #pragma omp parallel for schedule(static)
     for (size_t ob = 0; ob < nob; ob++)
@@ -67,14 +76,9 @@ static const double WINO_T_G[5][2] = {
 static int wino_t_tap(int t) { return t == 0 ? 2 : 0; }
 
 float *winograd_t_weights(const float *w, int c_out, int c_in, size_t *len) {
-    const size_t nob = ((size_t)c_out + WINO_PACK_O - 1) / WINO_PACK_O;
-    size_t n, bytes;
-    if (sal_mul_size((size_t)WINO_T_POINTS * nob * WINO_PACK_O, (size_t)c_in, &n) ||
-        sal_mul_size(n, sizeof(float), &bytes))
-        return NULL;
-    float *u = sal_alloc_aligned(bytes, 64);
+    size_t nob, n;
+    float *u = alloc_transformed(WINO_T_POINTS, c_out, c_in, &nob, &n);
     if (!u) return NULL;
-    memset(u, 0, bytes);
 #pragma omp parallel for schedule(static)
     for (size_t ob = 0; ob < nob; ob++)
         for (size_t c = 0; c < (size_t)c_in; c++)

@@ -63,34 +63,6 @@ static int KFN(wino_tb)(int c_in, int c_out_pad) {
  * pixel in a plane, its valid rows / columns (0 rows: no tile), its place. */
 typedef struct KFN(wino_lane) { int base, ry, rx, ty, tx; } KFN(wino_lane_t);
 
-/* VDEINT4(p, r0..r3): r_k[l] = p[4l + k]; VINT4(p, r0..r3): p[4l + k] = r_k[l]
- * (l = 0..V-1). An ISA may bring shuffles; this is the portable version. */
-#ifndef VDEINT4
-#define WINO_OWN_DEINT
-#define VDEINT4(p, r0, r1, r2, r3)                                                       \
-    do {                                                                                 \
-        float wt_[4][V];                                                                  \
-        const float *p_ = (p);                                                           \
-        for (int l_ = 0; l_ < V; l_++)                                                   \
-            for (int k_ = 0; k_ < 4; k_++) wt_[k_][l_] = p_[4 * l_ + k_];                 \
-        (r0) = VLOAD(wt_[0]);                                                             \
-        (r1) = VLOAD(wt_[1]);                                                             \
-        (r2) = VLOAD(wt_[2]);                                                             \
-        (r3) = VLOAD(wt_[3]);                                                             \
-    } while (0)
-#define VINT4(p, r0, r1, r2, r3)                                                         \
-    do {                                                                                 \
-        float wt_[4][V];                                                                  \
-        float *p_ = (p);                                                                 \
-        VSTORE(wt_[0], (r0));                                                             \
-        VSTORE(wt_[1], (r1));                                                             \
-        VSTORE(wt_[2], (r2));                                                             \
-        VSTORE(wt_[3], (r3));                                                             \
-        for (int l_ = 0; l_ < V; l_++)                                                   \
-            for (int k_ = 0; k_ < 4; k_++) p_[4 * l_ + k_] = wt_[k_][l_];                 \
-    } while (0)
-#endif
-
 /* 1. For each group of V tiles: the 6x6 patches of one input plane, then
  *    Vt[xi] (points vstride apart) <- B^T d B, vectors over the tiles. V tiles
  *    side by side in one tile row are read with de-interleaving loads (at the
@@ -325,8 +297,3 @@ int KFN(conv2d_wino)(const conv_weights_t *cw, const float *in, float *out, int 
 #undef WINO_BT
 #undef WINO_AT
 #undef WP
-#ifdef WINO_OWN_DEINT
-#undef WINO_OWN_DEINT
-#undef VDEINT4
-#undef VINT4
-#endif

@@ -84,37 +84,6 @@ static size_t KFN(wt_pre)(int k) {
         (y)[3] = VADD(VFMA(VSET1(8.0f), m3_, d12_), m4);                                \
     } while (0)
 
-/* WT_DEINT4(p, r0..r3): r_k[l] = p[4l + k]; WT_INT4(p, r0..r3): p[4l + k] =
- * r_k[l] (l = 0..V-1): the ISA's shuffles if it has them (VDEINT4 / VINT4),
- * else through a small array. */
-#ifdef VDEINT4
-#define WT_DEINT4 VDEINT4
-#define WT_INT4 VINT4
-#else
-#define WT_DEINT4(p, r0, r1, r2, r3)                                                     \
-    do {                                                                                 \
-        float wt_[4][V];                                                                  \
-        const float *p_ = (p);                                                           \
-        for (int l_ = 0; l_ < V; l_++)                                                   \
-            for (int k_ = 0; k_ < 4; k_++) wt_[k_][l_] = p_[4 * l_ + k_];                 \
-        (r0) = VLOAD(wt_[0]);                                                             \
-        (r1) = VLOAD(wt_[1]);                                                             \
-        (r2) = VLOAD(wt_[2]);                                                             \
-        (r3) = VLOAD(wt_[3]);                                                             \
-    } while (0)
-#define WT_INT4(p, r0, r1, r2, r3)                                                       \
-    do {                                                                                 \
-        float wt_[4][V];                                                                  \
-        float *p_ = (p);                                                                 \
-        VSTORE(wt_[0], (r0));                                                             \
-        VSTORE(wt_[1], (r1));                                                             \
-        VSTORE(wt_[2], (r2));                                                             \
-        VSTORE(wt_[3], (r3));                                                             \
-        for (int l_ = 0; l_ < V; l_++)                                                   \
-            for (int k_ = 0; k_ < 4; k_++) p_[4 * l_ + k_] = wt_[k_][l_];                 \
-    } while (0)
-#endif
-
 /* Strips: the patches of a tile block without edge cases.
  *
  * With Wq = 4 ntx, patch row i (0..4) of tile t = (ty, tx) is the stretch
@@ -182,8 +151,8 @@ static void KFN(wt_in)(const float *plane, int h, int w, int ntx, int ty0, int t
         for (int i = 0; i < 5; i++) {
             const float *p = i < 4 ? st + (size_t)i * qlen + at : st + wq + at;
             VF u1, u2, u3;
-            WT_DEINT4(p, x[i][0], x[i][1], x[i][2], x[i][3]);
-            WT_DEINT4(p + 4, x[i][4], u1, u2, u3);
+            VDEINT4(p, x[i][0], x[i][1], x[i][2], x[i][3]);
+            VDEINT4(p + 4, x[i][4], u1, u2, u3);
             (void)u1;
             (void)u2;
             (void)u3;
@@ -307,8 +276,8 @@ static void KFN(wt_out)(const float *m, size_t cout_tb, int o_loc, int ntx, int 
                         cl[2 * py + 1][i][1], cl[2 * py][i][2], cl[2 * py + 1][i][2],
                         cl[2 * py][i][3], cl[2 * py + 1][i][3]);
 #else
-                WT_INT4(eb, cl[2 * py][i][0], cl[2 * py][i][1], cl[2 * py][i][2], cl[2 * py][i][3]);
-                WT_INT4(obuf, cl[2 * py + 1][i][0], cl[2 * py + 1][i][1], cl[2 * py + 1][i][2],
+                VINT4(eb, cl[2 * py][i][0], cl[2 * py][i][1], cl[2 * py][i][2], cl[2 * py][i][3]);
+                VINT4(obuf, cl[2 * py + 1][i][0], cl[2 * py + 1][i][1], cl[2 * py + 1][i][2],
                         cl[2 * py + 1][i][3]);
                 for (int m2 = 0; m2 < 4 * V; m2++) {
                     row[2 * m2] = eb[m2];
@@ -458,8 +427,6 @@ int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *
 #undef WT_NV
 #undef WT_BT
 #undef WT_AT
-#undef WT_DEINT4
-#undef WT_INT4
 #ifdef WT_ROW8
 #undef WT_ROW8
 #endif

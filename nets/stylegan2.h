@@ -164,7 +164,9 @@ typedef struct sg2_synthesis_opts {
 } sg2_synthesis_opts_t;
 
 /* Bytes of scratch one synthesis pass over N samples needs. 0 if N is out of
- * range or the size overflows. */
+ * range or the size overflows. (A pass with a hook runs the whole batch
+ * through every block and allocates its own scratch if opts->arena is too
+ * small for that.) */
 size_t sg2_synthesis_arena_bytes(const sg2_net_t *net, int n);
 
 /* ws (N, num_ws, w_dim) -> img (N, img_channels, R, R). opts may be NULL. */

@@ -12,8 +12,9 @@
  * images (< 1024 pixels) fall back (returns 1); a delta kernel is the identity; results are
  * bit-identical for 1 and 2 threads and for a batch versus one image at a time.
  * End to end: the "small" generator fixture (64x64; Winograd at 32 and 64 px)
- * in fast mode (sg2_enable_fast) stays within 1e-4 of NVIDIA's reference
- * image (the exactness tests' tolerance) and within 1e-5 of exact mode.
+ * in fast mode (sg2_enable_fast), also with every transposed conv made fast
+ * (winograd_t), stays within 1e-4 of NVIDIA's reference image (the exactness
+ * tests' tolerance) and within 1e-5 of exact mode.
  */
 #include <math.h>
 #include <stdint.h>
@@ -112,7 +113,10 @@ static void test_identity(test_ctx_t *t, test_rng_t *r) {
     free(wt); free(in); free(out);
 }
 
-/* The small fixture, seed 0, psi 1, const noise: exact vs fast vs reference. */
+/* The small fixture, seed 0, psi 1, const noise: exact vs fast mode
+ * (sg2_enable_fast: conv1 at 32 and 64 px) vs fast mode with every conv0
+ * (the up-convs; too narrow here for sg2_enable_fast to pick them) forced to
+ * Winograd too, each against NVIDIA's reference image and the exact image. */
 static void test_generator_fast(test_ctx_t *t) {
     char path[1400], rpath[1400];
     test_shared(t, "fixtures/stylegan2/small/small.pkl", path, sizeof path);
@@ -130,29 +134,43 @@ static void test_generator_fast(test_ctx_t *t) {
     size_t rsize = 0;
     float *ref = test_read_raw(rpath, &rsize);
     float *z = malloc(sizeof(float) * c->z_dim), *ws = malloc(sizeof(float) * (size_t)c->num_ws * c->w_dim);
-    float *img[2] = {malloc(sizeof(float) * npix), malloc(sizeof(float) * npix)};
+    float *img[3] = {malloc(sizeof(float) * npix), malloc(sizeof(float) * npix),
+                     malloc(sizeof(float) * npix)};
     CHECK(t, ref && rsize == npix * sizeof(float), "%s: %zu bytes", rpath, rsize);
     if (ref && rsize == npix * sizeof(float)) {
         sg2_z_from_seed(0, c->z_dim, z, NULL);
         CHECK(t, sg2_mapping(net, z, 1, 1.0f, SG2_CUTOFF_NONE, ws, &err) == 0, "%s", err.msg);
-        for (int fast = 0; fast < 2; fast++) {
-            if (fast) CHECK(t, sg2_enable_fast(net, &err) == 0, "%s", err.msg);
+        int conv1 = 0, conv0 = 0;
+        for (int mode = 0; mode < 3; mode++) {
+            if (mode == 1) {
+                CHECK(t, sg2_enable_fast(net, &err) == 0, "%s", err.msg);
+                for (int i = 0; i < c->num_blocks; i++) conv1 += net->blocks[i].conv1.conv.wino != NULL;
+            }
+            if (mode == 2)
+                for (int i = 1; i < c->num_blocks; i++) {   // b4 has no conv0
+                    conv_weights_t *cw = &net->blocks[i].conv0.conv;
+                    CHECK(t, conv_weights_make_fast_transposed(cw, &err) == 0, "%s", err.msg);
+                    conv0 += cw->wino_t != NULL;
+                }
             sg2_synthesis_opts_t o = {.noise_mode = SG2_NOISE_CONST};
-            CHECK(t, sg2_synthesis(net, ws, 1, &o, img[fast], &err) == 0, "%s", err.msg);
+            CHECK(t, sg2_synthesis(net, ws, 1, &o, img[mode], &err) == 0, "%s", err.msg);
         }
-        int transformed = 0;
-        for (int i = 0; i < c->num_blocks; i++) transformed += net->blocks[i].conv1.conv.wino != NULL;
-        CHECK(t, transformed == 2, "fast mode transformed %d conv1 weights, expected 2 (32, 64 px)",
-              transformed);
-        const double dref = test_max_abs_diff(img[1], ref, npix);
-        const double dexact = test_max_abs_diff(img[1], img[0], npix);
-        CHECK(t, dref <= 1e-4, "small fast vs NVIDIA ref: max |d| %.3g > 1e-4", dref);
-        CHECK(t, dexact <= 1e-5, "small fast vs exact: max |d| %.3g > 1e-5", dexact);
-        printf("small fixture, fast mode: max |img - ref| %.3g, max |img - exact| %.3g\n", dref, dexact);
+        CHECK(t, conv1 == 2, "fast mode transformed %d conv1 weights, expected 2 (32, 64 px)", conv1);
+        CHECK(t, conv0 == c->num_blocks - 1, "transformed %d conv0 weights, expected %d", conv0,
+              c->num_blocks - 1);
+        for (int mode = 1; mode < 3; mode++) {
+            const double dref = test_max_abs_diff(img[mode], ref, npix);
+            const double dexact = test_max_abs_diff(img[mode], img[0], npix);
+            const char *what = mode == 1 ? "fast" : "fast incl. conv0";
+            CHECK(t, dref <= 1e-4, "small %s vs NVIDIA ref: max |d| %.3g > 1e-4", what, dref);
+            CHECK(t, dexact <= 1e-5, "small %s vs exact: max |d| %.3g > 1e-5", what, dexact);
+            printf("small fixture, %s: max |img - ref| %.3g, max |img - exact| %.3g\n", what, dref,
+                   dexact);
+        }
     }
     sg2_free(net);
     blob_close(blob);
-    free(ref); free(z); free(ws); free(img[0]); free(img[1]);
+    free(ref); free(z); free(ws); free(img[0]); free(img[1]); free(img[2]);
 }
 
 int main(void) {

@@ -192,7 +192,7 @@ int bench_networks(int threads, int quick, const char *saliency_model, bench_net
         for (int pass = 0; pass < 2; pass++) {
             threads_set(pass == 0 ? threads : 1);
             double b = INFINITY;
-            for (int k = 0; k < (quick ? 2 : 5); k++) {
+            for (int k = 0; k < (quick ? 3 : 20); k++) {
                 saliency_result_t res;
                 double t0 = sal_now();
                 int s = saliency_run(&sal, &im, &sa, &res, err);
@@ -221,7 +221,7 @@ int bench_networks(int threads, int quick, const char *saliency_model, bench_net
             }
             if (fast && ok) { /* fast saliency time: the same image as the exact timing */
                 double b = INFINITY;
-                for (int k = 0; k < (quick ? 2 : 5) && ok; k++) {
+                for (int k = 0; k < (quick ? 3 : 20) && ok; k++) {
                     saliency_result_t res;
                     double t0 = sal_now();
                     if (saliency_run(&sal, &im, &sa, &res, err)) ok = 0;

@@ -1774,7 +1774,13 @@ int jpeg_decode(const uint8_t *data, size_t size, const char *name, const jpeg_d
     if (header) fill_header(d, header);
     if (!d->progressive) install_std_tables(d);
 
-    for (;;) {
+    const int max_scans = opts->max_scans > 0 ? opts->max_scans : JPEG_MAX_SCANS;
+    for (int scans = 1;; scans++) {
+        if (scans > max_scans) {
+            sal_errf(d->err, "%s: more than %d scans (a progressive JPEG this long is damaged or "
+                             "built to stall the decoder)", d->name, max_scans);
+            goto done;
+        }
         if (start_scan(d) < 0 || decode_scan(d) < 0) goto done;
         if (!d->multi_scan) break;
         int m = read_markers(d);

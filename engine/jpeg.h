@@ -32,12 +32,18 @@ typedef struct jpeg_header {
     int orientation;        /* EXIF orientation 1..8 (1 when absent) */
 } jpeg_header_t;
 
+/* Default scan limit: real files have 1 (baseline) to ~20 (progressive). */
+#define JPEG_MAX_SCANS 1000
+
 typedef struct jpeg_decode_opts {
     int scale_denom;        /* 1 (also when 0), 2, 4 or 8: output is ceil(size / denom) */
     size_t max_pixels;      /* bound on output pixels and on buffered full-size
                              * blocks of multi-scan files; 0 = 2^28 */
     int raw_cmyk;           /* 4-component files: return the 4 decoded C,M,Y,K samples
                              * (as libjpeg's JCS_CMYK output) instead of RGB */
+    int max_scans;          /* refuse files with more scans than this (a progressive
+                             * file can repeat scans to make decoding arbitrarily
+                             * slow); 0 = JPEG_MAX_SCANS */
     int portable_idct;      /* 0 (default): the IDCT arithmetic of libjpeg-turbo's x86
                              * SIMD code (SSE2/AVX2, 16-bit lanes), as in x86 builds;
                              * 1: its portable C code (builds without SIMD). They give

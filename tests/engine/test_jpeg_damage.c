@@ -13,6 +13,8 @@
  *  4. Headers that must give a clear error: 12-bit, arithmetic, lossless,
  *     2 components, zero/too large sizes, missing or bad tables, unknown
  *     markers, memory limits; and libjpeg's default Huffman tables.
+ *  5. The scan limit: a progressive file repeating a scan decodes up to
+ *     jpeg_decode_opts_t.max_scans (default JPEG_MAX_SCANS) and fails past it.
  */
 #include "test_jpeg_util.h"
 
@@ -369,6 +371,71 @@ static void header_errors(test_ctx_t *t) {
     free(base);
 }
 
+/* ---------------------------------------------------------- 5. scan limit */
+
+/* Offset of the last FF <marker> in d[0..n), or n. */
+static size_t last_marker(const uint8_t *d, size_t n, int marker) {
+    for (size_t i = n - 1; i > 0; i--)
+        if (d[i - 1] == 0xFF && d[i] == marker) return i - 1;
+    return n;
+}
+
+/* A progressive file repeating its last scan decodes up to the scan limit
+ * (libjpeg only warns about the bogus progression) and fails clearly past it:
+ * the limit bounds the work a small file can ask for. */
+static void scan_limit(test_ctx_t *t) {
+    char ppm[1200], jpg[1200];
+    snprintf(ppm, sizeof ppm, "%s/s.ppm", t->tmp);
+    snprintf(jpg, sizeof jpg, "%s/s.jpg", t->tmp);
+    tj_image_t im = tj_make_image(48, 32, 0, 3);
+    tj_write_pnm(ppm, &im);
+    free(im.px);
+    size_t n = 0;
+    tj_run("cjpeg -progressive -quality 80 -outfile '%s' '%s' 2>/dev/null", jpg, ppm);
+    uint8_t *base = test_read_raw(jpg, &n);
+    CHECK(t, base != NULL && n > 4, "cjpeg -progressive failed");
+    if (!base || n <= 4) { free(base); return; }
+    int scans = 0;
+    for (size_t i = 1; i < n; i++) scans += base[i - 1] == 0xFF && base[i] == 0xDA;
+    const size_t sos = last_marker(base, n, 0xDA), eoi = last_marker(base, n, 0xD9);
+    CHECK(t, scans >= 2 && sos < eoi && eoi + 2 == n, "progressive file: %d scans, SOS at %zu, EOI at %zu",
+          scans, sos, eoi);
+    if (!(scans >= 2 && sos < eoi && eoi + 2 == n)) { free(base); return; }
+
+    image_u8_t img;
+    sal_err_t err = {{0}};
+    jpeg_decode_opts_t o = {.max_scans = scans};
+    CHECK(t, jpeg_decode(base, n, "s.jpg", &o, &img, NULL, &err) == 0, "%d scans, limit %d: %s",
+          scans, scans, err.msg);
+    image_free(&img);
+    o.max_scans = scans - 1;
+    CHECK(t, jpeg_decode(base, n, "s.jpg", &o, &img, NULL, &err) < 0 && strstr(err.msg, "s.jpg") &&
+              strstr(err.msg, "scans"),
+          "%d scans, limit %d: expected a 'scans' error, got '%s'", scans, scans - 1, err.msg);
+
+    /* the last scan repeated: total scans 20 (decodes) and JPEG_MAX_SCANS + 1 (refused) */
+    const int totals[2] = {20, JPEG_MAX_SCANS + 1};
+    const size_t seg = eoi - sos;
+    for (int k = 0; k < 2; k++) {
+        const int extra = totals[k] - scans;
+        uint8_t *f = malloc(eoi + (size_t)extra * seg + 2);
+        memcpy(f, base, eoi);
+        for (int r = 0; r < extra; r++) memcpy(f + eoi + (size_t)r * seg, base + sos, seg);
+        f[eoi + (size_t)extra * seg] = 0xFF;
+        f[eoi + (size_t)extra * seg + 1] = 0xD9;
+        const size_t fn = eoi + (size_t)extra * seg + 2;
+        if (k == 0) {
+            CHECK(t, jpeg_decode(f, fn, "s.jpg", NULL, &img, NULL, &err) == 0,
+                  "%d scans (last one repeated): %s", totals[k], err.msg);
+            image_free(&img);
+        } else {
+            expect_error(t, f, fn, "JPEG_MAX_SCANS + 1 scans", "more than 1000 scans");
+        }
+        free(f);
+    }
+    free(base);
+}
+
 int main(void) {
     test_ctx_t t = test_begin("jpeg_damage");
     if (!tj_have_djpeg(&t)) return test_end(&t);
@@ -377,6 +444,7 @@ int main(void) {
     truncated_progressive(&t);
     byte_flips(&t);
     header_errors(&t);
+    scan_limit(&t);
     printf("time %.1f s\n", sal_now() - t0);
     return test_end(&t);
 }

@@ -27,7 +27,7 @@ void upsample2x_fir(const float *in, float *out, int planes, int h, int w, const
     const int wo = 2 * w;
     const long tasks = (long)planes * h;
     int failed = 0;
-#pragma omp parallel reduction(| : failed)
+#pragma omp parallel reduction(| : failed) if (tasks * wo > 65536)
     {
         float *u = malloc(3 * (size_t)wo * sizeof(float)); /* rows m-1, m, m+1 */
         if (!u) failed = 1;

@@ -122,6 +122,13 @@
     } while (0)
 #endif
 
+/* Below this many multiply-adds a call runs on the calling thread alone:
+ * waking the team costs more than it saves (and much more when the machine
+ * is oversubscribed). Results do not depend on it. */
+#ifndef PAR_MIN_MACS
+#define PAR_MIN_MACS 2e6
+#endif
+
 static int KFN(thread_num)(void) {
 #ifdef _OPENMP
     return omp_get_thread_num();
@@ -374,7 +381,8 @@ static int KFN(conv1x1_fast)(const conv_weights_t *cw, const float *in, float *o
     float *buf = sal_alloc_aligned((size_t)nthr * per_thread * sizeof(float), 64);
     if (!buf) return -1;
 
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
+    if ((double)n * hw * c_in * c_out >= PAR_MIN_MACS)
     for (int task = 0; task < ntasks; task++) {
         float *tile = buf + (size_t)KFN(thread_num)() * per_thread;
         float *otile = tile + (size_t)c_in * cs_tail; /* (ob1-ob0, 8, qb*CH) raw sums */
@@ -442,7 +450,8 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
     float *buf = sal_alloc_aligned((size_t)nthr * p.per_thread * sizeof(float), 64);
     if (!buf) return -1;
 
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
+    if ((double)n * h * w * c_in * c_out * taps >= PAR_MIN_MACS)
     for (int task = 0; task < p.ntasks; task++) {
         float *tile = buf + (size_t)KFN(thread_num)() * p.per_thread;
         float *otile = tile + (size_t)c_in * p.cs; /* (ob1-ob0, 8, qb*CH) raw sums */
@@ -536,7 +545,8 @@ int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, const float *
     float *buf = sal_alloc_aligned((size_t)nthr * p.per_thread * sizeof(float), 64);
     if (!buf) return -1;
 
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
+    if ((double)n * h * w * c_in * c_out * 9 >= PAR_MIN_MACS)
     for (int task = 0; task < p.ntasks; task++) {
         float *tile = buf + (size_t)KFN(thread_num)() * p.per_thread;
         const int g = task % p.groups, ti = (task / p.groups) % p.ntiles;
@@ -640,7 +650,8 @@ int KFN(fir4x4_fast)(const float *in, float *out, int n, int c, int h2p1, int w2
     const VF g = VSET1(gain), f0 = VSET1(f[0]), f1 = VSET1(f[1]), f2 = VSET1(f[2]),
              f3 = VSET1(f[3]);
 
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
+    if ((double)planes * ho * wo * 8 >= PAR_MIN_MACS)
     for (int p = 0; p < planes; p++) {
         float *ring = buf + (size_t)KFN(thread_num)() * per_thread;
         float *zero = ring + 4 * rl, *vrow = zero + rl;
@@ -740,6 +751,7 @@ double KFN(fma_loop)(long iters, float *sink) {
 #undef L1_BUDGET
 #undef BIG_WEIGHTS
 #undef BIG_L1_SCALE
+#undef PAR_MIN_MACS
 #undef MK_INLINE
 #ifdef CONV_OWN_DEINT
 #undef CONV_OWN_DEINT

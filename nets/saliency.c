@@ -422,7 +422,8 @@ int saliency_load_file(const char *path, image_u8_t *pixels, saliency_image_t *i
         return SALIENCY_E_OPEN;
     }
     if (!S_ISREG(st.st_mode)) {   // the tool opens a directory, then no reader accepts it
-        sal_errf(err, "%s: not an image file", path);
+        sal_errf(err, "%s: not an image file (%s)", path,
+                 S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
         return SALIENCY_E_FORMAT;
     }
     uint8_t *data;

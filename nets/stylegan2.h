@@ -114,7 +114,7 @@ int sg2_load(sg2_net_t **out, const blob_t *blob, sal_err_t *err);
 void sg2_free(sg2_net_t *net);
 /* Fast mode (`--fast`): the stride-1 3x3 convs (conv1) switch to Winograd
  * F(4x4,3x3) (conv_weights_make_fast) and the transposed convs (conv0, from
- * 64 px and 64 output channels) to Winograd F(4,2) on their parity classes
+ * 64 px and 32 output channels) to Winograd F(4,2) on their parity classes
  * (conv_weights_make_fast_transposed); fp32, not bit-exact with the
  * reference, deviations ~1e-6 relative. Everything else (styles,
  * demodulation, FIR, bias/noise/activation/clamp, ToRGB and the skip path)

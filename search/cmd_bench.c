@@ -63,7 +63,7 @@ static const bench_case_t CASES[] = {
     {BK_TCONV, "tconv3x3s2", 128, 64, 256, 0}, {BK_TCONV, "tconv3x3s2", 64, 32, 512, 1},
     {BK_WINOT, "winot3x3s2", 512, 512, 32, 0},
     {BK_WINOT, "winot3x3s2", 512, 256, 64, 1}, {BK_WINOT, "winot3x3s2", 256, 128, 128, 0},
-    {BK_WINOT, "winot3x3s2", 128, 64, 256, 0},
+    {BK_WINOT, "winot3x3s2", 128, 64, 256, 0}, {BK_WINOT, "winot3x3s2", 64, 32, 512, 1},
     {BK_FIR, "fir4x4", 256, 256, 128, 0},      {BK_FIR, "fir4x4", 32, 32, 1024, 1},
     {BK_CONV1, "torgb1x1", 512, 3, 64, 0},     {BK_CONV1, "torgb1x1", 32, 3, 1024, 1},
     {BK_GEMM, "gemm_nt", 512, 512, 1, 0},      {BK_GEMM, "gemm_nt", 512, 512, 8, 1},

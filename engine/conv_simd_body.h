@@ -67,9 +67,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+
+#include "cpu.h" /* threads_get(), thread_index() */
 
 #define CH (MK_X * V) /* output lanes per microkernel call */
 #define MK_INLINE static inline __attribute__((always_inline))
@@ -128,22 +127,6 @@
 #ifndef PAR_MIN_MACS
 #define PAR_MIN_MACS 2e6
 #endif
-
-static int KFN(thread_num)(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-static int KFN(max_threads)(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
 static size_t KFN(round16)(size_t x) { return (x + 15) & ~(size_t)15; }
 
@@ -305,7 +288,7 @@ typedef struct conv_plan {
 static conv_plan_t KFN(plan)(int n, int h_tasks, int wp, int c_in, int c_out, int halo,
                              int taps, int classes, int cb) {
     conv_plan_t p;
-    const int nthr = KFN(max_threads)();
+    const int nthr = threads_get();
     p.nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
     p.cb = cb < c_in ? cb : c_in;
     double best = INFINITY;
@@ -360,7 +343,7 @@ static int KFN(conv1x1_fast)(const conv_weights_t *cw, const float *in, float *o
     const int c_in = cw->c_in, c_out = cw->c_out;
     const size_t hw = (size_t)h * w;
     const int nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
-    const int nthr = KFN(max_threads)();
+    const int nthr = threads_get();
     const int cb = CONV_CB < c_in ? CONV_CB : c_in;
     /* lanes per task: the tile of the tail task (c_in x TL) within budget */
     size_t tl = TILE_BUDGET / (size_t)c_in / CH * CH;
@@ -384,7 +367,7 @@ static int KFN(conv1x1_fast)(const conv_weights_t *cw, const float *in, float *o
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
     if ((double)n * hw * c_in * c_out >= PAR_MIN_MACS)
     for (int task = 0; task < ntasks; task++) {
-        float *tile = buf + (size_t)KFN(thread_num)() * per_thread;
+        float *tile = buf + (size_t)thread_index() * per_thread;
         float *otile = tile + (size_t)c_in * cs_tail; /* (ob1-ob0, 8, qb*CH) raw sums */
         const int g = task % groups, ri = (task / groups) % ranges, nb = task / groups / ranges;
         const size_t p0 = (size_t)ri * tl, p1 = p0 + tl < hw ? p0 + tl : hw;
@@ -445,7 +428,7 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
     const int taps = k * k, halo = 2 * pad;
     const int wp = w + pad; /* one shared zero column for 3x3 */
     const conv_plan_t p = KFN(plan)(n, h, wp, c_in, c_out, halo, taps, 1, CONV_CB);
-    const int nthr = KFN(max_threads)();
+    const int nthr = threads_get();
     const size_t wcs = (size_t)taps * CONV_PACK_O; /* packed floats per input channel */
     float *buf = sal_alloc_aligned((size_t)nthr * p.per_thread * sizeof(float), 64);
     if (!buf) return -1;
@@ -453,7 +436,7 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
     if ((double)n * h * w * c_in * c_out * taps >= PAR_MIN_MACS)
     for (int task = 0; task < p.ntasks; task++) {
-        float *tile = buf + (size_t)KFN(thread_num)() * p.per_thread;
+        float *tile = buf + (size_t)thread_index() * p.per_thread;
         float *otile = tile + (size_t)c_in * p.cs; /* (ob1-ob0, 8, qb*CH) raw sums */
         const int g = task % p.groups, ti = (task / p.groups) % p.ntiles;
         const int nb = task / p.groups / p.ntiles;
@@ -540,7 +523,7 @@ int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, const float *
     const int wp = w + 1, ho = 2 * h + 1, wo = 2 * w + 1;
     /* class rows a = 0..h; a tile holds input rows a0-1 .. a0+R-1 */
     const conv_plan_t p = KFN(plan)(n, h + 1, wp, c_in, c_out, 1, 9, 4, CONV_CB_T);
-    const int nthr = KFN(max_threads)();
+    const int nthr = threads_get();
     const size_t wcs = 9 * CONV_PACK_O;
     float *buf = sal_alloc_aligned((size_t)nthr * p.per_thread * sizeof(float), 64);
     if (!buf) return -1;
@@ -548,7 +531,7 @@ int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, const float *
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
     if ((double)n * h * w * c_in * c_out * 9 >= PAR_MIN_MACS)
     for (int task = 0; task < p.ntasks; task++) {
-        float *tile = buf + (size_t)KFN(thread_num)() * p.per_thread;
+        float *tile = buf + (size_t)thread_index() * p.per_thread;
         const int g = task % p.groups, ti = (task / p.groups) % p.ntiles;
         const int nb = task / p.groups / p.ntiles;
         const int a0 = ti * p.R, reff = h + 1 - a0 < p.R ? h + 1 - a0 : p.R;
@@ -644,7 +627,7 @@ int KFN(fir4x4_fast)(const float *in, float *out, int n, int c, int h2p1, int w2
     const int ho = h2p1 - 1, wo = w2p1 - 1, planes = n * c;
     const size_t rl = KFN(round16)((size_t)wo);
     const size_t per_thread = 6 * rl; /* 4 ring rows, a zero row, the output row */
-    const int nthr = KFN(max_threads)();
+    const int nthr = threads_get();
     float *buf = sal_alloc_aligned((size_t)nthr * per_thread * sizeof(float), 64);
     if (!buf) return -1;
     const VF g = VSET1(gain), f0 = VSET1(f[0]), f1 = VSET1(f[1]), f2 = VSET1(f[2]),
@@ -653,7 +636,7 @@ int KFN(fir4x4_fast)(const float *in, float *out, int n, int c, int h2p1, int w2
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
     if ((double)planes * ho * wo * 8 >= PAR_MIN_MACS)
     for (int p = 0; p < planes; p++) {
-        float *ring = buf + (size_t)KFN(thread_num)() * per_thread;
+        float *ring = buf + (size_t)thread_index() * per_thread;
         float *zero = ring + 4 * rl, *vrow = zero + rl;
         memset(zero, 0, rl * sizeof(float));
         const float *src = in + (size_t)p * h2p1 * w2p1;

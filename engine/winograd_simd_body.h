@@ -203,7 +203,7 @@ int KFN(conv2d_wino)(const conv_weights_t *cw, const float *in, float *out, int 
     const int tb = KFN(wino_tb)(c_in, nob * CONV_PACK_O);
     const int ntx = (w + 3) / 4, nty = (h + 3) / 4, ntile = ntx * nty;
     const int nblk = (ntile + tb - 1) / tb;
-    const int nthr = KFN(max_threads)();
+    const int nthr = threads_get();
     const int groups = KFN(plan_groups)(n * nblk, nob, nthr);
     const int ntasks = n * nblk * groups;
     const int nog = (nob + groups - 1) / groups; /* output blocks per group, at most */
@@ -222,7 +222,7 @@ int KFN(conv2d_wino)(const conv_weights_t *cw, const float *in, float *out, int 
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
     for (int task = 0; task < ntasks; task++) {
-        const int tid = KFN(thread_num)();
+        const int tid = thread_index();
         float *vt = buf + (size_t)tid * per_thread; // (36, C_in, TB) + padding
         float *mt = vt + vlen;                        // (36, nog*8, TB) + padding
         float *d = mt + mlen;                         // (36, TB)

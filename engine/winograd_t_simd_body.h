@@ -327,7 +327,7 @@ int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *
     const int ntx = (w + 4) / 4, nty = split ? h / 4 : (h + 4) / 4, ntile = ntx * nty;
     const int ho_tiles = split ? 2 * h : 2 * h + 1; /* output rows the tiles write */
     const int nblk = (ntile + tb - 1) / tb;
-    const int nthr = KFN(max_threads)();
+    const int nthr = threads_get();
     int groups = KFN(plan_groups)(n * nblk, nob, nthr);
     if ((nob + groups - 1) / groups > nog_max) groups = (nob + nog_max - 1) / nog_max;
     const int ntasks = n * nblk * groups;
@@ -346,7 +346,7 @@ int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
     for (int task = 0; task < ntasks; task++) {
-        const int tid = KFN(thread_num)();
+        const int tid = thread_index();
         float *vt = buf + (size_t)tid * per_thread; // 36 regions (cb, mult*TB)
         float *mt = vt + vlen;                        // 36 regions (nog*8, mult*TB)
         float *qs = mt + mlen;                        // 4 input strips

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cpu.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +49,82 @@ const char *isa_name(isa_t isa) {
     case ISA_GENERIC: return "generic";
     }
     return "?";
+}
+
+/* The value after "key<spaces/tabs>:" on a line of /proc/cpuinfo, trimmed;
+ * NULL if the line is not that key. */
+static const char *cpuinfo_value(const char *line, const char *key) {
+    const size_t n = strlen(key);
+    if (strncmp(line, key, n) != 0) return NULL;
+    line += n;
+    while (*line == ' ' || *line == '\t') line++;
+    if (*line != ':') return NULL;
+    line++;
+    while (*line == ' ' || *line == '\t') line++;
+    return line;
+}
+
+/* A sysfs cache size such as "512K" or "32M", in KiB; 0 if unreadable. */
+static int read_cache_kib(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char buf[32] = {0};
+    const int ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    if (!ok) return 0;
+    char *end = NULL;
+    const long v = strtol(buf, &end, 10);
+    if (end == buf || v <= 0 || v > (1L << 30)) return 0;
+    if (*end == 'M') return v > (1L << 20) ? 0 : (int)(v * 1024);
+    if (*end == 'G') return 0; /* not a per-core cache we know */
+    return (int)v;
+}
+
+void cpu_describe(cpu_info_t *ci) {
+    memset(ci, 0, sizeof *ci);
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        int got = 0;
+        while (got < 3 && fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = 0;
+            const char *v;
+            if (!ci->name[0] && (v = cpuinfo_value(line, "model name"))) {
+                snprintf(ci->name, sizeof ci->name, "%s", v);
+                got++;
+            } else if (!ci->family && (v = cpuinfo_value(line, "cpu family"))) {
+                ci->family = atoi(v);
+                got++;
+            } else if (!ci->model && (v = cpuinfo_value(line, "model"))) {
+                ci->model = atoi(v);
+                got++;
+            }
+        }
+        fclose(f);
+    }
+    /* index0..index4 of cpu0: each a level and a type (Data, Instruction,
+     * Unified) */
+    for (int i = 0; i < 5; i++) {
+        char path[96], buf[32] = {0};
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        FILE *lf = fopen(path, "r");
+        if (!lf) continue;
+        const int level = fgets(buf, sizeof buf, lf) ? atoi(buf) : 0;
+        fclose(lf);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+        FILE *tf = fopen(path, "r");
+        buf[0] = 0;
+        if (tf) {
+            if (!fgets(buf, sizeof buf, tf)) buf[0] = 0;
+            fclose(tf);
+        }
+        if (strncmp(buf, "Instruction", 11) == 0) continue;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        const int kib = read_cache_kib(path);
+        if (level == 1) ci->l1d_kib = kib;
+        else if (level == 2) ci->l2_kib = kib;
+        else if (level == 3) ci->l3_kib = kib;
+    }
 }
 
 int cpu_online_cores(void) {

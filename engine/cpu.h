@@ -20,6 +20,16 @@ isa_t cpu_isa(void);
 int cpu_has_bf16(void);
 const char *isa_name(isa_t isa);
 
+/* What the bench reports about the machine: the CPU's name, x86 family and
+ * model (as /proc/cpuinfo gives them, decimal) and the cache sizes of core 0
+ * (from sysfs). Empty name / 0 where the system does not say. */
+typedef struct cpu_info {
+    char name[96];
+    int family, model;
+    int l1d_kib, l2_kib, l3_kib;
+} cpu_info_t;
+void cpu_describe(cpu_info_t *ci);
+
 /* Number of online cores. */
 int cpu_online_cores(void);
 /* Sets the OpenMP thread count used by all kernels; n <= 0 means all online

@@ -104,6 +104,16 @@ out:
     return rc;
 }
 
+int bench_check_saliency_model(const char *saliency_model, sal_err_t *err) {
+    blob_t *b = NULL;
+    saliency_model_t sal;
+    if (netload_open(saliency_model, &b, err) < 0) return -1;
+    const int rc = saliency_model_init(&sal, b, err) ? -1 : 0;
+    if (rc == 0) saliency_model_free(&sal);
+    blob_close(b);
+    return rc;
+}
+
 int bench_networks(int threads, int quick, const char *saliency_model, bench_nets_t *r, sal_err_t *err) {
     memset(r, 0, sizeof *r);
     r->threads = threads;

@@ -32,5 +32,8 @@ typedef struct bench_nets {
 /* quick: batch 1 only, one run. saliency_model: path of fastgaze.vxm or its
  * blob, or NULL to skip that part. */
 int bench_networks(int threads, int quick, const char *saliency_model, bench_nets_t *r, sal_err_t *err);
+/* Opens and checks the saliency model without timing anything, so that a bad
+ * --saliency fails before minutes of generator timing. 0 or -1 (err set). */
+int bench_check_saliency_model(const char *saliency_model, sal_err_t *err);
 
 #endif

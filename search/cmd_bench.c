@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "common.h"
@@ -87,6 +88,17 @@ static void sb_printf(sbuf_t *b, const char *fmt, ...) {
         b->p = q;
         b->cap = cap;
     }
+}
+
+/* s as a quoted JSON string (quotes, backslashes and control bytes escaped). */
+static void sb_json_string(sbuf_t *b, const char *s) {
+    sb_printf(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') sb_printf(b, "\\%c", *p);
+        else if (*p < 0x20) sb_printf(b, "\\u%04x", *p);
+        else sb_printf(b, "%c", *p);
+    }
+    sb_printf(b, "\"");
 }
 
 static void fill_random(float *a, size_t n, uint64_t seed) {
@@ -203,6 +215,31 @@ int cmd_bench(int argc, char **argv) {
         }
     }
 
+    /* Bad paths fail now, not after minutes of timing: the folder bench.json
+     * goes to (written atomically through a temporary file there) and the
+     * saliency model. */
+    {
+        const char *slash = strrchr(json_path, '/');
+        char dir[4096];
+        if (!slash) snprintf(dir, sizeof dir, ".");
+        else if (slash == json_path) snprintf(dir, sizeof dir, "/");
+        else snprintf(dir, sizeof dir, "%.*s", (int)(slash - json_path), json_path);
+        if (!*json_path || (slash && !slash[1])) {
+            fprintf(stderr, "salient bench: --json '%s' is not a file name\n", json_path);
+            return 2;
+        }
+        if (access(dir, W_OK) != 0) {
+            fprintf(stderr, "salient bench: %s: folder '%s' is missing or not writable\n",
+                    json_path, dir);
+            return 1;
+        }
+        sal_err_t serr;
+        if (nets && saliency_model && bench_check_saliency_model(saliency_model, &serr)) {
+            fprintf(stderr, "salient bench: %s\n", serr.msg);
+            return 1;
+        }
+    }
+
     /* The networks first, so that their peak memory is not the kernels' buffers. */
     bench_nets_t nb;
     int have_nets = 0;
@@ -243,8 +280,13 @@ int cmd_bench(int argc, char **argv) {
     const isa_t isa = cpu_isa();
     const double peak1 = measure_peak(1, quick ? 0.2 : 0.5);
     const double peakn = threads > 1 ? measure_peak(threads, quick ? 0.2 : 0.5) : peak1;
+    cpu_info_t ci;
+    cpu_describe(&ci);
     printf("salient bench: isa %s, %d cores, %d threads\n", isa_name(isa), cpu_online_cores(),
            threads);
+    printf("cpu: %s (x86 family %d, model %d); caches of core 0: L1d %d KiB, L2 %d KiB, "
+           "L3 %d KiB\n", ci.name[0] ? ci.name : "unknown", ci.family, ci.model, ci.l1d_kib,
+           ci.l2_kib, ci.l3_kib);
     printf("FP32 FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", peak1,
            peakn, threads);
     double load = -1.0;
@@ -258,6 +300,10 @@ int cmd_bench(int argc, char **argv) {
     sbuf_t js = {0};
     sb_printf(&js, "{\n  \"isa\": \"%s\",\n  \"cores\": %d,\n  \"threads\": %d,\n", isa_name(isa),
               cpu_online_cores(), threads);
+    sb_printf(&js, "  \"cpu\": {\"name\": ");
+    sb_json_string(&js, ci.name);
+    sb_printf(&js, ", \"family\": %d, \"model\": %d, \"l1d_kib\": %d, \"l2_kib\": %d, "
+              "\"l3_kib\": %d},\n", ci.family, ci.model, ci.l1d_kib, ci.l2_kib, ci.l3_kib);
     sb_printf(&js, "  \"peak_gflops_1thread\": %.2f,\n  \"peak_gflops_all\": %.2f,\n", peak1, peakn);
     sb_printf(&js, "  \"load_average\": %.2f,\n", load);
     sb_printf(&js, "  \"kernels\": [");

@@ -69,7 +69,6 @@ static inline uint8_t final_sample(int64_t x, int simd) {
     return simd ? simd_sample(x) : clamp_sample(x);
 }
 
-static void idct_4x4_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride);
 static void idct_2x2_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride);
 
 /* Largest |coef * quant| of a block, as an upper bound: the OR of the
@@ -189,8 +188,14 @@ void jpeg_idct_8x8(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t 
 /* 4x4 output from the 8x8 coefficients. SIMD agreement: |coef*q| <= 8191,
  * column results <= 28530 (32-bit bound 75261*max + 2^18). */
 void jpeg_idct_4x4(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride, int simd) {
+#if defined(__SSE2__)
+    if (simd) {
+        jpeg_idct_4x4_sse2(coef, q, out, stride);
+        return;
+    }
+#endif
     if (simd && dequant_bound(coef, q) > 8191) {
-        idct_4x4_simd(coef, q, out, stride);
+        jpeg_idct_4x4_lanes16(coef, q, out, stride);
         return;
     }
     int32_t ws[8 * 4];
@@ -216,7 +221,7 @@ void jpeg_idct_4x4(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t 
         ws_bound |= mag(w[0]) | mag(w[8]) | mag(w[16]) | mag(w[24]);
     }
     if (simd && ws_bound > 28530) {
-        idct_4x4_simd(coef, q, out, stride);
+        jpeg_idct_4x4_lanes16(coef, q, out, stride);
         return;
     }
     for (int row = 0; row < 4; row++) {
@@ -376,7 +381,7 @@ static inline void simd_4x4_pass(const int32_t *in, int n, int32_t *out) {
     out[2] = descale32(sub32(t12, tmp0o), n);
 }
 
-static void idct_4x4_simd(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride) {
+void jpeg_idct_4x4_lanes16(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride) {
     int32_t ws[4 * 8], col[8], res[4];
     int ac_zero = 1;                /* rows 1, 2, 3, 5, 6, 7 */
     for (int k = 8; k < 64; k++) ac_zero &= (k >> 3) == 4 || coef[k] == 0;
@@ -541,7 +546,64 @@ int jpeg_idct_8x8_sse2(const int16_t *coef, const uint16_t *q, uint8_t *out, siz
     return 0;
 }
 
+/* The 4-point pass (simd_4x4_pass) on 8 lanes, without the final
+ * saturation: v[k] holds input k (4 unused); out[i] = output i. */
+static inline void red4_pass_sse2(const __m128i v[8], int n, i32x8_t out[4]) {
+    const i32x8_t tmp2o = add_i32x8(madd_pair(v[1], v[3], FIX_2_562915447, FIX_0_899976223),
+                                    madd_pair(v[5], v[7], -FIX_0_601344887, -FIX_0_509795579));
+    const i32x8_t tmp0o = add_i32x8(madd_pair(v[1], v[3], FIX_1_061594337, -FIX_2_172734803),
+                                    madd_pair(v[5], v[7], FIX_1_451774981, -FIX_0_211164243));
+    const i32x8_t tmp0e = {_mm_srai_epi32(_mm_unpacklo_epi16(_mm_setzero_si128(), v[0]), 2),
+                           _mm_srai_epi32(_mm_unpackhi_epi16(_mm_setzero_si128(), v[0]), 2)};
+    const i32x8_t tmp2e = madd_pair(v[2], v[6], FIX_1_847759065, -FIX_0_765366865);
+    const i32x8_t t10 = add_i32x8(tmp0e, tmp2e), t12 = sub_i32x8(tmp0e, tmp2e);
+    const __m128i round = _mm_set1_epi32(1 << (n - 1));
+    const i32x8_t r[4] = {add_i32x8(t10, tmp2o), add_i32x8(t12, tmp0o), sub_i32x8(t12, tmp0o),
+                          sub_i32x8(t10, tmp2o)};
+    for (int i = 0; i < 4; i++) {
+        out[i].lo = _mm_srai_epi32(_mm_add_epi32(r[i].lo, round), n);
+        out[i].hi = _mm_srai_epi32(_mm_add_epi32(r[i].hi, round), n);
+    }
+}
+
+int jpeg_idct_4x4_sse2(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride) {
+    __m128i v[8], ac = _mm_setzero_si128();
+    for (int r = 0; r < 8; r++) {
+        const __m128i c = _mm_loadu_si128((const __m128i *)(coef + 8 * r));
+        if (r && r != 4) ac = _mm_or_si128(ac, c); /* row 4 is not used */
+        v[r] = _mm_mullo_epi16(c, _mm_loadu_si128((const __m128i *)(q + 8 * r)));
+    }
+    __m128i w[8]; /* rows 0..3 of the column pass, then zeros */
+    if (_mm_movemask_epi8(_mm_cmpeq_epi16(ac, _mm_setzero_si128())) == 0xFFFF) {
+        const __m128i dc4 = _mm_slli_epi16(v[0], 2); /* 4 dc, wrapping in 16 bits */
+        for (int r = 0; r < 4; r++) w[r] = dc4;
+    } else {
+        i32x8_t o[4];
+        red4_pass_sse2(v, 12, o);
+        for (int r = 0; r < 4; r++) w[r] = _mm_packs_epi32(o[r].lo, o[r].hi);
+    }
+    for (int r = 4; r < 8; r++) w[r] = _mm_setzero_si128();
+    transpose8x16(w); /* w[c], lanes 0..3 = rows 0..3 */
+    i32x8_t o[4];
+    red4_pass_sse2(w, 19, o); /* o[c], lanes = rows */
+    __m128i c16[4];
+    for (int c = 0; c < 4; c++) c16[c] = _mm_packs_epi32(o[c].lo, o[c].hi);
+    /* 4x4 transpose: rows 0, 1 then rows 2, 3, as 16-bit values */
+    const __m128i a = _mm_unpacklo_epi16(c16[0], c16[1]), b = _mm_unpacklo_epi16(c16[2], c16[3]);
+    const __m128i rows01 = _mm_unpacklo_epi32(a, b), rows23 = _mm_unpackhi_epi32(a, b);
+    const __m128i px = _mm_xor_si128(_mm_packs_epi16(rows01, rows23), _mm_set1_epi8((char)0x80));
+    uint8_t bytes[16];
+    _mm_storeu_si128((__m128i *)bytes, px);
+    for (int r = 0; r < 4; r++) memcpy(out + (size_t)r * stride, bytes + 4 * r, 4);
+    return 0;
+}
+
 #else
+
+int jpeg_idct_4x4_sse2(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride) {
+    (void)coef, (void)q, (void)out, (void)stride;
+    return -1;
+}
 
 int jpeg_idct_8x8_sse2(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride) {
     (void)coef, (void)q, (void)out, (void)stride;

@@ -28,15 +28,19 @@ void jpeg_idct_2x2(const int16_t *coef, const uint16_t *quant, uint8_t *out, siz
                    int x86);
 void jpeg_idct_1x1(const int16_t *coef, const uint16_t *quant, uint8_t *out, int x86);
 
-/* The x86 arithmetic of the 8x8 IDCT two more ways, for the tests:
+/* The x86 arithmetic of the 8x8 and 4x4 IDCTs two more ways, for the tests:
  *   lanes16 — one value at a time, every 16-bit wrap and saturation of the
  *             SIMD code written out (the reference);
- *   sse2    — with SSE2 vectors, 8 lanes at a time (what jpeg_idct_8x8 runs
- *             for x86 = 1 when built for x86-64); returns 0, or -1 when this
- *             build has no SSE2 (nothing written). */
+ *   sse2    — with SSE2 vectors, 8 lanes at a time (what jpeg_idct_8x8 /
+ *             _4x4 run for x86 = 1 when built for x86-64); returns 0, or -1
+ *             when this build has no SSE2 (nothing written). */
 void jpeg_idct_8x8_lanes16(const int16_t *coef, const uint16_t *quant, uint8_t *out,
                            size_t stride);
 int jpeg_idct_8x8_sse2(const int16_t *coef, const uint16_t *quant, uint8_t *out,
+                       size_t stride);
+void jpeg_idct_4x4_lanes16(const int16_t *coef, const uint16_t *quant, uint8_t *out,
+                           size_t stride);
+int jpeg_idct_4x4_sse2(const int16_t *coef, const uint16_t *quant, uint8_t *out,
                        size_t stride);
 
 #endif

@@ -1,11 +1,13 @@
-/* test_jpeg_idct.c — the 8x8 inverse DCT of the JPEG decoder, block by block:
- *  - the SSE2 version of libjpeg-turbo's x86 arithmetic gives the same bytes
- *    as the lane-by-lane reference (jpeg_idct_8x8_lanes16) and as
- *    jpeg_idct_8x8(x86 = 1), on realistic blocks and on blocks that overflow
+/* test_jpeg_idct.c — the 8x8 and 4x4 inverse DCTs of the JPEG decoder, block
+ * by block:
+ *  - the SSE2 versions of libjpeg-turbo's x86 arithmetic give the same bytes
+ *    as the lane-by-lane references (jpeg_idct_*_lanes16) and as
+ *    jpeg_idct_*(x86 = 1), on realistic blocks and on blocks that overflow
  *    16 bits everywhere (full-range coefficients and quantisers), flat
  *    blocks with a huge DC (the 16-bit wrap of the AC-zero shortcut), single
- *    coefficients at every position;
- *  - it writes exactly 8x8 bytes, `stride` apart, nothing in between;
+ *    coefficients at every position, blocks with only row 4 and a DC (the 4x4
+ *    ignores row 4);
+ *  - they write exactly NxN bytes, `stride` apart, nothing in between;
  *  - against the mathematics: pixels -> exact DCT (double) -> rounded
  *    coefficients -> our IDCT gives the pixels back within 1 (islow's
  *    IEEE 1180-style accuracy), in both arithmetics.
@@ -67,30 +69,42 @@ int main(void) {
     if (jpeg_idct_8x8_sse2(zc, oq, probe, 8) != 0) {
         printf("no SSE2 in this build: only the accuracy checks run\n");
     } else {
-        static const char *kinds[4] = {"realistic", "full-range", "flat, large DC",
-                                       "one coefficient"};
+        static const char *kinds[5] = {"realistic", "full-range", "flat, large DC",
+                                       "one coefficient", "only row 4"};
         uint64_t s = 12345;
-        for (int kind = 0; kind < 4; kind++) {
-            const int nblocks = kind == 3 ? 64 * 400 : 100000;
-            long bad_ref = 0, bad_api = 0, first = -1;
-            for (int b = 0; b < nblocks; b++) {
-                int16_t coef[64];
-                uint16_t q[64];
-                make_block(kind, b % 64, &s, coef, q);
-                uint8_t ref[64], vec[64], api[64];
-                jpeg_idct_8x8_lanes16(coef, q, ref, 8);
-                jpeg_idct_8x8_sse2(coef, q, vec, 8);
-                jpeg_idct_8x8(coef, q, api, 8, 1);
-                if (memcmp(ref, vec, 64) != 0) {
-                    bad_ref++;
-                    if (first < 0) first = b;
+        for (int n = 8; n >= 4; n -= 4) {
+            const size_t nb = (size_t)n * n;
+            for (int kind = 0; kind < 5; kind++) {
+                const int nblocks = kind >= 3 ? 64 * 400 : 100000;
+                long bad_ref = 0, bad_api = 0, first = -1;
+                for (int b = 0; b < nblocks; b++) {
+                    int16_t coef[64];
+                    uint16_t q[64];
+                    /* only row 4 (+ DC): what the 4x4 transform ignores (its
+                     * AC-zero shortcut looks at rows 1-3 and 5-7) */
+                    make_block(kind == 4 ? 3 : kind, kind == 4 ? 32 + b % 8 : b % 64, &s, coef, q);
+                    if (kind == 4) coef[0] = (int16_t)(uint16_t)rng_next(&s); /* and any DC */
+                    uint8_t ref[64], vec[64], api[64];
+                    if (n == 8) {
+                        jpeg_idct_8x8_lanes16(coef, q, ref, 8);
+                        jpeg_idct_8x8_sse2(coef, q, vec, 8);
+                        jpeg_idct_8x8(coef, q, api, 8, 1);
+                    } else {
+                        jpeg_idct_4x4_lanes16(coef, q, ref, 4);
+                        jpeg_idct_4x4_sse2(coef, q, vec, 4);
+                        jpeg_idct_4x4(coef, q, api, 4, 1);
+                    }
+                    if (memcmp(ref, vec, nb) != 0) {
+                        bad_ref++;
+                        if (first < 0) first = b;
+                    }
+                    bad_api += memcmp(ref, api, nb) != 0;
                 }
-                bad_api += memcmp(ref, api, 64) != 0;
+                CHECK(&t, bad_ref == 0, "%dx%d, %s blocks: SSE2 differs from the lane reference "
+                      "in %ld of %d (first: block %ld)", n, n, kinds[kind], bad_ref, nblocks, first);
+                CHECK(&t, bad_api == 0, "%dx%d, %s blocks: jpeg_idct(x86) differs in %ld of %d", n,
+                      n, kinds[kind], bad_api, nblocks);
             }
-            CHECK(&t, bad_ref == 0, "%s blocks: SSE2 differs from the lane reference in %ld of %d "
-                  "(first: block %ld)", kinds[kind], bad_ref, nblocks, first);
-            CHECK(&t, bad_api == 0, "%s blocks: jpeg_idct_8x8(x86) differs in %ld of %d",
-                  kinds[kind], bad_api, nblocks);
         }
         /* the AC-zero shortcut wraps 4 dc in 16 bits: dc * q = 10000 gives
          * 40000 -> -25536, saturated by the second pass to 0 + ... */
@@ -128,6 +142,18 @@ int main(void) {
             }
             CHECK(&t, rows_ok, "stride 21: rows differ from the packed reference");
             CHECK(&t, guard_ok, "stride 21: bytes outside the block were written");
+            /* the same for the 4x4 */
+            memset(canvas, 0xA5, sizeof canvas);
+            jpeg_idct_4x4_lanes16(coef, q, ref, 4);
+            jpeg_idct_4x4_sse2(coef, q, canvas + 5, 21);
+            rows_ok = guard_ok = 1;
+            for (int r = 0; r < 8; r++) {
+                if (r < 4) rows_ok &= memcmp(canvas + 5 + r * 21, ref + r * 4, 4) == 0;
+                for (int x = 0; x < 21; x++)
+                    if (r >= 4 || x < 5 || x >= 9) guard_ok &= canvas[r * 21 + x] == 0xA5;
+            }
+            CHECK(&t, rows_ok, "4x4, stride 21: rows differ from the packed reference");
+            CHECK(&t, guard_ok, "4x4, stride 21: bytes outside the block were written");
         }
     }
 

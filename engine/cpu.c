@@ -64,20 +64,22 @@ static const char *cpuinfo_value(const char *line, const char *key) {
     return line;
 }
 
-/* A sysfs cache size such as "512K" or "32M", in KiB; 0 if unreadable. */
-static int read_cache_kib(const char *path) {
+/* The first line of a small file (sysfs) into buf; 0, or -1 if unreadable. */
+static int read_first_line(const char *path, char *buf, size_t n) {
     FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char buf[32] = {0};
-    const int ok = fgets(buf, sizeof buf, f) != NULL;
+    if (!f) return -1;
+    const int ok = fgets(buf, (int)n, f) != NULL;
     fclose(f);
-    if (!ok) return 0;
+    return ok ? 0 : -1;
+}
+
+/* A sysfs cache size such as "512K" or "32M", in KiB; 0 if not that. */
+static int parse_cache_kib(const char *s) {
     char *end = NULL;
-    const long v = strtol(buf, &end, 10);
-    if (end == buf || v <= 0 || v > (1L << 30)) return 0;
-    if (*end == 'M') return v > (1L << 20) ? 0 : (int)(v * 1024);
-    if (*end == 'G') return 0; /* not a per-core cache we know */
-    return (int)v;
+    const long v = strtol(s, &end, 10);
+    if (end == s || v <= 0 || v > (1L << 20)) return 0;
+    if (*end == 'M') return (int)(v * 1024);
+    return *end == 'K' ? (int)v : 0;
 }
 
 void cpu_describe(cpu_info_t *ci) {
@@ -102,28 +104,23 @@ void cpu_describe(cpu_info_t *ci) {
         }
         fclose(f);
     }
-    /* index0..index4 of cpu0: each a level and a type (Data, Instruction,
-     * Unified) */
+    /* the data and unified caches of cpu0: index0..index4, each with a
+     * level, a type (Data, Instruction, Unified) and a size */
     for (int i = 0; i < 5; i++) {
-        char path[96], buf[32] = {0};
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
-        FILE *lf = fopen(path, "r");
-        if (!lf) continue;
-        const int level = fgets(buf, sizeof buf, lf) ? atoi(buf) : 0;
-        fclose(lf);
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
-        FILE *tf = fopen(path, "r");
-        buf[0] = 0;
-        if (tf) {
-            if (!fgets(buf, sizeof buf, tf)) buf[0] = 0;
-            fclose(tf);
+        const char *dir = "/sys/devices/system/cpu/cpu0/cache";
+        char path[96], level[16], type[32], size[32];
+        snprintf(path, sizeof path, "%s/index%d/level", dir, i);
+        if (read_first_line(path, level, sizeof level)) continue;
+        snprintf(path, sizeof path, "%s/index%d/type", dir, i);
+        if (read_first_line(path, type, sizeof type) || !strncmp(type, "Instruction", 11)) continue;
+        snprintf(path, sizeof path, "%s/index%d/size", dir, i);
+        const int kib = read_first_line(path, size, sizeof size) ? 0 : parse_cache_kib(size);
+        switch (atoi(level)) {
+        case 1: ci->l1d_kib = kib; break;
+        case 2: ci->l2_kib = kib; break;
+        case 3: ci->l3_kib = kib; break;
+        default: break;
         }
-        if (strncmp(buf, "Instruction", 11) == 0) continue;
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
-        const int kib = read_cache_kib(path);
-        if (level == 1) ci->l1d_kib = kib;
-        else if (level == 2) ci->l2_kib = kib;
-        else if (level == 3) ci->l3_kib = kib;
     }
 }
 

@@ -519,14 +519,21 @@ static inline void transpose8x16(__m128i v[8]) {
     v[7] = _mm_unpackhi_epi64(b3, b7);
 }
 
-int jpeg_idct_8x8_sse2(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride) {
-    __m128i v[8], ac = _mm_setzero_si128();
+/* v[r] = row r of coef * q (pmullw); returns 1 if the coefficients of rows
+ * 1..7 are all zero, leaving out row `ignored` (the SIMD code's AC-zero test) */
+static inline int load_dequant(const int16_t *coef, const uint16_t *q, int ignored, __m128i v[8]) {
+    __m128i ac = _mm_setzero_si128();
     for (int r = 0; r < 8; r++) {
         const __m128i c = _mm_loadu_si128((const __m128i *)(coef + 8 * r));
-        if (r) ac = _mm_or_si128(ac, c);
+        if (r && r != ignored) ac = _mm_or_si128(ac, c);
         v[r] = _mm_mullo_epi16(c, _mm_loadu_si128((const __m128i *)(q + 8 * r)));
     }
-    if (_mm_movemask_epi8(_mm_cmpeq_epi16(ac, _mm_setzero_si128())) == 0xFFFF) {
+    return _mm_movemask_epi8(_mm_cmpeq_epi16(ac, _mm_setzero_si128())) == 0xFFFF;
+}
+
+int jpeg_idct_8x8_sse2(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride) {
+    __m128i v[8];
+    if (load_dequant(coef, q, -1, v)) {
         /* AC all zero: every column is 4 dc, shifted in 16 bits (wraps) */
         const __m128i dc4 = _mm_slli_epi16(v[0], 2);
         for (int r = 0; r < 8; r++) v[r] = dc4;
@@ -567,14 +574,8 @@ static inline void red4_pass_sse2(const __m128i v[8], int n, i32x8_t out[4]) {
 }
 
 int jpeg_idct_4x4_sse2(const int16_t *coef, const uint16_t *q, uint8_t *out, size_t stride) {
-    __m128i v[8], ac = _mm_setzero_si128();
-    for (int r = 0; r < 8; r++) {
-        const __m128i c = _mm_loadu_si128((const __m128i *)(coef + 8 * r));
-        if (r && r != 4) ac = _mm_or_si128(ac, c); /* row 4 is not used */
-        v[r] = _mm_mullo_epi16(c, _mm_loadu_si128((const __m128i *)(q + 8 * r)));
-    }
-    __m128i w[8]; /* rows 0..3 of the column pass, then zeros */
-    if (_mm_movemask_epi8(_mm_cmpeq_epi16(ac, _mm_setzero_si128())) == 0xFFFF) {
+    __m128i v[8], w[8]; /* w: rows 0..3 of the column pass, then zeros */
+    if (load_dequant(coef, q, 4, v)) { /* row 4 is not used */
         const __m128i dc4 = _mm_slli_epi16(v[0], 2); /* 4 dc, wrapping in 16 bits */
         for (int r = 0; r < 4; r++) w[r] = dc4;
     } else {

@@ -224,6 +224,28 @@ MK_INLINE void KFN(mk)(const float *in, size_t cs, int c_in, const float *w, int
         for (int x = 0; x < MK_X; x++) VSTORE(dst + o * dst_os + x * V, acc[o][x]);
 }
 
+/* The products of one block of a conv: for each 8-channel output block ob in
+ * [ob0, ob1), chunk qc in [qb0, qb1) and MK_O sub-block, the microkernel over
+ * nc input channels of src (channel stride cs, chunk qc at qc * CH) with the
+ * packed weights wblk + ob * ob_stride (wcs floats per input channel), into
+ * the raw-sum tile otile (ob - ob0, 8, ot), continuing its sums if accumulate. */
+MK_INLINE void KFN(block_products)(const float *src, size_t cs, int nc, const float *wblk,
+                                   size_t ob_stride, int wcs, int wp, int ntaps,
+                                   const int *trow, const int *tcol, const int *tidx, int ob0,
+                                   int ob1, int qb0, int qb1, int c_out, float *otile, size_t ot,
+                                   int accumulate) {
+    for (int ob = ob0; ob < ob1; ob++)
+        for (int qc = qb0; qc < qb1; qc++)
+            for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
+                if (ob * CONV_PACK_O + sub * MK_O >= c_out) break;
+                const float *ws = wblk + (size_t)ob * ob_stride + sub * MK_O;
+                float *dst = otile + (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * ot +
+                             (size_t)(qc - qb0) * CH;
+                KFN(mk)(src + (size_t)qc * CH, cs, nc, ws, wcs, wp, ntaps, trow, tcol, tidx, dst,
+                        ot, accumulate);
+            }
+}
+
 /* Tap tables (row, column, weight tap) of the kernels. */
 static const int KFN(k3_row)[9] = {0, 0, 0, 1, 1, 1, 2, 2, 2};
 static const int KFN(k3_col)[9] = {0, 1, 2, 0, 1, 2, 0, 1, 2};
@@ -395,19 +417,11 @@ static int KFN(conv1x1_fast)(const conv_weights_t *cw, const float *in, float *o
             const int qb1 = qb0 + qb < nq ? qb0 + qb : nq;
             for (int c0 = 0; c0 < c_in; c0 += cb) {
                 const int nc = c_in - c0 < cb ? c_in - c0 : cb;
-                for (int ob = ob0; ob < ob1; ob++)
-                    for (int qc = qb0; qc < qb1; qc++)
-                        for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
-                            if (ob * CONV_PACK_O + sub * MK_O >= c_out) break;
-                            const float *ws =
-                                cw->packed + ((size_t)ob * c_in + c0) * CONV_PACK_O + sub * MK_O;
-                            float *dst = otile +
-                                         (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * ot +
-                                         (size_t)(qc - qb0) * CH;
-                            KFN(mk)(src + (size_t)c0 * cs + (size_t)qc * CH, cs, nc, ws,
-                                    CONV_PACK_O, 0, 1, KFN(k1_zero), KFN(k1_zero), KFN(k1_zero),
-                                    dst, ot, c0 > 0);
-                        }
+                KFN(block_products)(src + (size_t)c0 * cs, cs, nc,
+                                    cw->packed + (size_t)c0 * CONV_PACK_O,
+                                    (size_t)c_in * CONV_PACK_O, CONV_PACK_O, 0, 1, KFN(k1_zero),
+                                    KFN(k1_zero), KFN(k1_zero), ob0, ob1, qb0, qb1, c_out, otile,
+                                    ot, c0 > 0);
             }
             const size_t q0 = p0 + (size_t)qb0 * CH;
             const size_t q1 = p0 + (size_t)qb1 * CH < p1 ? p0 + (size_t)qb1 * CH : p1;
@@ -454,24 +468,15 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
             const int qb1 = qb0 + p.qb < nq ? qb0 + p.qb : nq;
             for (int c0 = 0; c0 < c_in; c0 += p.cb) {
                 const int nc = c_in - c0 < p.cb ? c_in - c0 : p.cb;
-                const float *tc = tile + (size_t)c0 * p.cs;
-                for (int ob = ob0; ob < ob1; ob++)
-                    for (int qc = qb0; qc < qb1; qc++)
-                        for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
-                            if (ob * CONV_PACK_O + sub * MK_O >= c_out) break;
-                            const float *ws =
-                                cw->packed + ((size_t)ob * c_in + c0) * wcs + sub * MK_O;
-                            float *dst = otile +
-                                         (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * p.ot +
-                                         (size_t)(qc - qb0) * CH;
-                            const float *src = tc + (size_t)qc * CH;
-                            if (taps == 9)
-                                KFN(mk)(src, p.cs, nc, ws, (int)wcs, wp, 9, KFN(k3_row),
-                                        KFN(k3_col), KFN(k3_idx), dst, p.ot, c0 > 0);
-                            else
-                                KFN(mk)(src, p.cs, nc, ws, (int)wcs, wp, 1, KFN(k1_zero),
-                                        KFN(k1_zero), KFN(k1_zero), dst, p.ot, c0 > 0);
-                        }
+                const float *tc = tile + (size_t)c0 * p.cs, *wblk = cw->packed + (size_t)c0 * wcs;
+                if (taps == 9) /* (a call per tap count: the microkernel unrolls its taps) */
+                    KFN(block_products)(tc, p.cs, nc, wblk, (size_t)c_in * wcs, (int)wcs, wp, 9,
+                                        KFN(k3_row), KFN(k3_col), KFN(k3_idx), ob0, ob1, qb0,
+                                        qb1, c_out, otile, p.ot, c0 > 0);
+                else
+                    KFN(block_products)(tc, p.cs, nc, wblk, (size_t)c_in * wcs, (int)wcs, wp, 1,
+                                        KFN(k1_zero), KFN(k1_zero), KFN(k1_zero), ob0, ob1, qb0,
+                                        qb1, c_out, otile, p.ot, c0 > 0);
             }
             /* epilogue: the block's flat positions q, row by row (x < w only) */
             const size_t q0 = (size_t)qb0 * CH;

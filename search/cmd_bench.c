@@ -333,8 +333,9 @@ int cmd_bench(int argc, char **argv) {
             }
             const double flops = case_flops(bc);
             run_case(bc, &cw, &b); /* warm-up (and page faults) */
-            /* best of at least 3 runs / 0.5 s (quick: 2 runs): the minimum is the
-             * machine's speed, anything above it is interference */
+            /* best of at least 5 runs / 1 s (quick: 2 runs): the minimum is the
+             * machine's speed, anything above it is interference (on a shared
+             * host, 3 runs of the large layers often caught no quiet moment) */
             int runs = 0;
             double best = INFINITY, best_cpu = 0.0, t0 = sal_now();
             do {
@@ -346,7 +347,7 @@ int cmd_bench(int argc, char **argv) {
                     best_cpu = process_cpu_s() - c1;
                 }
                 runs++;
-            } while (runs < 2 || (!quick && (runs < 3 || sal_now() - t0 < 0.5)));
+            } while (runs < 2 || (!quick && (runs < 5 || sal_now() - t0 < 1.0)));
             conv_weights_free(&cw);
             const double ms = best * 1e3, gf = flops / best * 1e-9;
             char shape[64];

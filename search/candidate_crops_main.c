@@ -17,6 +17,7 @@
 
 #include "candidate_crops.h"
 #include "saliency.h"
+#include "startup_check.h"
 
 #define EXIT_USAGE 3
 #define EXIT_MODEL 2   /* the original: 0 */
@@ -84,6 +85,13 @@ int main(int argc, char **argv) {
     if (debug && !strcmp(debug, "1"))
         fprintf(stderr, "showAllPoints=%s, argv[3]=%s\n", args.show_all ? "true" : "false",
                 argc > 3 ? argv[3] : "(null)");
+
+    // the kernels of the decoder, the resizer and the model, before the first use
+    ks_startup_t check;
+    if (startup_check("candidate_crops", KS_SALIENCY, &check, &err)) {
+        fprintf(stderr, "candidate_crops: %s\n", err.msg);
+        return EXIT_OTHER;
+    }
 
     // the image first, then the model: the original's order, so errors come out alike
     image_u8_t pixels;

@@ -31,6 +31,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "startup_check.h"
 #include "commands.h"
 #include "common.h"
 #include "conv.h"
@@ -240,6 +241,16 @@ int cmd_bench(int argc, char **argv) {
         }
     }
 
+    /* The kernels all rows below use, before the first of them runs. */
+    ks_startup_t check;
+    {
+        sal_err_t cerr;
+        if (startup_check("salient bench", KS_ALL, &check, &cerr)) {
+            fprintf(stderr, "salient bench: %s\n", cerr.msg);
+            return 1;
+        }
+    }
+
     /* The networks first, so that their peak memory is not the kernels' buffers. */
     bench_nets_t nb;
     int have_nets = 0;
@@ -298,7 +309,12 @@ int cmd_bench(int argc, char **argv) {
            "%peak", "cpu");
 
     sbuf_t js = {0};
-    sb_printf(&js, "{\n  \"isa\": \"%s\",\n  \"cores\": %d,\n  \"threads\": %d,\n", isa_name(isa),
+    {
+        char sj[2048];
+        ks_startup_json(&check, sj, sizeof sj);
+        sb_printf(&js, "{\n  \"selftest\": %s,\n", sj);
+    }
+    sb_printf(&js, "  \"isa\": \"%s\",\n  \"cores\": %d,\n  \"threads\": %d,\n", isa_name(isa),
               cpu_online_cores(), threads);
     sb_printf(&js, "  \"cpu\": {\"name\": ");
     sb_json_string(&js, ci.name);

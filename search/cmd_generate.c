@@ -22,6 +22,7 @@
 #include "npy.h"
 #include "png.h"
 #include "seedlist.h"
+#include "startup_check.h"
 #include "stylegan2.h"
 
 static void generate_help(FILE *f) {
@@ -211,6 +212,10 @@ static void output_stem(const gen_args_t *a, const latents_t *L, int i, char *bu
 static int run(const gen_args_t *a, sal_err_t *err) {
     if (a->threads) threads_set(a->threads);
     if (sal_mkdir_p(a->outdir, err) < 0) return -1;
+    ks_startup_t check; /* the kernels this run uses, before the first pass */
+    if (startup_check("salient generate", KS_GENERATOR | (a->fast ? KS_FAST : 0), &check, err) < 0 ||
+        startup_check_record(&check, a->outdir, err) < 0)
+        return -1;
 
     blob_t *blob = NULL;
     sg2_net_t *net = NULL;

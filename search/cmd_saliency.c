@@ -19,6 +19,7 @@
 #include "heatmap.h"
 #include "json.h"
 #include "saliency.h"
+#include "startup_check.h"
 
 static void saliency_help(FILE *f) {
     fprintf(f,
@@ -120,6 +121,12 @@ int cmd_saliency(int argc, char **argv) {
     if (threads) threads_set(threads);
 
     sal_err_t err = {{0}};
+    ks_startup_t check; /* the kernels of the model and the image path, before the first image */
+    if (startup_check("salient saliency", KS_SALIENCY, &check, &err)) {
+        fprintf(stderr, "salient saliency: %s\n", err.msg);
+        free(images);
+        return 1;
+    }
     blob_t *blob;
     saliency_model_t model;
     if (cc_open_model(model_path, &blob, &model, &err)) {

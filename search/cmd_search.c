@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "report.h"
 #include "search_cli.h"
+#include "startup_check.h"
 
 int cmd_search(int argc, char **argv) {
     search_cli_t cli;
@@ -14,7 +15,15 @@ int cmd_search(int argc, char **argv) {
     search_session_t s;
     sal_err_t err = {{0}};
     int n_done = 0;
+    ks_startup_t check; /* the kernels of both networks, before they are loaded */
+    rc = startup_check("salient search", KS_GENERATOR | KS_SALIENCY | (cli.p.fast ? KS_FAST : 0), &check, &err);
+    if (rc) {
+        fprintf(stderr, "salient search: %s\n", err.msg);
+        search_cli_free(&cli);
+        return 1;
+    }
     rc = search_session_open(&s, &cli, 1, &err);
+    if (rc == 0) rc = startup_check_record(&check, cli.p.outdir, &err);
     for (int i = 0; rc == 0 && i < cli.seeds.n; i++) rc = search_session_seed(&s, i, cli.seeds.n, cli.seeds.seeds[i], &err);
     if (rc == 0) rc = report_write(cli.p.outdir, &n_done, &err);
     if (rc == 0) {

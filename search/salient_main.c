@@ -5,6 +5,7 @@
  *   salient search    random search for more salient faces (the study)
  *   salient report    rebuild summary.csv and index.html of a search run
  *   salient bench     speed benchmark
+ *   salient selftest  the SIMD kernels against their naive references
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #pragma weak cmd_search
 #pragma weak cmd_report
 #pragma weak cmd_bench
+#pragma weak cmd_selftest
 
 typedef struct subcommand {
     const char *name;
@@ -39,6 +41,7 @@ int main(int argc, char **argv) {
         {"search", cmd_search, "random search for more salient counterfactual faces"},
         {"report", cmd_report, "rebuild summary.csv and index.html from a run folder"},
         {"bench", cmd_bench, "measure the speed of the kernels and networks"},
+        {"selftest", cmd_selftest, "check the SIMD kernels against their naive references"},
     };
     const int n = (int)(sizeof cmds / sizeof cmds[0]);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

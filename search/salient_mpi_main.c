@@ -21,6 +21,7 @@
 
 #include "report.h"
 #include "search_cli.h"
+#include "startup_check.h"
 
 enum { TAG_REQUEST = 1, TAG_SEED = 2 };
 
@@ -105,7 +106,16 @@ int main(int argc, char **argv) {
     search_session_t s;
     sal_err_t err = {{0}};
     int ok = 1, all_ok = 0;
+    /* every rank checks the kernels of its own node */
+    char prog[48];
+    snprintf(prog, sizeof prog, "salient-mpi: rank %d", rank);
+    ks_startup_t check;
+    if (startup_check(prog, KS_GENERATOR | KS_SALIENCY | (cli.p.fast ? KS_FAST : 0), &check, &err)) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
     if (rank == 0) ok = search_session_open(&s, &cli, 1, &err) == 0;
+    if (rank == 0 && ok && startup_check_record(&check, cli.p.outdir, &err)) ok = 0;
     MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (rank == 0 && !ok) fprintf(stderr, "salient-mpi: %s\n", err.msg);
     if (rank != 0 && ok) {

@@ -5,8 +5,8 @@
  * conv_avx512.c / conv_avx2.c / conv_generic.c; fast mode's Winograd conv in
  * winograd_simd_body.h, its weight transform in winograd.c), the resamplers in
  * conv_resample.c and the naive twins in conv_ref.c. If a fast kernel cannot
- * get its scratch memory it reports -1 and we run the reference loop, so a
- * call never fails.
+ * get its scratch memory the call returns -1 (the caller reports it): no
+ * silent switch to the ~50x slower reference loop.
  */
 #include "conv.h"
 
@@ -79,9 +79,9 @@ int conv_weights_make_fast_transposed(conv_weights_t *cw, sal_err_t *err) {
     return 0;
 }
 
-void conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
-            const conv_epilogue_t *ep) {
-    if (n <= 0 || h <= 0 || w <= 0) return;
+int conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
+           const conv_epilogue_t *ep) {
+    if (n <= 0 || h <= 0 || w <= 0) return 0;
     int rc = -1;
     if (cw->wino) { /* fast mode: Winograd, unless the image is too small (rc 1) */
         switch (cpu_isa()) {
@@ -89,7 +89,7 @@ void conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h,
         case ISA_AVX2: rc = conv2d_wino_avx2(cw, in, out, n, h, w, ep); break;
         case ISA_GENERIC: rc = conv2d_wino_generic(cw, in, out, n, h, w, ep); break;
         }
-        if (rc == 0) return;
+        if (rc <= 0) return rc; /* done, or out of memory */
         rc = -1;
     }
     if (cw->packed) {
@@ -99,12 +99,12 @@ void conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h,
         case ISA_GENERIC: rc = conv2d_fast_generic(cw, in, out, n, h, w, ep); break;
         }
     }
-    if (rc != 0) conv2d_ref(cw, in, out, n, h, w, ep);
+    return rc == 0 ? 0 : -1;
 }
 
-void conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const float *in_scale,
-                            float *out, int n, int h, int w) {
-    if (n <= 0 || h <= 0 || w <= 0) return;
+int conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const float *in_scale,
+                           float *out, int n, int h, int w) {
+    if (n <= 0 || h <= 0 || w <= 0) return 0;
     int rc = -1;
     if (cw->wino_t) { /* fast mode: Winograd classes, unless the image is too small (rc 1) */
         switch (cpu_isa()) {
@@ -112,7 +112,7 @@ void conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const flo
         case ISA_AVX2: rc = conv_t3s2_wino_avx2(cw, in, in_scale, out, n, h, w); break;
         case ISA_GENERIC: rc = conv_t3s2_wino_generic(cw, in, in_scale, out, n, h, w); break;
         }
-        if (rc == 0) return;
+        if (rc <= 0) return rc; /* done, or out of memory */
         rc = -1;
     }
     if (cw->packed && cw->k == 3) {
@@ -122,19 +122,19 @@ void conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const flo
         case ISA_GENERIC: rc = conv_t3s2_fast_generic(cw, in, in_scale, out, n, h, w); break;
         }
     }
-    if (rc != 0) conv2d_transpose3x3_s2_ref(cw, in, in_scale, out, n, h, w);
+    return rc == 0 ? 0 : -1;
 }
 
-void fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2p1,
-                      const float f[4], float gain, const conv_epilogue_t *ep) {
-    if (n <= 0 || c <= 0 || h2p1 <= 1 || w2p1 <= 1) return;
+int fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2p1,
+                     const float f[4], float gain, const conv_epilogue_t *ep) {
+    if (n <= 0 || c <= 0 || h2p1 <= 1 || w2p1 <= 1) return 0;
     int rc = -1;
     switch (cpu_isa()) {
     case ISA_AVX512: rc = fir4x4_fast_avx512(in, out, n, c, h2p1, w2p1, f, gain, ep); break;
     case ISA_AVX2: rc = fir4x4_fast_avx2(in, out, n, c, h2p1, w2p1, f, gain, ep); break;
     case ISA_GENERIC: rc = fir4x4_fast_generic(in, out, n, c, h2p1, w2p1, f, gain, ep); break;
     }
-    if (rc != 0) fir4x4_down_pad1_ref(in, out, n, c, h2p1, w2p1, f, gain, ep);
+    return rc == 0 ? 0 : -1;
 }
 
 double conv_fma_peak_gflops(double seconds) {

@@ -3,6 +3,8 @@
  * Every kernel has two implementations: a naive reference loop (`*_ref`,
  * obviously correct, used by the tests) and a fast one that dispatches on
  * cpu_isa() to AVX-512 / AVX2 / portable code and is threaded with OpenMP.
+ * The fast ones that need scratch memory return -1 when it cannot be
+ * allocated (never a silent fall back to the reference loop).
  * Weights are packed once (conv_weights_init) into whatever layout the fast
  * kernel wants; a whole batch shares them.
  *
@@ -92,9 +94,11 @@ int conv_weights_make_fast_transposed(conv_weights_t *cw, sal_err_t *err);
 
 /* Stride-1 convolution with zero padding k/2 ("same"), cross-correlation:
  *   out[n,o,y,x] = ep( sum_{c,ky,kx} w[o,c,ky,kx] * in[n,c,y+ky-k/2,x+kx-k/2] )
- * in (N, C_in, H, W) -> out (N, C_out, H, W). */
-void conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
-            const conv_epilogue_t *ep);
+ * in (N, C_in, H, W) -> out (N, C_out, H, W).
+ * The fast kernels (this and the three below) return 0, or -1 if their
+ * scratch memory could not be allocated (out is then incomplete). */
+int conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
+           const conv_epilogue_t *ep);
 void conv2d_ref(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
                 const conv_epilogue_t *ep);
 
@@ -102,8 +106,8 @@ void conv2d_ref(const conv_weights_t *cw, const float *in, float *out, int n, in
  *   out[n,o,2i+ky,2j+kx] += sum_c x[n,c,i,j] * w[o,c,ky,kx]
  *   x = in * in_scale[n, c]  (the prologue above; in_scale may be NULL)
  * in (N, C_in, H, W) -> out (N, C_out, 2H+1, 2W+1), raw sums (no epilogue). */
-void conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const float *in_scale,
-                            float *out, int n, int h, int w);
+int conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const float *in_scale,
+                           float *out, int n, int h, int w);
 void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in,
                                 const float *in_scale, float *out, int n, int h, int w);
 
@@ -111,16 +115,16 @@ void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in,
  *   out[p,Y,X] = ep( sum_{a,b=0..3} F[a,b] * in[p, Y+a-1, X+b-1] )
  * in (N, C, 2H+1, 2W+1) (zero outside) -> out (N, C, 2H, 2W), F = f f^T * gain
  * with the 4-tap f given. The epilogue's channel index is p's channel. */
-void fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2p1,
-                      const float f[4], float gain, const conv_epilogue_t *ep);
+int fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2p1,
+                     const float f[4], float gain, const conv_epilogue_t *ep);
 void fir4x4_down_pad1_ref(const float *in, float *out, int n, int c, int h2p1, int w2p1,
                           const float f[4], float gain, const conv_epilogue_t *ep);
 
 /* 2x upsampling with a 4x4 FIR (upfirdn2d up=2, pad (2,1), FORMAT.md 2.7):
  *   out[p,Y,X] = sum_{a,b} F[a,b] * u[p, Y+a-2, X+b-2],  u = zero-stuffed in
  * in (P, H, W) -> out (P, 2H, 2W), P = N*C planes. If accumulate, adds into out. */
-void upsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
-                    float gain, int accumulate);
+int upsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
+                   float gain, int accumulate);
 void upsample2x_fir_ref(const float *in, float *out, int planes, int h, int w,
                         const float f[4], float gain, int accumulate);
 

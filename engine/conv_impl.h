@@ -18,7 +18,7 @@
  * (engine/winograd_t_simd_body.h).
  *
  * The conv functions return 0, or -1 if their scratch buffers could not be
- * allocated (the caller then falls back to the reference loop).
+ * allocated (conv.c passes that on to its caller).
  */
 #ifndef SALIENT_CONV_IMPL_H
 #define SALIENT_CONV_IMPL_H

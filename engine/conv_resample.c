@@ -21,9 +21,9 @@ static void upsample_row(const float *s, float *d, int w, const float f[4]) {
 // in (P, H, W) -> out (P, 2H, 2W): rows 2m and 2m+1 of out come from the
 // horizontally upsampled rows m-1, m, m+1 of in (vertical polyphase):
 //   out[2m]   = gain (f0 u[m-1] + f2 u[m]),  out[2m+1] = gain (f1 u[m] + f3 u[m+1])
-void upsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
-                    float gain, int accumulate) {
-    if (planes <= 0 || h <= 0 || w <= 0) return;
+int upsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
+                   float gain, int accumulate) {
+    if (planes <= 0 || h <= 0 || w <= 0) return 0;
     const int wo = 2 * w;
     const long tasks = (long)planes * h;
     int failed = 0;
@@ -52,7 +52,7 @@ void upsample2x_fir(const float *in, float *out, int planes, int h, int w, const
         }
         free(u);
     }
-    if (failed) upsample2x_fir_ref(in, out, planes, h, w, f, gain, accumulate);
+    return failed ? -1 : 0; /* a thread without its 3 rows: out is incomplete */
 }
 
 void maxpool2x2_ceil(const float *in, float *out, int planes, int h, int w) {

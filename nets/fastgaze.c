@@ -161,7 +161,8 @@ int fg_forward(const fg_model_t *m, const float *in, int h, int w, arena_t *a, f
         if (L->kind == FG_CONV) {
             // y (C_out, h, w) = act(conv(x, W) + b)
             const conv_epilogue_t ep = {.bias = L->bias, .act = L->act, .slope = L->slope};
-            conv2d(&L->cw, x, y, 1, h, w, &ep);
+            if (conv2d(&L->cw, x, y, 1, h, w, &ep))
+                return sal_errf(err, "fastgaze: layer %d: out of memory for the conv's scratch", i);
         } else if (L->kind == FG_MAXPOOL) {
             // y (C, ceil(h/2), ceil(w/2)) = max over 2x2 windows of x
             maxpool2x2_ceil(x, y, L->c_in, h, w);

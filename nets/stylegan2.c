@@ -565,9 +565,10 @@ static void draw_noise(synth_ctx_t *cx, int res) {
  * sample is the same sum in a different order; scaling the input by s and
  * the output by d lets one packed W serve the whole batch. The last line is
  * the kernels' epilogue (conv.h): out_scale = d, noise, bias, lrelu, gain,
- * clamp -- the clamp comes after the gain. */
-static void modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *name, int w_index,
-                            const float *x, float *out) {
+ * clamp -- the clamp comes after the gain. Returns 0, or -1 with *err set
+ * when a kernel could not get its scratch memory. */
+static int modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *name, int w_index,
+                           const float *x, float *out, sal_err_t *err) {
     const int n = cx->n, h_in = L->up ? L->res / 2 : L->res, res = L->res;
     const float clamp = cx->net->cfg.conv_clamp;
     const sg2_noise_mode_t mode = cx->opts->noise_mode;
@@ -598,7 +599,8 @@ static void modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *n
     const conv_epilogue_t *kernel_ep = mode == SG2_NOISE_RANDOM ? &ep_scale_only : &ep;
 
     if (!L->up) {
-        conv2d(&L->conv, x, out, n, res, res, kernel_ep);
+        if (conv2d(&L->conv, x, out, n, res, res, kernel_ep))
+            return sal_errf(err, "synthesis: %s: out of memory for the conv's scratch", name);
     } else {
         // up-conv in chunks of samples: transposed conv into tmp (C_out, 2H+1, 2H+1),
         // then the 4x4 FIR (pad 1) down to (C_out, 2H, 2H) with the epilogue.
@@ -608,12 +610,14 @@ static void modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *n
         if (chunk < 1) chunk = 1;   // (cannot happen: tmp is sized for one sample)
         for (int b0 = 0; b0 < n; b0 += chunk) {
             const int nb = n - b0 < chunk ? n - b0 : chunk;
-            conv2d_transpose3x3_s2(&L->conv, x + (size_t)b0 * L->c_in * h_in * h_in,
-                                   cx->styles + (size_t)b0 * L->c_in, cx->tmp, nb, h_in, h_in);
+            if (conv2d_transpose3x3_s2(&L->conv, x + (size_t)b0 * L->c_in * h_in * h_in,
+                                       cx->styles + (size_t)b0 * L->c_in, cx->tmp, nb, h_in, h_in))
+                return sal_errf(err, "synthesis: %s: out of memory for the transposed conv's scratch", name);
             conv_epilogue_t ep_chunk = *kernel_ep;
             ep_chunk.out_scale = cx->dcoef + (size_t)b0 * L->c_out;
-            fir4x4_down_pad1(cx->tmp, out + (size_t)b0 * L->c_out * res * res, nb, L->c_out,
-                             2 * h_in + 1, 2 * h_in + 1, sg2_fir_taps, SG2_FIR_GAIN, &ep_chunk);
+            if (fir4x4_down_pad1(cx->tmp, out + (size_t)b0 * L->c_out * res * res, nb, L->c_out,
+                                 2 * h_in + 1, 2 * h_in + 1, sg2_fir_taps, SG2_FIR_GAIN, &ep_chunk))
+                return sal_errf(err, "synthesis: %s: out of memory for the FIR's scratch", name);
         }
     }
 
@@ -632,14 +636,15 @@ static void modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *n
         }
     }
     report(cx, name, "out", 4, (int64_t[]){n, L->c_out, res, res}, out);
+    return 0;
 }
 
 /* 3.4 ToRGB (2.6): a modulated 1x1 conv without demodulation:
  *   s = affine(ws[:, w_index]) * fl(1/sqrt(C_in))                 (N, C_in)
  *   y[n,o] = clamp( sum_c W[o,c] s[n,c] x[n,c] + bias[o], +-256 )  (N, 3, H, W)
  * (x * s is the conv's prologue: x itself is still needed by the next block.) */
-static void torgb_layer(synth_ctx_t *cx, const sg2_torgb_t *T, const char *name, int w_index,
-                        const float *x, int res, float *y) {
+static int torgb_layer(synth_ctx_t *cx, const sg2_torgb_t *T, const char *name, int w_index,
+                       const float *x, int res, float *y, sal_err_t *err) {
     const int n = cx->n;
     compute_styles(cx, &T->affine, w_index, cx->styles);
     report(cx, name, "affine.out", 2, (int64_t[]){n, T->c_in}, cx->styles);
@@ -647,8 +652,10 @@ static void torgb_layer(synth_ctx_t *cx, const sg2_torgb_t *T, const char *name,
 
     const conv_epilogue_t ep = {.bias = T->bias, .act = ACT_LINEAR,
                                 .clamp = cx->net->cfg.conv_clamp, .in_scale = cx->styles};
-    conv2d(&T->conv, x, y, n, res, res, &ep);
+    if (conv2d(&T->conv, x, y, n, res, res, &ep))
+        return sal_errf(err, "synthesis: %s: out of memory for the conv's scratch", name);
     report(cx, name, "out", 4, (int64_t[]){n, T->c_out, res, res}, y);
+    return 0;
 }
 
 /* 3.5 The blocks (2.2). Block b4 starts from the learned constant; every
@@ -668,10 +675,10 @@ static void torgb_layer(synth_ctx_t *cx, const sg2_torgb_t *T, const char *name,
  * features and image of block i0-1 (unused for i0 = 0) and are only read;
  * feat[2] and imgbuf[2] are the ping-pong buffers. The last block of the
  * network writes img_final; otherwise *x_out / *img_out tell where block
- * i1-1 left its results. */
-static void run_blocks(synth_ctx_t *cx, int i0, int i1, const float *x_in, const float *img_in,
-                       float *feat[2], float *imgbuf[2], float *img_final, const float **x_out,
-                       const float **img_out) {
+ * i1-1 left its results. Returns 0, or -1 with *err set (a kernel's scratch). */
+static int run_blocks(synth_ctx_t *cx, int i0, int i1, const float *x_in, const float *img_in,
+                      float *feat[2], float *imgbuf[2], float *img_final, const float **x_out,
+                      const float **img_out, sal_err_t *err) {
     const sg2_net_t *net = cx->net;
     const int n = cx->n, C = net->cfg.img_channels;
     const float *x = x_in, *img_prev = img_in;
@@ -689,12 +696,13 @@ static void run_blocks(synth_ctx_t *cx, int i0, int i1, const float *x_in, const
             next ^= 1;
         } else {
             snprintf(name, sizeof name, "%s.conv0", B->name);
-            modulated_layer(cx, &B->conv0, name, 2 * i - 1, x, feat[next]);   // (N, C, res, res)
+            if (modulated_layer(cx, &B->conv0, name, 2 * i - 1, x, feat[next], err))   // (N, C, res, res)
+                return -1;
             x = feat[next];
             next ^= 1;
         }
         snprintf(name, sizeof name, "%s.conv1", B->name);
-        modulated_layer(cx, &B->conv1, name, 2 * i, x, feat[next]);
+        if (modulated_layer(cx, &B->conv1, name, 2 * i, x, feat[next], err)) return -1;
         x = feat[next];
         next ^= 1;
         report(cx, B->name, "x", 4, (int64_t[]){n, B->c_out, res, res}, x);
@@ -702,14 +710,17 @@ static void run_blocks(synth_ctx_t *cx, int i0, int i1, const float *x_in, const
         // img = upsample2x(img_prev) + torgb(x): the last block writes the output.
         float *img_new = i == net->cfg.num_blocks - 1 ? img_final : imgbuf[i & 1];
         snprintf(name, sizeof name, "%s.torgb", B->name);
-        torgb_layer(cx, &B->torgb, name, 2 * i + 1, x, res, img_new);      // (N, C, res, res)
-        if (img_prev) upsample2x_fir(img_prev, img_new, n * C, res / 2, res / 2, sg2_fir_taps,
-                                     SG2_FIR_GAIN, 1);
+        if (torgb_layer(cx, &B->torgb, name, 2 * i + 1, x, res, img_new, err))   // (N, C, res, res)
+            return -1;
+        if (img_prev && upsample2x_fir(img_prev, img_new, n * C, res / 2, res / 2, sg2_fir_taps,
+                                       SG2_FIR_GAIN, 1))
+            return sal_errf(err, "synthesis: %s: out of memory for the upsampler's scratch", name);
         report(cx, B->name, "img", 4, (int64_t[]){n, C, res, res}, img_new);
         img_prev = img_new;
     }
     *x_out = x;
     *img_out = img_prev;
+    return 0;
 }
 
 /* 3.6 The whole pass: phase 1 on the batch, phase 2 sample by sample (3.1). */
@@ -762,15 +773,15 @@ int sg2_synthesis(const sg2_net_t *net, const float *ws, int n, const sg2_synthe
 
     // phase 1: blocks [0, split) on the whole batch
     const float *x, *img_prev;
-    run_blocks(&cx, 0, sz.split, NULL, NULL, feat1, img1, img, &x, &img_prev);
+    int rc = run_blocks(&cx, 0, sz.split, NULL, NULL, feat1, img1, img, &x, &img_prev, err);
 
     // phase 2: the remaining blocks, one sample at a time
-    if (sz.split < cfg->num_blocks) {
+    if (rc == 0 && sz.split < cfg->num_blocks) {
         const sg2_block_t *last = &net->blocks[sz.split - 1];
         const size_t x_per = (size_t)last->c_out * last->res * last->res;
         const size_t img_per = (size_t)cfg->img_channels * last->res * last->res;
         const size_t out_per = (size_t)cfg->img_channels * cfg->img_resolution * cfg->img_resolution;
-        for (int b = 0; b < n; b++) {
+        for (int b = 0; b < n && rc == 0; b++) {
             sg2_synthesis_opts_t one = *opts;
             if (opts->noise_rngs) one.noise_rngs = opts->noise_rngs + b;
             synth_ctx_t cb = cx;
@@ -778,14 +789,14 @@ int sg2_synthesis(const sg2_net_t *net, const float *ws, int n, const sg2_synthe
             cb.n = 1;
             cb.opts = &one;
             const float *xo, *io;
-            run_blocks(&cb, sz.split, cfg->num_blocks, x + (size_t)b * x_per,
-                       img_prev + (size_t)b * img_per, feat2, img2, img + (size_t)b * out_per, &xo,
-                       &io);
+            rc = run_blocks(&cb, sz.split, cfg->num_blocks, x + (size_t)b * x_per,
+                            img_prev + (size_t)b * img_per, feat2, img2, img + (size_t)b * out_per,
+                            &xo, &io, err);
         }
     }
 
     if (arena == &own) arena_free(&own); else arena_release(arena, mark);
-    return 0;
+    return rc;
 }
 
 /* ========================================================================== */

@@ -134,7 +134,7 @@ static int compose_axis(const stage_t *st, int n_st, int in_size, int out_size,
     double *rows = malloc(sizeof(double) * (size_t)out_size * in_size);   // dense, then banded
     ax->start = malloc(sizeof(int) * out_size);
     ax->len = malloc(sizeof(int) * out_size);
-    int rc = -1;
+    int rc = -1, *fill = NULL;
     if (!v || !u || !rows || !ax->start || !ax->len) goto done;
     int width = 1;
     for (int i = 0; i < out_size; i++) {
@@ -164,22 +164,45 @@ static int compose_axis(const stage_t *st, int n_st, int in_size, int out_size,
     for (int i = 0; i < out_size; i++)
         for (int k = 0; k < ax->len[i]; k++)
             ax->w[(size_t)i * width + k] = (float)rows[(size_t)i * in_size + ax->start[i] + k];
+    // the transpose, by input index (counting sort of the band entries)
+    size_t nnz = 0;
+    for (int i = 0; i < out_size; i++) nnz += (size_t)ax->len[i];
+    ax->t_ptr = calloc((size_t)in_size + 1, sizeof(int));
+    ax->t_out = malloc(sizeof(int) * (nnz ? nnz : 1));
+    ax->w_t = malloc(sizeof(float) * (nnz ? nnz : 1));
+    if (!ax->t_ptr || !ax->t_out || !ax->w_t) goto done;
+    for (int i = 0; i < out_size; i++)
+        for (int k = 0; k < ax->len[i]; k++) ax->t_ptr[ax->start[i] + k + 1]++;
+    for (int j = 0; j < in_size; j++) ax->t_ptr[j + 1] += ax->t_ptr[j];
+    fill = malloc(sizeof(int) * (size_t)in_size);
+    if (!fill) goto done;
+    for (int j = 0; j < in_size; j++) fill[j] = ax->t_ptr[j];
+    for (int i = 0; i < out_size; i++)   // i ascending: each input's list is sorted by output
+        for (int k = 0; k < ax->len[i]; k++) {
+            const int q = fill[ax->start[i] + k]++;
+            ax->t_out[q] = i;
+            ax->w_t[q] = ax->w[(size_t)i * width + k];
+        }
     rc = 0;
 done:
     free(v);
     free(u);
     free(rows);
+    free(fill);
     if (rc) {
-        free(ax->start);
-        free(ax->len);
+        free(ax->start); free(ax->len); free(ax->w);
+        free(ax->t_ptr); free(ax->t_out); free(ax->w_t);
         memset(ax, 0, sizeof *ax);
     }
     return rc;
 }
 
 void saliency_resize_map_free(saliency_resize_map_t *rm) {
-    free(rm->x.start); free(rm->x.len); free(rm->x.w);
-    free(rm->y.start); free(rm->y.len); free(rm->y.w);
+    saliency_resize_axis_t *ax[2] = {&rm->x, &rm->y};
+    for (int i = 0; i < 2; i++) {
+        free(ax[i]->start); free(ax[i]->len); free(ax[i]->w);
+        free(ax[i]->t_ptr); free(ax[i]->t_out); free(ax[i]->w_t);
+    }
     memset(rm, 0, sizeof *rm);
 }
 
@@ -264,29 +287,27 @@ void saliency_resize_adjoint(const saliency_resize_map_t *rm, const float *g, fl
                              float *tmp) {
     const int iw = rm->in_w, ih = rm->in_h, ow = rm->out_w, oh = rm->out_h;
     const saliency_resize_axis_t *ax = &rm->x, *ay = &rm->y;
-    // vertical adjoint: tmp (C, ih, ow)[sy_i + k][:] += Ay[i][k] g[i][:]; one
-    // channel per task (the rows of different i overlap)
-    memset(tmp, 0, sizeof(float) * (size_t)c * ih * ow);
-    #pragma omp parallel for schedule(static) if ((size_t)c * oh * ow > 65536)
-    for (int ch = 0; ch < c; ch++)
-        for (int i = 0; i < oh; i++) {
-            const float *wi = ay->w + (size_t)i * ay->width;
-            const float *s = g + ((size_t)ch * oh + i) * ow;
-            for (int k = 0; k < ay->len[i]; k++) {
-                float *d = tmp + ((size_t)ch * ih + ay->start[i] + k) * ow;
-                for (int j = 0; j < ow; j++) d[j] += wi[k] * s[j];
-            }
+    // vertical adjoint: tmp (C, ih, ow)[j][:] = sum_{i covers j} Ay[i][j - sy_i] g[i][:]
+    #pragma omp parallel for schedule(static) if ((size_t)c * ih * ow > 65536)
+    for (long r = 0; r < (long)c * ih; r++) {
+        const int ch = (int)(r / ih), j = (int)(r % ih);
+        float *d = tmp + (size_t)r * ow;
+        for (int x = 0; x < ow; x++) d[x] = 0.0f;
+        for (int q = ay->t_ptr[j]; q < ay->t_ptr[j + 1]; q++) {
+            const float wq = ay->w_t[q];
+            const float *s = g + ((size_t)ch * oh + ay->t_out[q]) * ow;
+            for (int x = 0; x < ow; x++) d[x] += wq * s[x];
         }
-    // horizontal adjoint: gin[r][sx_j + k] += Ax[j][k] tmp[r][j], row by row
+    }
+    // horizontal adjoint: gin (C, ih, iw)[r][j] = sum_{i covers j} Ax[i][j - sx_i] tmp[r][i]
     #pragma omp parallel for schedule(static) if ((size_t)c * ih * iw > 65536)
     for (long r = 0; r < (long)c * ih; r++) {
         const float *s = tmp + (size_t)r * ow;
         float *d = gin + (size_t)r * iw;
-        memset(d, 0, sizeof(float) * iw);
-        for (int j = 0; j < ow; j++) {
-            const float *wj = ax->w + (size_t)j * ax->width;
-            float *dj = d + ax->start[j];
-            for (int k = 0; k < ax->len[j]; k++) dj[k] += wj[k] * s[j];
+        for (int j = 0; j < iw; j++) {
+            float acc = 0.0f;
+            for (int q = ax->t_ptr[j]; q < ax->t_ptr[j + 1]; q++) acc += ax->w_t[q] * s[ax->t_out[q]];
+            d[j] = acc;
         }
     }
 }

@@ -78,6 +78,11 @@ typedef struct saliency_resize_axis {
     int in_size, out_size, width;
     int *start, *len;   /* (out_size) */
     float *w;           /* (out_size, width) */
+    /* the same weights by input index (for the adjoint, a gather):
+     * in_j receives w_t[q] * out[t_out[q]] for q in t_ptr[j] .. t_ptr[j+1]-1 */
+    int *t_ptr;         /* (in_size + 1) */
+    int *t_out;
+    float *w_t;
 } saliency_resize_axis_t;
 
 /* The resize saliency_prepare applies to an in_w x in_h RGB image with

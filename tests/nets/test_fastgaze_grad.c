@@ -1,6 +1,7 @@
 /* test_fastgaze_grad.c — the fastgaze backward pass (nets/fastgaze_grad.c):
  *   - against ../shared/fixtures/fastgaze-grad (torch float64 autograd of the
- *     network): dL/dx for L = M[r*, c*] and L = sum(M * R), three images;
+ *     network): dL/dx for L = M[r*, c*] and L = sum(M * R), three images, in
+ *     exact and in fast (Winograd) mode;
  *   - the adjoint identity <A x, y> = <x, A^T y> (in double) for every conv
  *     layer's linear part;
  *   - central finite differences in double for the ReLU / leaky ReLU and max
@@ -47,7 +48,10 @@ static int json_int_at(const json_t *arr, int i) {
 
 /* ---- fixtures ---------------------------------------------------------------- */
 
-static void check_fixture(test_ctx_t *t, const fg_model_t *m, const json_t *img, const char *name) {
+/* fast: the model runs Winograd convs, whose rounding leaves ~1e-9 relative
+ * values where the exact gradient is 0 (outside the receptive field). */
+static void check_fixture(test_ctx_t *t, const fg_model_t *m, const json_t *img, const char *name,
+                          int fast) {
     const json_t *xs = json_get(img, "x_shape_chw"), *ms = json_get(img, "M_shape");
     const json_t *win = json_get(img, "maxcell_gradient_window");
     const int H = json_int_at(xs, 1), W = json_int_at(xs, 2), mh = json_int_at(ms, 0),
@@ -103,12 +107,14 @@ static void check_fixture(test_ctx_t *t, const fg_model_t *m, const json_t *img,
     CHECK(t, rc == 0, "%s: %s", name, err.msg);
     double num = 0, den = 0, emax = 0, gmax = 0;
     size_t outside = 0;
+    double outside_max = 0;
     for (int c = 0; c < 3; c++)
         for (int yy = 0; yy < H; yy++)
             for (int xx = 0; xx < W; xx++) {
                 const double g = dx[((size_t)c * H + yy) * W + xx];
                 if (yy < r0 || yy > r1 || xx < c0 || xx > c1) {
                     outside += g != 0.0;
+                    outside_max = fmax(outside_max, fabs(g));
                     continue;
                 }
                 const double ref = gwin[((size_t)c * wr + (yy - r0)) * wc + (xx - c0)];
@@ -120,7 +126,11 @@ static void check_fixture(test_ctx_t *t, const fg_model_t *m, const json_t *img,
     const double rel_a = sqrt(num / den);
     printf("%s (a) max cell: rel L2 %.3g, max |err| / max |g| %.3g (max |g| %.3g)\n", name, rel_a,
            emax / gmax, gmax);
-    CHECK(t, outside == 0, "%s: %zu nonzero entries outside the receptive field", name, outside);
+    if (fast)
+        CHECK(t, outside_max <= 1e-5 * gmax, "%s: |g| up to %.3g outside the receptive field", name,
+              outside_max);
+    else
+        CHECK(t, outside == 0, "%s: %zu nonzero entries outside the receptive field", name, outside);
     CHECK(t, rel_a <= 1e-3, "%s (a): rel L2 %.3g", name, rel_a);
     // (b) L = sum(M * R)
     for (size_t i = 0; i < nm; i++) dmap[i] = (float)R[i];
@@ -404,15 +414,25 @@ int main(void) {
         for (int i = 0; i < 3; i++) {
             const json_t *img = json_get(images, names[i]);
             CHECK(&t, img != NULL, "manifest: no image %s", names[i]);
-            if (img) check_fixture(&t, &m, img, names[i]);
+            if (img) check_fixture(&t, &m, img, names[i], 0);
+        }
+        check_conv_adjoints(&t, &m);
+        check_network_fd(&t, &m);
+        // fast mode: Winograd for the 3x3 convs and their adjoints, same tolerances
+        CHECK(&t, fg_enable_fast(&m, &err) == 0, "%s", err.msg);
+        // wide_2000x100 is left out: its gradient is defined by exact max-pool
+        // ties in flat padding, which Winograd's rounding does not keep
+        printf("fast mode (Winograd):\n");
+        for (int i = 1; i < 3; i++) {
+            const json_t *img = json_get(images, names[i]);
+            if (img) check_fixture(&t, &m, img, names[i], 1);
         }
         json_free(&man);
     } else {
         CHECK(&t, 0, "%s", err.msg);
     }
-    check_conv_adjoints(&t, &m);
+    check_conv_adjoints(&t, &m);   // fast mode from here on (if the manifest was read)
     check_pieces(&t);
-    check_network_fd(&t, &m);
     fg_free(&m);
     blob_close(b);
     return test_end(&t);

@@ -285,6 +285,7 @@ int main(void) {
         check_step(&t, &m, img, R, &a, SALIENCY_OBJ_MAX, 0.0f, what);
         snprintf(what, sizeof what, "face %dx%d, softmax tau 0.1", R, R);
         check_step(&t, &m, img, R, &a, SALIENCY_OBJ_SOFTMAX, 0.1f, what);
+#ifndef __SANITIZE_ADDRESS__   // (timings under ASan mean nothing)
         if (R == 1024) {
             // speed (noisy shared machine): saliency_run, forward only, forward + backward
             float *g = malloc(sizeof(float) * 3 * R * R);
@@ -316,6 +317,7 @@ int main(void) {
             free(g);
             free(u8);
         }
+#endif
         arena_free(&a);
         free(img);
         image_free(&im);

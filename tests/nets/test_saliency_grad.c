@@ -7,11 +7,15 @@
  *     differences in double; max: one-hot at the first maximum);
  *   - saliency_grad_image's max saliency, cell and point are bit for bit
  *     saliency_run's on sg2_to_uint8(img);
+ *   - the chain without rounding: directional finite differences vs the
+ *     gradient assembled from the pieces, and that gradient vs saliency_grad_image's;
  *   - a small step along the gradient of a real face (converted to the
  *     generator's float range) increases the objective;
  *   - prints forward vs forward+backward time on a 1024x1024 image.
  */
 #include "check.h"
+
+#include "fastgaze_grad.h"
 
 #include <stdint.h>
 
@@ -219,6 +223,86 @@ done:
     free(img2);
 }
 
+/* The chain without rounding, L_lin(img) = M[r, c] of fastgaze(A clamp(img * 127.5 + 128)
+ * + offset) at a fixed cell: its directional derivative by central differences
+ * vs <g_lin, v>, where g_lin is assembled from the exposed pieces (network
+ * backward, resize adjoint, uint8 step) at the same point. Then g_lin vs
+ * saliency_grad_image's gradient (taken at the integer resizer's x, a few
+ * levels away, so a few ReLU / pool decisions differ). */
+static double lin_objective(const saliency_model_t *m, const float *img, int R, int row, int col,
+                            const saliency_resize_map_t *rm, float *u, float *x, float *tmp,
+                            arena_t *a, fg_tape_t *tape) {
+    static const float offset[3] = {-103.939f, -116.779f, -123.68f};
+    const size_t n = (size_t)3 * R * R, plane = (size_t)rm->out_w * rm->out_h;
+    for (size_t i = 0; i < n; i++) {
+        float v = img[i] * 127.5f + 128.0f;
+        u[i] = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+    }
+    saliency_resize_apply(rm, u, x, 3, tmp);
+    for (size_t i = 0; i < 3 * plane; i++) x[i] += offset[i / plane];
+    sal_err_t err = {{0}};
+    arena_reset(a);
+    if (fg_forward_tape(&m->net, x, rm->out_h, rm->out_w, a, tape, &err)) return NAN;
+    return tape->map[(size_t)row * tape->map_w + col];
+}
+
+static void check_chain_directional(test_ctx_t *t, const saliency_model_t *m, const float *img, int R,
+                                    arena_t *ga, const char *what) {
+    sal_err_t err = {{0}};
+    int W, H;
+    saliency_fit_size(R, R, &W, &H, &err);
+    const size_t n = (size_t)3 * R * R, nx = (size_t)3 * W * H;
+    saliency_resize_map_t rm;
+    CHECK(t, saliency_resize_map_init(&rm, R, R, W, H, &err) == 0, "%s", err.msg);
+    float *u = malloc(n * 4), *x = malloc(nx * 4), *tmp = malloc((size_t)3 * R * W * 4);
+    float *g = malloc(n * 4), *gq = malloc(n * 4), *dx = malloc(nx * 4), *img2 = malloc(n * 4), *v = malloc(n * 4);
+    arena_t a;
+    arena_init(&a, fg_grad_arena_bytes(&m->net, H, W));
+    fg_tape_t tape;
+    saliency_grad_result_t gr;
+    CHECK(t, saliency_grad_image(m, img, R, SALIENCY_OBJ_MAX, 0.0f, ga, &gr, gq, &err) == 0, "%s", err.msg);
+    const int row = gr.row, col = gr.col;
+    lin_objective(m, img, R, row, col, &rm, u, x, tmp, &a, &tape);
+    float *dmap = calloc((size_t)tape.map_h * tape.map_w, sizeof(float));
+    dmap[(size_t)row * tape.map_w + col] = 1.0f;
+    CHECK(t, fg_backward(&m->net, &tape, dmap, dx, &a, &err) == 0, "%s", err.msg);
+    saliency_resize_adjoint(&rm, dx, g, 3, tmp);
+    saliency_uint8_backward(img, g, n);
+    // direction: random signs on pixels whose byte is not clamped
+    uint32_t s = 99;
+    double gv = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float b = img[i] * 127.5f + 128.0f;
+        v[i] = b > 2.0f && b < 253.0f ? (g[i] > 0 ? 1.0f : g[i] < 0 ? -1.0f : ((lcg(&s) >> 31) ? 1.0f : -1.0f)) : 0.0f;
+        gv += (double)g[i] * v[i];
+    }
+    // e: 0.003 byte levels per pixel; along sign(g) the change of L is ~e * sum|g|,
+    // far above float32 noise, and few ReLU / pool decisions flip
+    const double e = 0.003 / 127.5;
+    for (size_t i = 0; i < n; i++) img2[i] = img[i] + (float)(e * v[i]);
+    const double Lp = lin_objective(m, img2, R, row, col, &rm, u, x, tmp, &a, &tape);
+    for (size_t i = 0; i < n; i++) img2[i] = img[i] - (float)(e * v[i]);
+    const double Lm = lin_objective(m, img2, R, row, col, &rm, u, x, tmp, &a, &tape);
+    const double fd = (Lp - Lm) / (2 * e);
+    double num = 0, dot = 0, nq = 0, nl = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)g[i] - gq[i]) * ((double)g[i] - gq[i]);
+        dot += (double)g[i] * gq[i];
+        nq += (double)gq[i] * gq[i];
+        nl += (double)g[i] * g[i];
+    }
+    const double cosine = dot / sqrt(nq * nl);
+    printf("%s: unrounded chain, directional FD along sign(g) %.6g vs <g, v> %.6g (rel %.2g); gradient "
+           "there vs saliency_grad_image's: rel L2 %.3g, cosine %.3f\n", what, fd, gv,
+           fabs(fd - gv) / fabs(gv), sqrt(num / nq), cosine);
+    CHECK(t, fabs(fd - gv) <= 5e-3 * fabs(gv), "%s: FD %.6g vs %.6g", what, fd, gv);
+    // a few levels apart (integer vs real resize) some pool winners move: similar, not equal
+    CHECK(t, cosine >= 0.8, "%s: gradients at the two points: cosine %.3f", what, cosine);
+    arena_free(&a);
+    saliency_resize_map_free(&rm);
+    free(u); free(x); free(tmp); free(g); free(gq); free(dx); free(img2); free(v); free(dmap);
+}
+
 int main(void) {
     test_ctx_t t = test_begin("saliency_grad");
     check_resize(&t);
@@ -281,6 +365,7 @@ int main(void) {
         char what[128];
         snprintf(what, sizeof what, "face %dx%d", R, R);
         check_same_as_run(&t, &m, img, R, &a, what);
+        check_chain_directional(&t, &m, img, R, &a, what);
         snprintf(what, sizeof what, "face %dx%d, max", R, R);
         check_step(&t, &m, img, R, &a, SALIENCY_OBJ_MAX, 0.0f, what);
         snprintf(what, sizeof what, "face %dx%d, softmax tau 0.1", R, R);

@@ -74,6 +74,12 @@ void fg_act_backward(conv_act_t act, float slope, const float *y, float *g, size
 
 void fg_maxpool_backward(const float *in, const float *gout, float *gin, int planes, int h,
                          int w) {
+    fg_maxpool_backward_act(in, gout, gin, planes, h, w, ACT_LINEAR, 1.0f);
+}
+
+void fg_maxpool_backward_act(const float *in, const float *gout, float *gin, int planes, int h,
+                             int w, conv_act_t act, float slope) {
+    const float neg = act == ACT_LRELU ? slope : act == ACT_RELU ? 0.0f : 1.0f;
     const int ho = (h + 1) / 2, wo = (w + 1) / 2;
     const long tasks = (long)planes * ho;
     #pragma omp parallel for schedule(static) if (tasks * wo > 65536)
@@ -94,7 +100,8 @@ void fg_maxpool_backward(const float *in, const float *gout, float *gin, int pla
             int best = 0;
             for (int k = 1; k < n; k++)
                 if (src[idx[k]] > src[idx[best]]) best = k;
-            for (int k = 0; k < n; k++) dst[idx[k]] = k == best ? g[x] : 0.0f;
+            const float gw = src[idx[best]] > 0.0f ? g[x] : g[x] * neg;   // act' at the winner
+            for (int k = 0; k < n; k++) dst[idx[k]] = k == best ? gw : 0.0f;
         }
     }
 }
@@ -130,7 +137,8 @@ int fg_backward(const fg_model_t *m, const fg_tape_t *tape, const float *dmap, f
     const size_t plane = (size_t)tape->map_h * tape->map_w;
     memset(buf[0], 0, (size_t)Llast->c_out * plane * sizeof(float));
     memcpy(buf[0], dmap, plane * sizeof(float));
-    int cur = 0;   // buf[cur] holds dL/d(output of layer i)
+    int cur = 0;         // buf[cur] holds dL/d(output of layer i)
+    int masked = 0;      // ... already multiplied by layer i's act' (fused into the pool)
     for (int i = last; i >= first; i--) {
         const fg_layer_t *L = &m->layer[i];
         if (L->kind == FG_IGNORED) continue;
@@ -143,11 +151,20 @@ int fg_backward(const fg_model_t *m, const fg_tape_t *tape, const float *dmap, f
         float *g = buf[cur], *gin = i == first ? dx : buf[cur ^ 1];
         if (L->kind == FG_CONV) {
             // dL/dv = dL/dy * act'(v); dL/dx = conv(dL/dv, W_adj)
-            fg_act_backward(L->act, L->slope, tape->out[i], g,
-                            (size_t)L->c_out * tape->out_h[i] * tape->out_w[i]);
+            if (!masked)
+                fg_act_backward(L->act, L->slope, tape->out[i], g,
+                                (size_t)L->c_out * tape->out_h[i] * tape->out_w[i]);
             fg_conv_adjoint(L, g, gin, ih, iw);
+            masked = 0;
+        } else if (prev >= first && m->layer[prev].kind == FG_CONV) {
+            // the pool's input is a conv output: apply that conv's act' at the
+            // winners here (one pass over the large buffer instead of two)
+            const fg_layer_t *P = &m->layer[prev];
+            fg_maxpool_backward_act(in, g, gin, L->c_in, ih, iw, P->act, P->slope);
+            masked = 1;
         } else {
             fg_maxpool_backward(in, g, gin, L->c_in, ih, iw);
+            masked = 0;
         }
         cur ^= 1;
     }

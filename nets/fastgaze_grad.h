@@ -61,6 +61,10 @@ void fg_act_backward(conv_act_t act, float slope, const float *y, float *g, size
  * ceil(W/2)) -> gin (P, H, W) (every element written). */
 void fg_maxpool_backward(const float *in, const float *gout, float *gin, int planes, int h,
                          int w);
+/* The same followed by the activation derivative of the layer that produced
+ * `in` (fg_act_backward), fused: gin = pool_backward(gout) * act'(in). */
+void fg_maxpool_backward_act(const float *in, const float *gout, float *gin, int planes, int h,
+                             int w, conv_act_t act, float slope);
 /* The adjoint of layer L's linear part (no bias, no activation):
  * g (C_out, H, W) -> gx (C_in, H, W). */
 void fg_conv_adjoint(const fg_layer_t *L, const float *g, float *gx, int h, int w);

@@ -266,6 +266,15 @@ static void check_pieces(test_ctx_t *t) {
             ok &= got == 1;
         }
         CHECK(t, ok, "max pool: the gradient goes to the element the forward output equals");
+        // the fused version equals pool backward followed by the activation's
+        for (int act = ACT_RELU; act <= ACT_LRELU; act++) {
+            float sgn_in[3 * 7 * 9], fused[3 * 7 * 9];
+            for (int i = 0; i < P * h * w; i++) sgn_in[i] = in[i];   // values of both signs
+            fg_maxpool_backward(sgn_in, gout, gin, P, h, w);
+            fg_act_backward((conv_act_t)act, 0.3f, sgn_in, gin, (size_t)P * h * w);
+            fg_maxpool_backward_act(sgn_in, gout, fused, P, h, w, (conv_act_t)act, 0.3f);
+            CHECK(t, memcmp(gin, fused, sizeof fused) == 0, "fused pool + act %d differs", act);
+        }
     }
     // the tie rule: first maximum in (0,0), (0,1), (1,0), (1,1); partial windows
     {

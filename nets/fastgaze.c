@@ -10,9 +10,24 @@
 #include "fastgaze.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- loading -------------------------------------------------------------- */
+
+/* The adjoint conv of a layer (fastgaze.h): weight_adj[c, o, ky, kx] =
+ * weight[o, c, k-1-ky, k-1-kx], packed for the kernels. */
+static int init_adjoint(fg_layer_t *L, sal_err_t *err) {
+    const int k = L->k, taps = k * k;
+    L->weight_adj = malloc(sizeof(float) * (size_t)L->c_out * L->c_in * taps);
+    if (!L->weight_adj) return sal_errf(err, "fastgaze: out of memory for the adjoint weights");
+    for (int o = 0; o < L->c_out; o++)
+        for (int c = 0; c < L->c_in; c++)
+            for (int t = 0; t < taps; t++)   // t = ky * k + kx; flipped: taps-1-t
+                L->weight_adj[((size_t)c * L->c_out + o) * taps + (taps - 1 - t)] =
+                    L->weight[((size_t)o * L->c_in + c) * taps + t];
+    return conv_weights_init(&L->cw_adj, L->weight_adj, L->c_in, L->c_out, k, err);
+}
 
 static int load_conv(fg_layer_t *L, const blob_t *b, int i, int c_in, sal_err_t *err) {
     char key[64];
@@ -45,7 +60,8 @@ static int load_conv(fg_layer_t *L, const blob_t *b, int i, int c_in, sal_err_t 
     L->c_in = c_in;
     L->c_out = (int)c_out;
     L->k = (int)k;
-    return conv_weights_init(&L->cw, L->weight, L->c_out, L->c_in, L->k, err);
+    if (conv_weights_init(&L->cw, L->weight, L->c_out, L->c_in, L->k, err)) return -1;
+    return init_adjoint(L, err);
 }
 
 int fg_load(fg_model_t *m, const blob_t *b, sal_err_t *err) {
@@ -105,12 +121,21 @@ int fg_enable_fast(fg_model_t *m, sal_err_t *err) {
         if (m->layer[i].kind == FG_CONV && m->layer[i].k == 3 && m->layer[i].c_in >= 8 &&
             conv_weights_make_fast(&m->layer[i].cw, err) < 0)
             return -1;
+    // the adjoints (backward pass) have C_out input channels: >= 8 for every layer here
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layer[i].kind == FG_CONV && m->layer[i].k == 3 && m->layer[i].c_out >= 8 &&
+            conv_weights_make_fast(&m->layer[i].cw_adj, err) < 0)
+            return -1;
     return 0;
 }
 
 void fg_free(fg_model_t *m) {
     for (int i = 0; i < m->n_layers; i++)
-        if (m->layer[i].kind == FG_CONV) conv_weights_free(&m->layer[i].cw);
+        if (m->layer[i].kind == FG_CONV) {
+            conv_weights_free(&m->layer[i].cw);
+            conv_weights_free(&m->layer[i].cw_adj);
+            free(m->layer[i].weight_adj);
+        }
     memset(m, 0, sizeof *m);
 }
 

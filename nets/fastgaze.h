@@ -40,6 +40,13 @@ typedef struct fg_layer {
     const float *weight;     /* (C_out, C_in, k, k), points into the blob */
     const float *bias;       /* (C_out) */
     conv_weights_t cw;       /* the weights packed for the kernels */
+    /* The adjoint of the conv, for the backward pass (fastgaze_grad.h): the
+     * weights transposed and spatially flipped,
+     *   weight_adj[c, o, ky, kx] = weight[o, c, k-1-ky, k-1-kx]   // (C_in, C_out, k, k)
+     * so that conv2d with them maps dL/d(pre-activation) (C_out, H, W) to
+     * dL/d(input) (C_in, H, W). Owned; packed once at load. */
+    float *weight_adj;
+    conv_weights_t cw_adj;
 } fg_layer_t;
 
 typedef struct fg_model {
@@ -54,7 +61,8 @@ typedef struct fg_model {
 int fg_load(fg_model_t *m, const blob_t *b, sal_err_t *err);
 void fg_free(fg_model_t *m);
 /* Fast mode: the 3x3 convs with >= 8 input channels switch to Winograd
- * F(4x4,3x3) (conv_weights_make_fast). */
+ * F(4x4,3x3) (conv_weights_make_fast); so do their adjoints (all of which
+ * have >= 8 input channels: the C_out of the forward conv). */
 int fg_enable_fast(fg_model_t *m, sal_err_t *err);
 
 /* Size of the output map for an (H, W) input. */

@@ -180,6 +180,13 @@ int saliency_is_symmetric(const image_u8_t *rgb, int *symmetric, sal_err_t *err)
 
 /* ---- the whole pipeline ------------------------------------------------------- */
 
+void saliency_input_tensor(const image_u8_t *in, float *x) {
+    // network input (3, h, w): x[c][y][x] = pixel[y][x][c] + offset[c]  (spec 3)
+    const size_t plane = (size_t)in->width * in->height;
+    for (size_t i = 0; i < plane; i++)
+        for (int c = 0; c < 3; c++) x[c * plane + i] = (float)in->pixels[i * 3 + c] + saliency_mean_offset[c];
+}
+
 int saliency_map(const saliency_model_t *m, const image_u8_t *in, arena_t *ws, float **map,
                  int *map_w, int *map_h, sal_err_t *err) {
     *map = NULL;
@@ -199,9 +206,7 @@ int saliency_map(const saliency_model_t *m, const image_u8_t *in, arena_t *ws, f
         sal_errf(err, "saliency: %s", in->channels == 3 ? "workspace too small" : "input is not RGB");
         goto done;
     }
-    // network input (3, h, w): x[c][y][x] = pixel[y][x][c] + offset[c]  (spec 3)
-    for (size_t i = 0; i < plane; i++)
-        for (int c = 0; c < 3; c++) x[c * plane + i] = (float)in->pixels[i * 3 + c] + saliency_mean_offset[c];
+    saliency_input_tensor(in, x);
     float *out;
     if (fg_forward(&m->net, x, h, w, ws, &out, map_h, map_w, err)) goto done;
     const size_t bytes = (size_t)*map_w * *map_h * sizeof(float);

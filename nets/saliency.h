@@ -96,6 +96,9 @@ int saliency_prepare(const saliency_image_t *img, image_u8_t *out, int *orig_w, 
 /* The source as RGB at its decoded resolution, display orientation
  * (transparent pixels white): the picture a heatmap is drawn on. */
 int saliency_display_rgb(const saliency_image_t *img, image_u8_t *out, sal_err_t *err);
+/* The network input of a prepared (RGB) image: x (3, H, W) planar,
+ * x[c][y][x] = pixel[y][x][c] + (-103.939, -116.779, -123.68)[c]. */
+void saliency_input_tensor(const image_u8_t *in, float *x);
 /* The network on a prepared image: *map (map_h, map_w), malloc'ed. ws as in
  * saliency_run. */
 int saliency_map(const saliency_model_t *m, const image_u8_t *in, arena_t *ws, float **map,

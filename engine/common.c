@@ -302,7 +302,7 @@ int sal_dir_check_writable(const char *path, sal_err_t *err) {
                                 strerror(errno));
             return 0;
         }
-        if (errno != ENOENT || !strcmp(buf, ".") || !strcmp(buf, "/")) return sal_errf(err, "%s: %s", buf, strerror(errno));
+        if ((errno != ENOENT && errno != ENOTDIR) || !strcmp(buf, ".") || !strcmp(buf, "/")) return sal_errf(err, "%s: %s", buf, strerror(errno));
         /* up one level: strip trailing slashes, then the last component */
         while (n > 1 && buf[n - 1] == '/') buf[--n] = 0;
         while (n > 0 && buf[n - 1] != '/') buf[--n] = 0;

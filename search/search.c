@@ -525,7 +525,7 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, searc
     int lr = sal_lock_take(&lock, path, flags & SEARCH_SEED_WAIT, holder, sizeof holder, err);
     if (lr < 0) return -1;
     if (lr == 1) return sal_errf(err, "seed%04u is being searched by %s (lock file %s)", seed, holder, path), SEARCH_SEED_BUSY;
-    const int resume = p->resume || (flags & SEARCH_SEED_WAIT);
+    const int resume = p->resume || (flags & (SEARCH_SEED_WAIT | SEARCH_SEED_CONTINUE));
     r.latents = malloc(sizeof(float) * (size_t)(p->steps + 1) * (size_t)D);
     float *cand = malloc(sizeof(float) * (size_t)K * (size_t)D);
     uint8_t *rgb = malloc(per_img * (size_t)K), *cur_rgb = malloc(per_img);

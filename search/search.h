@@ -80,10 +80,12 @@ void search_free(search_ctx_t *ctx);
  * seed (err: "seed0003 is being searched by pid 1234 on HOST (lock file
  * ...)"). With flags & SEARCH_SEED_WAIT it waits for the lock instead and
  * then continues whatever the other process left, as --resume does
- * (usually: the seed is finished and skipped). *skipped (may be NULL) is set
- * to 1 when the seed was found finished and nothing was done. */
+ * (usually: the seed is finished and skipped). SEARCH_SEED_CONTINUE alone
+ * continues a seed folder as --resume does (for a folder that another
+ * process made while this one ran). *skipped (may be NULL) is set to 1 when
+ * the seed was found finished and nothing was done. */
 enum { SEARCH_SEED_BUSY = 1 };
-enum { SEARCH_SEED_WAIT = 1 };
+enum { SEARCH_SEED_WAIT = 1, SEARCH_SEED_CONTINUE = 2 };
 int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, search_progress_fn progress,
                 void *user, sal_err_t *err);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -258,6 +259,15 @@ int search_session_open(search_session_t *s, const search_cli_t *cli, int check_
     if (sal_mkdir_p(p->outdir, err)) return -1;
     if (access(p->outdir, W_OK) != 0) return sal_errf(err, "%s: output folder is not writable", p->outdir);
     if (check_run && check_run_file(p, err)) return -1;
+    /* which seed folders are there before this process touches any */
+    s->existed = calloc((size_t)(cli->seeds.n > 0 ? cli->seeds.n : 1), 1);
+    if (!s->existed) return sal_errf(err, "out of memory");
+    for (int i = 0; i < cli->seeds.n; i++) {
+        char dir[4200];
+        struct stat st;
+        snprintf(dir, sizeof dir, "%s/seed%04u", p->outdir, cli->seeds.seeds[i]);
+        s->existed[i] = stat(dir, &st) == 0;
+    }
     s->t_load = sal_now() - s->t_open;
     s->t_start = sal_now();
     s->images_total = (long)cli->seeds.n * (1 + (long)p->steps * p->candidates);
@@ -298,6 +308,7 @@ static void on_progress(void *user, uint32_t seed, int step, int steps, float be
 int search_session_seed(search_session_t *s, int index, int total, uint32_t seed, int flags, sal_err_t *err) {
     progress_arg_t pa = {s, index, total};
     int skipped = 0;
+    if (index >= 0 && index < s->cli->seeds.n && s->existed && !s->existed[index]) flags |= SEARCH_SEED_CONTINUE;
     int rc = search_seed(&s->ctx, seed, flags, &skipped, on_progress, &pa, err);
     if (rc == 0 && skipped) s->seeds_skipped++;
     if (rc == 0 && !skipped && s->tty && !s->cli->quiet) fputc('\n', stderr);
@@ -320,7 +331,7 @@ int search_session_run(search_session_t *s, sal_err_t *err) {
     for (int j = 0; rc == 0 && j < n_later; j++) {
         uint32_t seed = cli->seeds.seeds[later[j]];
         if (!cli->quiet) fprintf(stderr, "%s: waiting for seed%04u, which another process is searching\n", cli->prog, seed);
-        rc = search_session_seed(s, n - n_later + j, n, seed, SEARCH_SEED_WAIT, err);
+        rc = search_session_seed(s, later[j], n, seed, SEARCH_SEED_WAIT, err);
     }
     free(later);
     return rc;
@@ -358,11 +369,13 @@ static void on_interrupt_mpi(int sig) {
 
 void search_cli_catch_interrupts(int mpi) {
     void (*handler)(int) = mpi ? on_interrupt_mpi : on_interrupt_search;
-    signal(SIGINT, handler);
-    signal(SIGTERM, handler);
+    const int sigs[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) /* a signal ignored by whoever started us (`cmd &` in a script) stays ignored */
+        if (signal(sigs[i], handler) == SIG_IGN) signal(sigs[i], SIG_IGN);
 }
 
 void search_session_close(search_session_t *s) {
+    free(s->existed);
     if (s->ctx_ok) search_free(&s->ctx);
     if (s->sal_ok) saliency_model_free(&s->sal);
     sg2_free(s->net);

@@ -33,6 +33,7 @@ typedef struct search_session {
     long images_total;
     int seed_index;
     int seeds_skipped;         /* seeds found finished (--resume) */
+    unsigned char *existed;    /* (seeds.n) 1 if the seed's folder was there at the start */
     int tty;
 } search_session_t;
 
@@ -40,8 +41,11 @@ typedef struct search_session {
  * them against each other and the options, and (if check_run_file) records
  * or checks DIR/run.json so a resumed run cannot mix options. */
 int search_session_open(search_session_t *s, const search_cli_t *cli, int check_run_file, sal_err_t *err);
-/* Runs one seed; index/total only feed the progress line; flags and the
- * SEARCH_SEED_BUSY return as search_seed's. */
+/* Runs one seed; index (the position in cli->seeds) and total feed the
+ * progress line; flags and the SEARCH_SEED_BUSY return as search_seed's. A
+ * seed folder that was not there when the session opened was made by
+ * another process writing into the same folder (same run.json): it is
+ * continued as with --resume. */
 int search_session_seed(search_session_t *s, int index, int total, uint32_t seed, int flags, sal_err_t *err);
 /* Runs all seeds of cli->seeds. A seed another process is searching (its
  * lock is held) is put off to the end; then this process waits for it and

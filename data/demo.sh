@@ -1,6 +1,7 @@
 #!/bin/sh
 # data/demo.sh — `make demo`: the study in miniature on a fresh machine.
-# Fetches the published models (make models) if they are not there yet, then
+# Fetches the published models (make models) if they are not there yet
+# (MODELS_FROM=DIR: from a folder instead of the network), then
 # runs the random search for a few seeds and says where the results are.
 #   DEMO_SEEDS (default 0-3), DEMO_STEPS (5), DEMO_CANDIDATES (8), DEMO_OUT (demo)
 set -u
@@ -10,7 +11,8 @@ STEPS=${DEMO_STEPS:-5}
 K=${DEMO_CANDIDATES:-8}
 OUT=${DEMO_OUT:-demo}
 
-sh data/get-models.sh
+# A download that failed before is not retried here (`make models` retries).
+GET_MODELS_NO_RETRY=1 sh data/get-models.sh
 NET=models/ffhq.blob
 SAL=models/fastgaze.vxm
 if [ ! -s "$SAL" ]; then

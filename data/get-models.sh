@@ -8,15 +8,29 @@
 #                         (PyTorch pickle, ~360 MB; NVIDIA Source Code License-NC)
 #   models/*.blob         the same, converted by bin/weightconv
 #
-# Files already present are kept (only checked). Offline, it says exactly which
-# file to put where.
+# Files already present are kept (only checked). Offline:
+#   MODELS_FROM=DIR       take fastgaze.vxm / ffhq.pkl from DIR (downloaded
+#                         elsewhere) instead of the network; checked the same way
+# A failed download leaves models/.download-failed-NAME (with the time); while
+# it is there `make demo` (GET_MODELS_NO_RETRY=1) does not try again, and
+# `make models` does (removing it on success).
+# (GET_MODELS_VXM_URL / GET_MODELS_FFHQ_URL replace the addresses, for tests.)
 set -u
+FROM=${MODELS_FROM:-}
+NO_RETRY=${GET_MODELS_NO_RETRY:-}
+if [ -n "$FROM" ]; then
+    if [ ! -d "$FROM" ]; then
+        echo "make models: MODELS_FROM=$FROM is not a folder" >&2
+        exit 1
+    fi
+    FROM=$(cd "$FROM" && pwd) || exit 1   # the paths below are relative to the checkout
+fi
 cd "$(dirname "$0")/.." || exit 1
 mkdir -p models
 
-VXM_URL=https://github.com/twitter-research/image-crop-analysis/raw/main/bin/fastgaze.vxm
+VXM_URL=${GET_MODELS_VXM_URL:-https://github.com/twitter-research/image-crop-analysis/raw/main/bin/fastgaze.vxm}
 VXM_SHA=b76cefc218ec8969cc62b26ad0f41111800421287e7f2725d808da1d90afbdf7
-FFHQ_URL=https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/ffhq.pkl
+FFHQ_URL=${GET_MODELS_FFHQ_URL:-https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/ffhq.pkl}
 
 fetch() { # url dest
     if command -v curl >/dev/null 2>&1; then
@@ -32,17 +46,44 @@ fetch() { # url dest
 
 status=0
 get() { # name url dest
-    if [ ! -s "$3" ]; then
-        echo "make models: downloading $1 from $2"
-        if ! fetch "$2" "$3"; then
-            rm -f "$3.part"
-            echo "make models: could not download $1 (offline?)." >&2
-            echo "  Download $2" >&2
-            echo "  by other means and save it as $(pwd)/$3, then run 'make models' again." >&2
+    file=$(basename "$3")
+    marker=models/.download-failed-$file
+    [ -s "$3" ] && return 0
+    if [ -n "$FROM" ]; then
+        if [ ! -s "$FROM/$file" ]; then
+            echo "make models: MODELS_FROM=$FROM has no $file (download it from $2)" >&2
             status=1
             return 1
         fi
+        echo "make models: copying $FROM/$file -> $3"
+        if ! cp "$FROM/$file" "$3.part" || ! mv "$3.part" "$3"; then
+            rm -f "$3.part"
+            echo "make models: could not copy $FROM/$file to $3" >&2
+            status=1
+            return 1
+        fi
+        rm -f "$marker"
+        return 0
     fi
+    if [ -n "$NO_RETRY" ] && [ -f "$marker" ]; then
+        echo "make models: not downloading $1 again: it failed at $(cat "$marker")." >&2
+        echo "  Run 'make models' to try again, or download $2 elsewhere and run" >&2
+        echo "  'make models MODELS_FROM=DIR' (DIR holding $file), or save it as $(pwd)/$3." >&2
+        status=1
+        return 1
+    fi
+    echo "make models: downloading $1 from $2"
+    if ! fetch "$2" "$3"; then
+        rm -f "$3.part"
+        date '+%Y-%m-%d %H:%M:%S' > "$marker"
+        echo "make models: could not download $1 (offline?)." >&2
+        echo "  Download $2 by other means and run 'make models MODELS_FROM=DIR'" >&2
+        echo "  (DIR: the folder holding $file), or save it as $(pwd)/$3." >&2
+        echo "  'make demo' will not try this download again; 'make models' will." >&2
+        status=1
+        return 1
+    fi
+    rm -f "$marker"
     return 0
 }
 

@@ -586,7 +586,10 @@ int blob_writer_save(blob_writer_t *w, const char *path, sal_err_t *err) {
         pos = t->offset + t->nbytes;
     }
     free(head);
-    if (!ok || pos != fsize) return sal_atomic_end(&out, 0, err) ? sal_errf(err, "%s: write failed", path) : -1;
+    if (!ok || pos != fsize) { /* sal_atomic_end names a write error and its cause */
+        sal_atomic_end(&out, 0, err);
+        return ok ? sal_errf(err, "%s: wrote %llu of %llu bytes", path, (unsigned long long)pos, (unsigned long long)fsize) : -1;
+    }
     return sal_atomic_end(&out, 1, err);
 }
 

@@ -64,6 +64,7 @@ static void help(void) {
 }
 
 int main(int argc, char **argv) {
+    sal_signals_init();
     if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         help();
         return 0;

@@ -16,6 +16,10 @@ int cli_int(const char *flag, const char *val, long lo, long hi, int *out, sal_e
     return 0;
 }
 
+int cli_threads(const char *val, int *out, sal_err_t *err) {
+    return cli_int("--threads", val, 1, CLI_MAX_THREADS, out, err);
+}
+
 int cli_double(const char *flag, const char *val, double lo, double hi, double *out, sal_err_t *err) {
     char *end;
     errno = 0;

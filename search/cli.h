@@ -7,6 +7,9 @@
 
 /* Integer in [lo, hi]; "--steps: expected an integer in 0..99, got 'x'". */
 int cli_int(const char *flag, const char *val, long lo, long hi, int *out, sal_err_t *err);
+/* --threads N, the same rule in every program: 1..CLI_MAX_THREADS. */
+#define CLI_MAX_THREADS 1024
+int cli_threads(const char *val, int *out, sal_err_t *err);
 /* Finite float in [lo, hi]. */
 int cli_double(const char *flag, const char *val, double lo, double hi, double *out, sal_err_t *err);
 /* For `--flag VALUE` loops: if argv[*i] is `flag`, sets *val to the next

@@ -31,6 +31,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "startup_check.h"
 #include "commands.h"
 #include "common.h"
@@ -197,13 +198,11 @@ int cmd_bench(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--quick")) {
             quick = 1;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 1 || v > 1024) {
-                fprintf(stderr, "salient bench: --threads wants a count 1..1024, not '%s'\n", argv[i]);
+            sal_err_t terr;
+            if (cli_threads(argv[++i], &threads, &terr)) {
+                fprintf(stderr, "salient bench: %s (see --help)\n", terr.msg);
                 return 2;
             }
-            threads = (int)v;
         } else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
             json_path = argv[++i];
         } else if (!strcmp(argv[i], "--saliency") && i + 1 < argc) {

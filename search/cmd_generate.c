@@ -108,7 +108,7 @@ static int parse_args(int argc, char **argv, gen_args_t *a, sal_err_t *err) {
         } else if ((m = cli_value(argc, argv, &i, "--batch", &v, err)) != 0) {
             if (m < 0 || cli_int("--batch", v, 1, 4096, &a->batch, err) < 0) return -1;
         } else if ((m = cli_value(argc, argv, &i, "--threads", &v, err)) != 0) {
-            if (m < 0 || cli_int("--threads", v, 1, 1024, &a->threads, err) < 0) return -1;
+            if (m < 0 || cli_threads(v, &a->threads, err) < 0) return -1;
         } else if ((m = cli_value(argc, argv, &i, "--noise-mode", &v, err)) != 0) {
             if (m < 0) return -1;
             if (!strcmp(v, "const")) a->noise_mode = SG2_NOISE_CONST;
@@ -211,11 +211,10 @@ static void output_stem(const gen_args_t *a, const latents_t *L, int i, char *bu
 
 static int run(const gen_args_t *a, sal_err_t *err) {
     if (a->threads) threads_set(a->threads);
-    if (sal_mkdir_p(a->outdir, err) < 0) return -1;
+    /* the folder is made only once the network and latents have loaded */
+    if (sal_dir_check_writable(a->outdir, err) < 0) return -1;
     ks_startup_t check; /* the kernels this run uses, before the first pass */
-    if (startup_check("salient generate", KS_GENERATOR | (a->fast ? KS_FAST : 0), &check, err) < 0 ||
-        startup_check_record(&check, a->outdir, err) < 0)
-        return -1;
+    if (startup_check("salient generate", KS_GENERATOR | (a->fast ? KS_FAST : 0), &check, err) < 0) return -1;
 
     blob_t *blob = NULL;
     sg2_net_t *net = NULL;
@@ -249,6 +248,8 @@ static int run(const gen_args_t *a, sal_err_t *err) {
                  "try a smaller --batch", B, R, R, need >> 20);
         goto done;
     }
+
+    if (sal_mkdir_p(a->outdir, err) < 0 || startup_check_record(&check, a->outdir, err) < 0) goto done;
 
     const double t_start = sal_now();
     for (int i0 = 0; i0 < L.n; i0 += B) {

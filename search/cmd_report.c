@@ -12,7 +12,8 @@ static const char USAGE[] =
     "\n"
     "Rebuilds DIR/summary.csv and DIR/index.html from every finished seed folder\n"
     "(DIR/seedNNNN/result.json). Use it after copying the seed folders of runs made\n"
-    "on several machines or shards into one folder.\n";
+    "on several machines or shards into one folder. Exits 1 (and writes nothing)\n"
+    "when DIR holds no finished seed.\n";
 
 int cmd_report(int argc, char **argv) {
     const char *dir = NULL;

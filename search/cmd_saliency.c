@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "candidate_crops.h"
+#include "cli.h"
 #include "commands.h"
 #include "cpu.h"
 #include "heatmap.h"
@@ -95,14 +96,12 @@ int cmd_saliency(int argc, char **argv) {
             if (!strcmp(a, "--model")) model_path = v;
             else if (!strcmp(a, "--heatmap")) heatmap = v;
             else {
-                char *end;
-                long t = strtol(v, &end, 10);
-                if (*end || t < 1 || t > 1024) {
-                    fprintf(stderr, "salient saliency: --threads wants a number 1..1024, got '%s'\n", v);
+                sal_err_t terr;
+                if (cli_threads(v, &threads, &terr)) {
+                    fprintf(stderr, "salient saliency: %s (see --help)\n", terr.msg);
                     free(images);
                     return 2;
                 }
-                threads = (int)t;
             }
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "salient saliency: unknown option '%s' (see --help)\n", a);

@@ -22,9 +22,10 @@ int cmd_search(int argc, char **argv) {
         search_cli_free(&cli);
         return 1;
     }
+    search_cli_catch_interrupts(0);
     rc = search_session_open(&s, &cli, 1, &err);
     if (rc == 0) rc = startup_check_record(&check, cli.p.outdir, &err);
-    for (int i = 0; rc == 0 && i < cli.seeds.n; i++) rc = search_session_seed(&s, i, cli.seeds.n, cli.seeds.seeds[i], &err);
+    if (rc == 0) rc = search_session_run(&s, &err);
     if (rc == 0) rc = report_write(cli.p.outdir, &n_done, &err);
     if (rc == 0) {
         search_session_print_summary(&s, "salient search: done in");

@@ -154,6 +154,8 @@ int report_write(const char *outdir, int *n_seeds, sal_err_t *err) {
         n++;
     }
     closedir(d);
+    if (rc == 0 && n == 0)   /* keep whatever summary is there; an empty one helps no one */
+        rc = sal_errf(err, "%s: no finished seeds (no seedNNNN/result.json): nothing to report", outdir);
     if (rc == 0) {
         if (n > 1) qsort(e, (size_t)n, sizeof *e, cmp_seed);
         rc = write_summary(outdir, e, n, err);

@@ -8,7 +8,8 @@
 
 #include "common.h"
 
-/* Writes summary.csv and index.html; *n_seeds = number of finished seeds. */
+/* Writes summary.csv and index.html; *n_seeds = number of finished seeds.
+ * A folder without any finished seed is an error (and nothing is written). */
 int report_write(const char *outdir, int *n_seeds, sal_err_t *err);
 
 #endif

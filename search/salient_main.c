@@ -35,6 +35,7 @@ static void usage(FILE *f, const subcommand_t *cmds, int n) {
 }
 
 int main(int argc, char **argv) {
+    sal_signals_init();
     const subcommand_t cmds[] = {
         {"generate", cmd_generate, "generate face images from seeds or latents"},
         {"saliency", cmd_saliency, "score images with the saliency model"},

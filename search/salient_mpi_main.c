@@ -71,6 +71,7 @@ static int ask_rank0(void) {
 
 int main(int argc, char **argv) {
     int provided = 0, rank = 0, size = 1;
+    sal_signals_init();
     MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -101,6 +102,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (rank != 0) cli.quiet = 1 + cli.quiet; /* one progress voice: rank 0's */
+    if (rank == 0) search_cli_catch_interrupts(1);
 
     /* Rank 0 creates the folder and checks run.json first; then the others. */
     search_session_t s;
@@ -143,7 +145,12 @@ int main(int argc, char **argv) {
     for (;;) {
         int i = rank == 0 ? take_next(&d) : ask_rank0();
         if (i < 0) break;
-        if (search_session_seed(&s, i, cli.seeds.n, cli.seeds.seeds[i], &err)) {
+        int r = search_session_seed(&s, i, cli.seeds.n, cli.seeds.seeds[i], 0, &err);
+        if (r == SEARCH_SEED_BUSY) { /* another job writes into this folder: let it finish the seed */
+            if (!cli.quiet) fprintf(stderr, "salient-mpi: rank %d: %s; waiting for it\n", rank, err.msg);
+            r = search_session_seed(&s, i, cli.seeds.n, cli.seeds.seeds[i], SEARCH_SEED_WAIT, &err);
+        }
+        if (r) {
             fprintf(stderr, "salient-mpi: rank %d: %s\n", rank, err.msg);
             MPI_Abort(MPI_COMM_WORLD, 1);
         }

@@ -3,7 +3,9 @@
 #include "search.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,12 +243,15 @@ static int text_save(textbuf_t *t, const char *path, sal_err_t *err) {
     return rc;
 }
 
-/* The current max saliency after each step 0..steps_done. */
+/* The current max saliency after each step 0..steps_done: cur (steps_done + 1).
+ * The rows are in order (load_state checks a resumed log). */
 static void current_scores(const seed_run_t *r, double *cur, int *best_step) {
     int s = 0;
     *best_step = 0;
+    for (int t = 0; t <= r->steps_done; t++) cur[t] = 0;
     for (int i = 0; i < r->n_rows; i++) {
         const log_row_t *row = &r->rows[i];
+        if (row->step < 0 || row->step > r->steps_done) continue;
         if (row->step == 0) cur[0] = row->score;
         else if (row->step != s) cur[row->step] = cur[row->step - 1];
         if (row->step > 0 && row->chosen) cur[row->step] = row->score;
@@ -306,30 +311,94 @@ static int write_frame(const search_ctx_t *ctx, const seed_run_t *r, int step, c
     return png_save(path, rgb, R, R, 3, err);
 }
 
+/* v as an int in [lo, hi], if it is a whole JSON number there. */
+static int json_int_in(const json_t *v, double lo, double hi, int *out) {
+    if (!v || v->type != JSON_NUMBER || !(v->num >= lo && v->num <= hi) || v->num != floor(v->num)) return -1;
+    *out = (int)v->num;
+    return 0;
+}
+
+/* "log row I: problem", for check_state. */
+static int bad_row(char *why, size_t len, int i, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int bad_row(char *why, size_t len, int i, const char *fmt, ...) {
+    int n = snprintf(why, len, "log row %d: ", i);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < len) vsnprintf(why + n, len - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Checks a parsed state.json completely before anything of it is used and
+ * fills r->rows and r->steps_done: steps_done in 0..--steps, exactly
+ * 1 + steps_done * K rows, in order (step 0's one row, then K rows per step
+ * with candidates 0..K-1), whole numbers where whole numbers belong, finite
+ * scores and distances, step 0 chosen and at most one chosen row per step
+ * (exactly one with --accept best). On failure writes the reason into why. */
+static int check_state(const search_ctx_t *ctx, seed_run_t *r, const json_t *j, char *why, size_t len, sal_err_t *err) {
+    const int K = ctx->p.candidates, T = ctx->p.steps;
+    const json_t *log = json_get(j, "log"), *seed = json_get(j, "seed");
+    int format, done;
+    if (json_int_in(json_get(j, "format"), 1, 1, &format)) return snprintf(why, len, "not a state file of format 1"), -1;
+    if (!seed || seed->type != JSON_NUMBER || seed->num != (double)r->seed)
+        return snprintf(why, len, "not the state of seed %u", r->seed), -1;
+    if (json_int_in(json_get(j, "steps_done"), 0, T, &done))
+        return snprintf(why, len, "steps_done is not a whole number in 0..%d (--steps)", T), -1;
+    if (!log || log->type != JSON_ARRAY) return snprintf(why, len, "no log"), -1;
+    long want = 1 + (long)done * K;
+    if (log->n != want)
+        return snprintf(why, len, "the log has %d rows; step 0 and %d steps of %d candidates make %ld", log->n, done, K, want), -1;
+    int chosen_in_step = 0;
+    for (int i = 0; i < log->n; i++) {
+        const json_t *a = &log->items[i];
+        if (a->type != JSON_ARRAY || a->n != 7)
+            return bad_row(why, len, i, "not a list of 7 values [step, candidate, max_saliency, x, y, chosen, distance]");
+        const json_t *v = a->items;
+        const int want_step = i == 0 ? 0 : 1 + (i - 1) / K, want_cand = i == 0 ? 0 : (i - 1) % K;
+        log_row_t row;
+        if (json_int_in(&v[0], 0, done, &row.step))
+            return bad_row(why, len, i, "step must be a whole number in 0..%d (steps_done), got %.17g", done,
+                           v[0].type == JSON_NUMBER ? v[0].num : NAN);
+        if (json_int_in(&v[1], 0, K - 1, &row.candidate))
+            return bad_row(why, len, i, "candidate must be a whole number in 0..%d (--candidates %d), got %.17g", K - 1, K,
+                           v[1].type == JSON_NUMBER ? v[1].num : NAN);
+        if (row.step != want_step || row.candidate != want_cand)
+            return bad_row(why, len, i, "step %d candidate %d out of order (expected step %d candidate %d)", row.step, row.candidate,
+                           want_step, want_cand);
+        if (v[2].type != JSON_NUMBER || !isfinite(v[2].num)) return bad_row(why, len, i, "max_saliency is not a finite number");
+        row.score = v[2].num;
+        if (json_int_in(&v[3], 0, INT_MAX, &row.x) || json_int_in(&v[4], 0, INT_MAX, &row.y))
+            return bad_row(why, len, i, "x, y are not whole numbers >= 0");
+        if (json_int_in(&v[5], 0, 1, &row.chosen)) return bad_row(why, len, i, "chosen is not 0 or 1");
+        if (v[6].type != JSON_NUMBER || !isfinite(v[6].num) || v[6].num < 0)
+            return bad_row(why, len, i, "distance is not a finite number >= 0");
+        row.distance = v[6].num;
+        if (i == 0 && !row.chosen) return bad_row(why, len, i, "the start (step 0) must be chosen");
+        if (row.candidate == 0) chosen_in_step = 0;
+        chosen_in_step += row.chosen;
+        if (chosen_in_step > 1) return bad_row(why, len, i, "a second chosen candidate in step %d", row.step);
+        if (row.step > 0 && row.candidate == K - 1 && chosen_in_step == 0 && ctx->p.accept == ACCEPT_BEST)
+            return bad_row(why, len, i, "no chosen candidate in step %d (--accept best always moves)", row.step);
+        if (push_row(r, row, err)) return -2;
+    }
+    r->steps_done = done;
+    return 0;
+}
+
 /* Reads state.json and latents.npy of an interrupted run. */
 static int load_state(const search_ctx_t *ctx, seed_run_t *r, sal_err_t *err) {
-    char path[PATH_LEN];
+    char path[PATH_LEN], why[300];
     json_t j;
     path_in(path, r, "state.json");
     if (json_load(path, &j, err)) return -1;
-    int rc = 0;
-    const json_t *log = json_get(&j, "log");
-    int done = (int)json_num(&j, "steps_done", -1);
-    if (json_num(&j, "format", 0) != 1 || (uint32_t)json_num(&j, "seed", -1) != r->seed || !log || log->type != JSON_ARRAY ||
-        done < 0 || done > ctx->p.steps)
-        rc = sal_errf(err, "%s: not a resumable state of seed %u with at most %d steps", path, r->seed, ctx->p.steps);
-    for (int i = 0; rc == 0 && i < log->n; i++) {
-        const json_t *a = &log->items[i];
-        if (a->type != JSON_ARRAY || a->n != 7) { rc = sal_errf(err, "%s: bad log row %d", path, i); break; }
-        log_row_t row = {(int)a->items[0].num, (int)a->items[1].num, a->items[2].num, (int)a->items[3].num,
-                         (int)a->items[4].num, (int)a->items[5].num, a->items[6].num};
-        if (row.step > done) break;
-        rc = push_row(r, row, err);
-    }
+    int rc = check_state(ctx, r, &j, why, sizeof why, err);
     json_free(&j);
+    if (rc == -1)
+        return sal_errf(err, "%s: %s; the file is damaged or from another run: delete %s to search seed %u again", path, why, r->dir,
+                        r->seed);
     if (rc) return rc;
-    r->steps_done = done;
     npy_array_t a;
+    const int done = r->steps_done;
     path_in(path, r, "latents.npy");
     if (npy_load(path, &a, err)) return -1;
     int64_t rows = a.ndim > 0 ? a.shape[0] : 0, per = 1;
@@ -437,7 +506,8 @@ static double l2_distance(const float *a, const float *b, int n) {
     return sqrt(s);
 }
 
-int search_seed(search_ctx_t *ctx, uint32_t seed, search_progress_fn progress, void *user, sal_err_t *err) {
+int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, search_progress_fn progress, void *user,
+                sal_err_t *err) {
     const search_params_t *p = &ctx->p;
     const int D = ctx->latent_dim, K = p->candidates, R = ctx->net->cfg.img_resolution;
     const size_t per_img = (size_t)3 * R * R;
@@ -446,8 +516,16 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, search_progress_fn progress, v
     r.seed = seed;
     if (snprintf(r.dir, sizeof r.dir, "%s/seed%04u", p->outdir, seed) >= (int)sizeof r.dir)
         return sal_errf(err, "%s: path too long", p->outdir);
-    char path[PATH_LEN];
+    char path[PATH_LEN], holder[200];
     int rc = 0;
+    if (skipped) *skipped = 0;
+    /* one process per seed: the lock is taken before the folder is looked at */
+    sal_lock_t lock = {.fd = -1};
+    snprintf(path, sizeof path, "%s.lock", r.dir); /* DIR/seedNNNN.lock (r.dir is half of PATH_LEN) */
+    int lr = sal_lock_take(&lock, path, flags & SEARCH_SEED_WAIT, holder, sizeof holder, err);
+    if (lr < 0) return -1;
+    if (lr == 1) return sal_errf(err, "seed%04u is being searched by %s (lock file %s)", seed, holder, path), SEARCH_SEED_BUSY;
+    const int resume = p->resume || (flags & (SEARCH_SEED_WAIT | SEARCH_SEED_CONTINUE));
     r.latents = malloc(sizeof(float) * (size_t)(p->steps + 1) * (size_t)D);
     float *cand = malloc(sizeof(float) * (size_t)K * (size_t)D);
     uint8_t *rgb = malloc(per_img * (size_t)K), *cur_rgb = malloc(per_img);
@@ -462,14 +540,17 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, search_progress_fn progress, v
     int have_state = file_exists(path);
     path_in(path, &r, "result.json");
     int have_result = file_exists(path);
-    if ((have_state || have_result) && !p->resume) {
+    if ((have_state || have_result) && !resume) {
         rc = sal_errf(err, "%s: already holds a search (use --resume to continue it, or another --outdir)", r.dir);
         goto done;
     }
     double cur_score;
     if (have_state) {
         if ((rc = load_state(ctx, &r, err))) goto done;
-        if (have_result && r.steps_done == p->steps) goto done; /* finished: skip */
+        if (have_result && r.steps_done == p->steps) { /* finished: skip */
+            if (skipped) *skipped = 1;
+            goto done;
+        }
         /* the current image and score, as saved */
         image_u8_t frame;
         png_info_t info;
@@ -481,10 +562,12 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, search_progress_fn progress, v
         else memcpy(cur_rgb, frame.pixels, per_img);
         image_free(&frame);
         if (rc) goto done;
-        double cur[100];
+        double *cur = malloc(sizeof(double) * (size_t)(r.steps_done + 1));
+        if (!cur) { rc = sal_errf(err, "out of memory"); goto done; }
         int best_step;
         current_scores(&r, cur, &best_step);
         cur_score = cur[r.steps_done];
+        free(cur);
     } else {
         if ((rc = sal_mkdir_p(r.dir, err))) goto done;
         if ((rc = start_latent(ctx, seed, r.latents, err))) goto done;
@@ -541,6 +624,7 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, search_progress_fn progress, v
         ctx->t_write += sal_now() - t0;
     }
 done:
+    sal_lock_release(&lock);
     free(r.latents);
     free(r.rows);
     free(cand);

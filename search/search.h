@@ -17,7 +17,8 @@
  *
  * Files per seed (DIR/seedNNNN/): stepNN.png, latents.npy, log.csv,
  * state.json (resume point, written last and atomically after each step),
- * strip.png, plot.png, result.json. See docs/search.md.
+ * strip.png, plot.png, result.json; DIR/seedNNNN.lock while a process works
+ * on the seed. See docs/search.md.
  */
 #ifndef SALIENT_SEARCH_H
 #define SALIENT_SEARCH_H
@@ -72,9 +73,21 @@ int search_init(search_ctx_t *ctx, const search_params_t *p, const sg2_net_t *ne
                 const saliency_model_t *sal, sal_err_t *err);
 void search_free(search_ctx_t *ctx);
 
-/* Runs (or, with resume, continues or skips) one seed. */
-int search_seed(search_ctx_t *ctx, uint32_t seed, search_progress_fn progress, void *user,
-                sal_err_t *err);
+/* Runs (or, with resume, continues or skips) one seed. While it works on a
+ * seed the process holds the lock file DIR/seedNNNN.lock (see sal_lock_take),
+ * so two processes writing into one folder never search the same seed.
+ * Returns 0, -1 on error, or SEARCH_SEED_BUSY when another process holds the
+ * seed (err: "seed0003 is being searched by pid 1234 on HOST (lock file
+ * ...)"). With flags & SEARCH_SEED_WAIT it waits for the lock instead and
+ * then continues whatever the other process left, as --resume does
+ * (usually: the seed is finished and skipped). SEARCH_SEED_CONTINUE alone
+ * continues a seed folder as --resume does (for a folder that another
+ * process made while this one ran). *skipped (may be NULL) is set to 1 when
+ * the seed was found finished and nothing was done. */
+enum { SEARCH_SEED_BUSY = 1 };
+enum { SEARCH_SEED_WAIT = 1, SEARCH_SEED_CONTINUE = 2 };
+int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, search_progress_fn progress,
+                void *user, sal_err_t *err);
 
 /* Name of a space / accept rule as used on the command line. */
 const char *search_space_name(search_space_t s);

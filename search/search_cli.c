@@ -4,9 +4,11 @@
  * closing "where the time went" line. */
 #include "search_cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -123,7 +125,7 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
             if (m > 0) { m = cli_double("--rng-seed", v, 0, 4294967295.0, &d, &err) ? -1 : 1; p->rng_seed = (uint32_t)d; }
         } else if (OPT("--outdir")) { if (m > 0) p->outdir = v; }
         else if (OPT("--batch")) { if (m > 0) m = cli_int("--batch", v, 1, 1024, &p->batch, &err) ? -1 : 1; }
-        else if (OPT("--threads")) { if (m > 0) m = cli_int("--threads", v, 1, 4096, &cli->threads, &err) ? -1 : 1; }
+        else if (OPT("--threads")) { if (m > 0) m = cli_threads(v, &cli->threads, &err) ? -1 : 1; }
         else if (allow_shard && OPT("--shard")) { if (m > 0) shard_arg = v; }
         else {
             sal_errf(&err, "unknown option '%s' (see --help)", a);
@@ -150,8 +152,45 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
 
 void search_cli_free(search_cli_t *cli) { seedlist_free(&cli->seeds); }
 
+static const char *noise_mode_name(int m) {
+    return m == SG2_NOISE_CONST ? "const" : m == SG2_NOISE_NONE ? "none" : m == SG2_NOISE_RANDOM ? "random" : "?";
+}
+
+/* A value of run.json (option `key`) as the user gives it, for messages. */
+static void format_value(const char *key, const json_t *v, char *buf, size_t len) {
+    if (!v) snprintf(buf, len, "(missing)");
+    else if (v->type == JSON_STRING) snprintf(buf, len, "%s", !strcmp(key, "sigma_file") && !v->str[0] ? "(none)" : v->str);
+    else if (v->type != JSON_NUMBER) snprintf(buf, len, "(not a value)");
+    else if (!strcmp(key, "noise_mode")) snprintf(buf, len, "%s", noise_mode_name((int)v->num));
+    else if (!strcmp(key, "trunc_cutoff") && v->num == SG2_CUTOFF_NONE) snprintf(buf, len, "(all)");
+    else if (!strcmp(key, "fast")) snprintf(buf, len, "%s", v->num != 0 ? "on" : "off");
+    else snprintf(buf, len, "%.9g", v->num);
+}
+
+/* Fills diff with "steps: folder 2, now 3; ..." for the options of `now`
+ * that `was` does not hold with the same value. */
+static void describe_differences(const json_t *now, const json_t *was, char *diff, size_t len) {
+    char a[120], b[120];
+    size_t n = 0;
+    diff[0] = 0;
+    for (int i = 0; i < now->n; i++) {
+        const json_t *v_now = &now->items[i], *v_was = json_get(was, now->keys[i]);
+        int same = v_was && v_was->type == v_now->type &&
+                   (v_now->type == JSON_STRING ? !strcmp(v_was->str, v_now->str) : v_was->num == v_now->num);
+        if (same) continue;
+        format_value(now->keys[i], v_was, a, sizeof a);
+        format_value(now->keys[i], v_now, b, sizeof b);
+        int w = snprintf(diff + n, len - n, "%s%s: folder %s, now %s", n ? "; " : "", now->keys[i], a, b);
+        if (w < 0 || (size_t)w >= len - n) break;
+        n += (size_t)w;
+    }
+    if (n == 0) snprintf(diff, len, "written by another version of salient");
+}
+
 /* run.json holds the options that must match when a folder is resumed or
- * extended (not seeds, threads or shards: those may differ between calls). */
+ * extended (not seeds, threads or shards: those may differ between calls).
+ * Its bytes are kept as they always were; a mismatch names each option that
+ * differs: "steps: folder 2, now 3". */
 static int check_run_file(const search_params_t *p, sal_err_t *err) {
     char path[4200], *text = NULL;
     size_t size = 0;
@@ -170,9 +209,23 @@ static int check_run_file(const search_params_t *p, sal_err_t *err) {
     sal_err_t ignore;
     int rc = 0;
     if (sal_read_file(path, 1 << 20, &old, &old_size, &ignore) == 0) {
-        if (old_size != size || memcmp(old, text, size) != 0)
-            rc = sal_errf(err, "%s: this folder holds a run with other options (%.*s); use another --outdir", path,
-                          (int)(old_size > 0 && old_size < 400 ? old_size - 1 : 0), (const char *)old);
+        if (old_size != size || memcmp(old, text, size) != 0) {
+            json_t now, was;
+            char diff[400];
+            int now_ok = json_parse(text, size, path, &now, &ignore) == 0;
+            int was_ok = json_parse((const char *)old, old_size, path, &was, &ignore) == 0;
+            if (!now_ok) {
+                rc = sal_errf(err, "%s: internal error: cannot read back the options", path);
+            } else if (!was_ok || was.type != JSON_OBJECT) {
+                rc = sal_errf(err, "%s: not a run file of salient (damaged?); use another --outdir", path);
+            } else {
+                describe_differences(&now, &was, diff, sizeof diff);
+                rc = sal_errf(err, "%s: this folder holds a run with other options (%s); use the same options to resume, or another --outdir",
+                              path, diff);
+            }
+            if (now_ok) json_free(&now);
+            if (was_ok) json_free(&was);
+        }
         free(old);
     }
     if (rc == 0) rc = sal_write_file_atomic(path, text, size, err);
@@ -187,8 +240,8 @@ int search_session_open(search_session_t *s, const search_cli_t *cli, int check_
     s->t_open = sal_now();
     const search_params_t *p = &cli->p;
     threads_set(cli->threads);
-    if (sal_mkdir_p(p->outdir, err)) return -1;
-    if (access(p->outdir, W_OK) != 0) return sal_errf(err, "%s: output folder is not writable", p->outdir);
+    /* the folder is made only once everything has loaded: a failed start leaves nothing behind */
+    if (sal_dir_check_writable(p->outdir, err)) return -1;
     const char *paths[2] = {p->network, p->saliency};
     blob_t **blobs[2] = {&s->gblob, &s->sblob};
     for (int i = 0; i < 2; i++) {
@@ -203,7 +256,18 @@ int search_session_open(search_session_t *s, const search_cli_t *cli, int check_
     if (p->fast && (sg2_enable_fast(s->net, err) || fg_enable_fast(&s->sal.net, err))) return -1;
     if (search_init(&s->ctx, p, s->net, &s->sal, err)) return -1;
     s->ctx_ok = 1;
+    if (sal_mkdir_p(p->outdir, err)) return -1;
+    if (access(p->outdir, W_OK) != 0) return sal_errf(err, "%s: output folder is not writable", p->outdir);
     if (check_run && check_run_file(p, err)) return -1;
+    /* which seed folders are there before this process touches any */
+    s->existed = calloc((size_t)(cli->seeds.n > 0 ? cli->seeds.n : 1), 1);
+    if (!s->existed) return sal_errf(err, "out of memory");
+    for (int i = 0; i < cli->seeds.n; i++) {
+        char dir[4200];
+        struct stat st;
+        snprintf(dir, sizeof dir, "%s/seed%04u", p->outdir, cli->seeds.seeds[i]);
+        s->existed[i] = stat(dir, &st) == 0;
+    }
     s->t_load = sal_now() - s->t_open;
     s->t_start = sal_now();
     s->images_total = (long)cli->seeds.n * (1 + (long)p->steps * p->candidates);
@@ -241,22 +305,77 @@ static void on_progress(void *user, uint32_t seed, int step, int steps, float be
     fflush(stderr);
 }
 
-int search_session_seed(search_session_t *s, int index, int total, uint32_t seed, sal_err_t *err) {
+int search_session_seed(search_session_t *s, int index, int total, uint32_t seed, int flags, sal_err_t *err) {
     progress_arg_t pa = {s, index, total};
-    int rc = search_seed(&s->ctx, seed, on_progress, &pa, err);
-    if (s->tty && !s->cli->quiet) fputc('\n', stderr);
+    int skipped = 0;
+    if (index >= 0 && index < s->cli->seeds.n && s->existed && !s->existed[index]) flags |= SEARCH_SEED_CONTINUE;
+    int rc = search_seed(&s->ctx, seed, flags, &skipped, on_progress, &pa, err);
+    if (rc == 0 && skipped) s->seeds_skipped++;
+    if (rc == 0 && !skipped && s->tty && !s->cli->quiet) fputc('\n', stderr);
+    return rc;
+}
+
+int search_session_run(search_session_t *s, sal_err_t *err) {
+    const search_cli_t *cli = s->cli;
+    const int n = cli->seeds.n;
+    int *later = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1)), n_later = 0, rc = 0;
+    if (!later) return sal_errf(err, "out of memory");
+    for (int i = 0; rc == 0 && i < n; i++) {
+        rc = search_session_seed(s, i, n, cli->seeds.seeds[i], 0, err);
+        if (rc == SEARCH_SEED_BUSY) {
+            if (!cli->quiet) fprintf(stderr, "%s: %s; doing the other seeds first\n", cli->prog, err->msg);
+            later[n_later++] = i;
+            rc = 0;
+        }
+    }
+    for (int j = 0; rc == 0 && j < n_later; j++) {
+        uint32_t seed = cli->seeds.seeds[later[j]];
+        if (!cli->quiet) fprintf(stderr, "%s: waiting for seed%04u, which another process is searching\n", cli->prog, seed);
+        rc = search_session_seed(s, later[j], n, seed, SEARCH_SEED_WAIT, err);
+    }
+    free(later);
     return rc;
 }
 
 void search_session_print_summary(const search_session_t *s, const char *label) {
     if (s->cli->quiet) return;
     const search_ctx_t *c = &s->ctx;
+    if (c->images == 0 && s->seeds_skipped > 0) {
+        fprintf(stderr, "%s: nothing to do: %d seed%s already finished\n", s->cli->prog, s->seeds_skipped,
+                s->seeds_skipped == 1 ? " was" : "s were");
+        return;
+    }
     double total = sal_now() - s->t_open, work = c->t_generate + c->t_saliency;
     fprintf(stderr, "%s %.1fs: load %.1fs, generator %.1fs, saliency %.1fs, files+figures %.1fs; %ld images (%.2f img/s)\n",
             label, total, s->t_load, c->t_generate, c->t_saliency, c->t_write, c->images, work > 0 ? c->images / work : 0.0);
 }
 
+/* SIGINT / SIGTERM: say how to continue, then die of the signal as usual
+ * (only async-signal-safe calls; no state: the messages are constants). */
+static void say_interrupted(int sig, const char *msg, size_t len) {
+    ssize_t w = write(2, msg, len);
+    (void)w;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+static void on_interrupt_search(int sig) {
+    static const char msg[] = "\nsalient search: interrupted; run the same command with --resume to continue\n";
+    say_interrupted(sig, msg, sizeof msg - 1);
+}
+static void on_interrupt_mpi(int sig) {
+    static const char msg[] = "\nsalient-mpi: interrupted; run the same command with --resume to continue\n";
+    say_interrupted(sig, msg, sizeof msg - 1);
+}
+
+void search_cli_catch_interrupts(int mpi) {
+    void (*handler)(int) = mpi ? on_interrupt_mpi : on_interrupt_search;
+    const int sigs[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) /* a signal ignored by whoever started us (`cmd &` in a script) stays ignored */
+        if (signal(sigs[i], handler) == SIG_IGN) signal(sigs[i], SIG_IGN);
+}
+
 void search_session_close(search_session_t *s) {
+    free(s->existed);
     if (s->ctx_ok) search_free(&s->ctx);
     if (s->sal_ok) saliency_model_free(&s->sal);
     sg2_free(s->net);

@@ -32,6 +32,8 @@ typedef struct search_session {
     double t_open, t_load, t_start;
     long images_total;
     int seed_index;
+    int seeds_skipped;         /* seeds found finished (--resume) */
+    unsigned char *existed;    /* (seeds.n) 1 if the seed's folder was there at the start */
     int tty;
 } search_session_t;
 
@@ -39,8 +41,20 @@ typedef struct search_session {
  * them against each other and the options, and (if check_run_file) records
  * or checks DIR/run.json so a resumed run cannot mix options. */
 int search_session_open(search_session_t *s, const search_cli_t *cli, int check_run_file, sal_err_t *err);
-/* Runs one seed; index/total only feed the progress line. */
-int search_session_seed(search_session_t *s, int index, int total, uint32_t seed, sal_err_t *err);
+/* Runs one seed; index (the position in cli->seeds) and total feed the
+ * progress line; flags and the SEARCH_SEED_BUSY return as search_seed's. A
+ * seed folder that was not there when the session opened was made by
+ * another process writing into the same folder (same run.json): it is
+ * continued as with --resume. */
+int search_session_seed(search_session_t *s, int index, int total, uint32_t seed, int flags, sal_err_t *err);
+/* Runs all seeds of cli->seeds. A seed another process is searching (its
+ * lock is held) is put off to the end; then this process waits for it and
+ * continues what is left, usually nothing (two runs into one folder share
+ * the work and both end with the complete summary). */
+int search_session_run(search_session_t *s, sal_err_t *err);
+/* For main(): on SIGINT/SIGTERM print "interrupted; run the same command
+ * with --resume to continue" (prog salient-mpi if mpi) and die of the signal. */
+void search_cli_catch_interrupts(int mpi);
 /* The closing line: where the time went. */
 void search_session_print_summary(const search_session_t *s, const char *label);
 void search_session_close(search_session_t *s);

@@ -138,6 +138,7 @@ static int cmd_random(const char *config, const char *out_path, uint32_t seed) {
 }
 
 int main(int argc, char **argv) {
+    sal_signals_init();
     const char *info = NULL, *random_cfg = NULL, *pos[2] = {NULL, NULL};
     int npos = 0, have_seed = 0;
     uint32_t seed = 0;

@@ -221,7 +221,8 @@ int image_measure(const uint8_t *rgb, int w, int h, image_attrs_t *out, uint8_t 
         r.skin_hue = hue_degrees(med[1], med[2]);
         r.skin_chroma = hypot(med[1], med[2]);
         /* texture: high-pass of L* = L* minus its 3x3 box mean, RMS over skin
-         * pixels whose 3x3 neighbourhood lies inside the image */
+         * pixels whose whole 3x3 neighbourhood is skin (so the edges of the
+         * zones and of occluders do not count as texture) */
         double hp2 = 0;
         size_t nt = 0;
         for (int y = 1; y < h - 1; y++)
@@ -229,8 +230,14 @@ int image_measure(const uint8_t *rgb, int w, int h, image_attrs_t *out, uint8_t 
                 size_t p = (size_t)y * w + x;
                 if (mask[p] != 2) continue;
                 double m = 0;
+                int all_skin = 1;
                 for (int dy = -1; dy <= 1; dy++)
-                    for (int dx = -1; dx <= 1; dx++) m += L[p + (ptrdiff_t)dy * w + dx];
+                    for (int dx = -1; dx <= 1; dx++) {
+                        size_t q = p + (ptrdiff_t)dy * w + dx;
+                        all_skin &= mask[q] == 2;
+                        m += L[q];
+                    }
+                if (!all_skin) continue;
                 double d = L[p] - m / 9.0;
                 hp2 += d * d;
                 nt++;

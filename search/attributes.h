@@ -83,7 +83,7 @@ void face_skin_zone_rect(int zone, double rect[4]);
 typedef struct image_attrs {
     double skin_L, skin_a, skin_b;     /* medians over the skin pixels */
     double skin_ita, skin_hue, skin_chroma;
-    double skin_texture;               /* RMS of L* minus its 3x3 mean, over skin pixels */
+    double skin_texture;               /* RMS of L* minus its 3x3 mean, over skin pixels with 3x3 skin neighbours */
     double skin_share;                 /* skin pixels / zone pixels */
     double face_brightness;            /* mean L* inside the face ellipse */
     double face_contrast;              /* standard deviation of L* inside the face ellipse */

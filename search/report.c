@@ -62,6 +62,20 @@ static int write_summary(const char *outdir, const seed_entry_t *e, int n, sal_e
     return rc;
 }
 
+/* `salient analyze` leaves DIR/analysis_section.html; the page carries it
+ * below the seeds (rerun analyze after adding seeds to refresh it). */
+static void include_analysis_section(FILE *f, const char *outdir) {
+    char path[4200];
+    uint8_t *data;
+    size_t size;
+    sal_err_t ignored;
+    snprintf(path, sizeof path, "%s/analysis_section.html", outdir);
+    struct stat st;
+    if (stat(path, &st) != 0 || sal_read_file(path, 64u << 20, &data, &size, &ignored)) return;
+    fwrite(data, 1, size, f);
+    free(data);
+}
+
 static int write_index(const char *outdir, const seed_entry_t *e, int n, sal_err_t *err) {
     char *buf = NULL, path[4200];
     size_t size = 0;
@@ -95,7 +109,9 @@ static int write_index(const char *outdir, const seed_entry_t *e, int n, sal_err
         html_escape(f, e[i].folder);
         fprintf(f, "/plot.png\" alt=\"max saliency per step, seed %u\" height=\"200\">\n</div>\n", e[i].seed);
     }
-    fputs("</div>\n<script>\n"
+    fputs("</div>\n", f);
+    include_analysis_section(f, outdir);
+    fputs("<script>\n"
           "function sortBy(key, dir) {\n"
           "  var list = document.getElementById('list');\n"
           "  var items = Array.prototype.slice.call(list.children);\n"

@@ -4,6 +4,7 @@
  *   salient saliency  max saliency of images (Twitter's fastgaze model)
  *   salient search    random search for more salient faces (the study)
  *   salient report    rebuild summary.csv and index.html of a search run
+ *   salient analyze   measured attributes of the faces, statistics, arms compared
  *   salient bench     speed benchmark
  *   salient selftest  the SIMD kernels against their naive references
  */
@@ -20,6 +21,7 @@
 #pragma weak cmd_report
 #pragma weak cmd_bench
 #pragma weak cmd_selftest
+#pragma weak cmd_analyze
 
 typedef struct subcommand {
     const char *name;
@@ -41,6 +43,7 @@ int main(int argc, char **argv) {
         {"saliency", cmd_saliency, "score images with the saliency model"},
         {"search", cmd_search, "random search for more salient counterfactual faces"},
         {"report", cmd_report, "rebuild summary.csv and index.html from a run folder"},
+        {"analyze", cmd_analyze, "measure the faces of search folders and compare arms"},
         {"bench", cmd_bench, "measure the speed of the kernels and networks"},
         {"selftest", cmd_selftest, "check the SIMD kernels against their naive references"},
     };

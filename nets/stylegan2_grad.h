@@ -1,0 +1,61 @@
+/* stylegan2_grad.h — exact vector–Jacobian products of the StyleGAN2-ADA
+ * generator (stylegan2.h): from dL/d(img) back to dL/d(ws) (w+), and through
+ * truncation and the mapping network to dL/dw and dL/dz. Weights are
+ * constants (no weight gradients); the noise maps are constants too.
+ *
+ *   sg2_grad_prepare(net, &err);                  // optional: adjoint weights once
+ *   sg2_tape_t *tape;
+ *   sg2_synthesis_forward_tape(net, ws, N, NULL, img, &tape, &err);  // img as sg2_synthesis
+ *   ... dimg = dL/dimg (N, C, R, R) ...
+ *   sg2_synthesis_backward(net, tape, dimg, dws, &err);              // (N, num_ws, w_dim)
+ *   sg2_tape_free(tape);
+ *   sg2_mapping_backward(net, z, N, psi, cutoff, dws, dz, dw, &err); // if ws came from z
+ *
+ * The math (every adjoint and the function computing it) is in
+ * docs/gradients-stylegan2.md. Memory: the tape keeps the raw conv sums of
+ * every layer (about 0.5 GB for one 1024^2 image); batches run the blocks
+ * from 64 px on sample by sample as sg2_synthesis does, and the backward
+ * recomputes those blocks for all but the last sample (one sample's record
+ * at a time). Fast mode (sg2_enable_fast): the taped forward is the fast
+ * forward (same image), the backward uses the exact adjoint kernels.
+ */
+#ifndef SALIENT_STYLEGAN2_GRAD_H
+#define SALIENT_STYLEGAN2_GRAD_H
+
+#include <stddef.h>
+
+#include "stylegan2.h"
+
+typedef struct sg2_tape sg2_tape_t;   /* what the backward needs from one forward */
+
+/* Packs the adjoint conv weights of every layer into the net (once; about
+ * the size of the conv weights). Without it every tape packs its own copy. */
+int sg2_grad_prepare(sg2_net_t *net, sal_err_t *err);
+
+/* Forward synthesis exactly like sg2_synthesis (same bits in img), also
+ * recording what the backward needs. opts as for sg2_synthesis (opts->arena
+ * is not used: the tape allocates its own memory). */
+int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
+                               const sg2_synthesis_opts_t *opts, float *img, sg2_tape_t **tape,
+                               sal_err_t *err);
+
+/* dL/dws (N, num_ws, w_dim) from dL/dimg (N, C, R, R). The tape may be used
+ * again (the backward does not change what it recorded). */
+int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *tape, const float *dimg,
+                           float *dws, sal_err_t *err);
+
+void sg2_tape_free(sg2_tape_t *tape);
+
+/* Bytes the tape holds (its records). */
+size_t sg2_tape_bytes(const sg2_tape_t *tape);
+/* Bytes of scratch the forward (besides the tape) and the backward allocate. */
+size_t sg2_tape_forward_scratch_bytes(const sg2_tape_t *tape);
+size_t sg2_tape_backward_scratch_bytes(const sg2_tape_t *tape);
+
+/* Through truncation and the mapping network: given dws for
+ * ws = truncate(mapping(z)), write dL/dz (N, z_dim) and/or dL/dw (N, w_dim)
+ * of the untruncated mapping output w (either may be NULL). */
+int sg2_mapping_backward(const sg2_net_t *net, const float *z, int n, float psi, int cutoff,
+                         const float *dws, float *dz, float *dw, sal_err_t *err);
+
+#endif

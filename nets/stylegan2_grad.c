@@ -30,6 +30,12 @@
 
 #include "gemm.h"
 
+/* The elementwise passes (the epilogue after each conv, pass_x) are written
+ * as selects that gcc turns into vector blends only without
+ * -ftrapping-math; the IEEE results are the same (only the floating-point
+ * exception flags, which nothing here reads, could differ). */
+#pragma GCC optimize("no-trapping-math")
+
 #define SQRT2 1.41421353816986083984375f   /* fl(sqrt(2)), as stylegan2.c */
 #define LRELU_SLOPE 0.2f
 #define EPS 1e-8f
@@ -256,14 +262,38 @@ static void fwd_layer(fwd_ctx_t *cx, const sg2_layer_t *L, const char *name, int
             float *m = rec->noise + (size_t)b * plane;
             for (size_t i = 0; i < plane; i++) m[i] = (float)rng_np_randn(&cx->rngs[b]);
         }
+    // out = clamp(lrelu(v d + noise strength + bias) sqrt2): conv_epilogue_apply's
+    // operations in its order, written so that the compiler vectorises them
+    // (the same IEEE operations as the kernels' fused epilogue: same bits)
+    const float cl = cx->net->cfg.conv_clamp;
+    const float lo = cl > 0.0f ? -cl : -INFINITY, hi = cl > 0.0f ? cl : INFINITY;
     #pragma omp parallel for schedule(static) if ((size_t)n * L->c_out * plane > 65536)
     for (long p = 0; p < (long)n * L->c_out; p++) {
         const int b = (int)(p / L->c_out), o = (int)(p % L->c_out);
         const conv_epilogue_t ep = layer_epilogue(cx, L, rec, b);
-        const float *v = rec->v + (size_t)p * plane;
+        const float *v = rec->v + (size_t)p * plane, *nz = ep.noise;
+        const float d = rec->d[p], bias = L->bias[o], strength = L->noise_strength;
         float *y = out + (size_t)p * plane;
-        for (size_t i = 0; i < plane; i++)
-            y[i] = conv_epilogue_apply(&ep, v[i], b, L->c_out, o, ep.noise ? ep.noise + i : NULL);
+        if (nz) {
+            #pragma omp simd
+            for (size_t i = 0; i < plane; i++) {
+                float a = v[i] * d;
+                a = a + nz[i] * strength;
+                a = a + bias;
+                const float an = a * LRELU_SLOPE;
+                a = (a > 0.0f ? a : an) * SQRT2;
+                y[i] = a < lo ? lo : a > hi ? hi : a;
+            }
+        } else {
+            #pragma omp simd
+            for (size_t i = 0; i < plane; i++) {
+                float a = v[i] * d;
+                a = a + bias;
+                const float an = a * LRELU_SLOPE;
+                a = (a > 0.0f ? a : an) * SQRT2;
+                y[i] = a < lo ? lo : a > hi ? hi : a;
+            }
+        }
     }
     report(cx, name, "out", 4, (int64_t[]){n, L->c_out, res, res}, out);
 }
@@ -528,53 +558,61 @@ typedef struct xpass {
 } xpass_t;
 
 static void pass_x(const xpass_t *P) {
+    const float cl = P->clamp;
+    const float lo = cl > 0.0f ? -cl : -INFINITY, hi = cl > 0.0f ? cl : INFINITY;
     #pragma omp parallel for schedule(dynamic, 1) if ((size_t)P->ns * P->C * P->plane > 65536)
     for (long pc = 0; pc < (long)P->ns * P->C; pc++) {
         const int b = (int)(pc / P->C), c = (int)(pc % P->C);
         const size_t plane = P->plane, off = (size_t)pc * plane;
-        const float *v = P->L ? P->rec.v + off : NULL;
-        const float *xc = P->L ? NULL : P->x_const + (size_t)c * plane;
-        const float d = P->L ? P->rec.d[pc] : 0.0f;
-        const float *noise = !P->L ? NULL
-                             : P->mode == SG2_NOISE_CONST  ? P->L->noise_const
-                             : P->mode == SG2_NOISE_RANDOM ? P->rec.noise + (size_t)b * plane
-                                                           : NULL;
-        const float strength = P->L ? P->L->noise_strength : 0.0f;
-        const float bias = P->L ? P->L->bias[c] : 0.0f, cl = P->clamp;
-        const float *u = P->u ? P->u + off : NULL;
-        const float s = P->u ? P->s[pc] : 0.0f, sr = P->g_r ? P->s_rgb[pc] : 0.0f;
-        const float *gr[4] = {NULL, NULL, NULL, NULL};
-        float wr[4] = {0, 0, 0, 0};
-        for (int o = 0; o < P->c_img && P->g_r; o++) {
-            gr[o] = P->g_r + ((size_t)b * P->c_img + o) * plane;
-            wr[o] = P->w_rgb[(size_t)o * P->C + c];
-        }
         double ds_u = 0, ds_r = 0, dd = 0;
-        float *gv = P->L ? P->g_v + off : NULL;
+        if (!P->L) {   // x = the learned constant: only the consumer's sums
+            const float *x = P->x_const + (size_t)c * plane, *u = P->u + off;
+            for (size_t p = 0; p < plane; p++) ds_u += (double)x[p] * u[p];
+            if (P->ds) P->ds[pc] += ds_u;
+            continue;
+        }
+        // Absent inputs read v with a zero weight (adds +-0: no effect on the
+        // masks or the sums that are kept).
+        const float *v = P->rec.v + off;
+        const float d = P->rec.d[pc];
+        const float *nz = P->mode == SG2_NOISE_CONST    ? P->L->noise_const
+                          : P->mode == SG2_NOISE_RANDOM ? P->rec.noise + (size_t)b * plane
+                                                        : v;
+        const float strength = P->mode == SG2_NOISE_NONE ? 0.0f : P->L->noise_strength;
+        const float bias = P->L->bias[c];
+        const float *u = P->u ? P->u + off : v;
+        const float s = P->u ? P->s[pc] : 0.0f;
+        const float sr = P->g_r ? P->s_rgb[pc] : 0.0f;
+        const float *g0 = v, *g1 = v, *g2 = v, *g3 = v;
+        float w0 = 0, w1 = 0, w2 = 0, w3 = 0;
+        if (P->g_r) {
+            const float *gb = P->g_r + (size_t)b * P->c_img * plane;
+            const float *wc = P->w_rgb + c;
+            g0 = gb; w0 = wc[0];
+            if (P->c_img > 1) { g1 = gb + plane; w1 = wc[P->C]; }
+            if (P->c_img > 2) { g2 = gb + 2 * plane; w2 = wc[2 * (size_t)P->C]; }
+            if (P->c_img > 3) { g3 = gb + 3 * plane; w3 = wc[3 * (size_t)P->C]; }
+        }
+        float *gv = P->g_v + off;
+        #pragma omp simd reduction(+ : ds_u, ds_r, dd)
         for (size_t p = 0; p < plane; p++) {
-            float x, a = 0.0f, h = 0.0f;
-            if (v) {
-                a = v[p] * d;
-                if (noise) a = a + noise[p] * strength;
-                a = a + bias;
-                h = (a > 0.0f ? a : a * LRELU_SLOPE) * SQRT2;
-                x = cl > 0.0f ? (h < -cl ? -cl : h > cl ? cl : h) : h;
-            } else {
-                x = xc[p];
-            }
-            float ur = 0.0f;
-            for (int o = 0; o < P->c_img && gr[0]; o++) ur += wr[o] * gr[o][p];
-            const float uu = u ? u[p] : 0.0f;
+            float a = v[p] * d;                        // rebuild the forward (same bits)
+            a = a + nz[p] * strength;
+            a = a + bias;
+            const float an = a * LRELU_SLOPE;   // (both sides computed: a select, not a branch)
+            const float h = (a > 0.0f ? a : an) * SQRT2;
+            const float x = h < lo ? lo : h > hi ? hi : h;
+            const float ur = w0 * g0[p] + w1 * g1[p] + w2 * g2[p] + w3 * g3[p];   // W_rgb^T g_r
+            const float uu = u[p];
             ds_u += (double)x * uu;
             ds_r += (double)x * ur;
-            if (v) {
-                float g = s * uu + sr * ur;
-                if (cl > 0.0f && !(h >= -cl && h <= cl)) g = 0.0f;   // torch: inclusive bounds
-                g = g * SQRT2;
-                if (!(a > 0.0f)) g = g * LRELU_SLOPE;
-                dd += (double)g * v[p];
-                gv[p] = g * d;
-            }
+            float g = s * uu + sr * ur;                // dL/dx
+            g = h >= lo && h <= hi ? g : 0.0f;         // clamp (torch: inclusive bounds)
+            g = g * SQRT2;
+            const float gn = g * LRELU_SLOPE;
+            g = a > 0.0f ? g : gn;                     // dL/da
+            dd += (double)g * v[p];
+            gv[p] = g * d;                             // dL/dv
         }
         if (P->ds) P->ds[pc] += ds_u;
         if (P->ds_rgb) P->ds_rgb[pc] += ds_r;

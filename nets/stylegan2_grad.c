@@ -397,6 +397,86 @@ static grad_plan_t plan_sizes(const sg2_net_t *net, int n, int split) {
     return g;
 }
 
+/* sg2_synthesis's phases (stylegan2.c 3.1): blocks from `split` on run one
+ * sample at a time; a hook sees whole batches. */
+static int split_of(const sg2_net_t *net, int n, int hooked) {
+    const int nb = net->cfg.num_blocks;
+    int split = nb;
+    if (n > 1 && !hooked)
+        for (int i = 1; i < nb && split == nb; i++)
+            if (block_feat(&net->blocks[i], 0) > SPLIT_FLOATS) split = i;
+    return split;
+}
+
+/* Floats of the forward's scratch buffers: feat1 x2, img1 x2, feat2 x2, img2 x2,
+ * tmp, wrow, styles^2. */
+enum { FWD_NBUF = 11, BWD_NBUF = 14 };
+static void fwd_scratch_sizes(const sg2_net_t *net, int n, int split, size_t sizes[FWD_NBUF]) {
+    const grad_plan_t g = plan_sizes(net, n, split);
+    // the transposed conv's output: one sample, or more of phase 1 up to 32 MiB
+    size_t tmp = g.tmp1 > g.tmp2 ? g.tmp1 : g.tmp2;
+    if (tmp < TMP_MIN_FLOATS && g.tmp1 * n > tmp)
+        tmp = g.tmp1 * n < TMP_MIN_FLOATS ? g.tmp1 * n : TMP_MIN_FLOATS;
+    const size_t s[FWD_NBUF] = {g.feat1, g.feat1, g.img1, g.img1, g.feat2, g.feat2, g.img2,
+                                g.img2, tmp, (size_t)n * net->cfg.w_dim, (size_t)n * g.maxc};
+    memcpy(sizes, s, sizeof s);
+}
+
+/* Floats of the backward's scratch: phase 1 A, B, U, T, image gradient x2;
+ * phase 2 the same for one sample; replay rows; and the doubles of the sums. */
+static void bwd_scratch_sizes(const sg2_net_t *net, int n, int split, size_t sizes[BWD_NBUF],
+                              size_t *doubles) {
+    const sg2_config_t *cfg = &net->cfg;
+    const int nb = cfg->num_blocks;
+    const grad_plan_t g = plan_sizes(net, n, split);
+    const size_t tmp1 = g.tmp1 * (n < 4 ? (size_t)n : 4);   // T: up to 4 samples at a time
+    const size_t top = (size_t)cfg->img_channels * cfg->img_resolution * cfg->img_resolution;
+    const size_t gi1 = split == nb ? top * n : g.img1, gi2 = split < nb ? top : 0;
+    const size_t s[BWD_NBUF] = {g.feat1, g.feat1, g.feat1, tmp1, gi1, gi1, g.feat2, g.feat2,
+                                g.feat2, g.tmp2, gi2, gi2, (size_t)n * cfg->w_dim,
+                                (size_t)n * g.maxc};
+    memcpy(sizes, s, sizeof s);
+    size_t dcount = g.maxc + (size_t)cfg->w_dim;
+    for (int i = 0; i < nb; i++)
+        dcount += (size_t)n * (net->blocks[i].c_in + 4 * (size_t)net->blocks[i].c_out);
+    *doubles = dcount;
+}
+
+/* Floats of the tape's records (as sg2_synthesis_forward_tape allocates them). */
+static size_t record_floats(const sg2_net_t *net, int n, int split, int random) {
+    const sg2_config_t *cfg = &net->cfg;
+    size_t f = (size_t)n * cfg->num_ws * cfg->w_dim, noise2 = 0;
+    for (int i = 0; i < cfg->num_blocks; i++) {
+        const sg2_block_t *B = &net->blocks[i];
+        const size_t plane = (size_t)B->res * B->res, nv = i < split ? (size_t)n : 1;
+        for (int k = i > 0 ? 0 : 1; k < 2; k++) {
+            f += (size_t)n * (k ? B->c_out : B->c_in) + (size_t)n * B->c_out + nv * B->c_out * plane;
+            if (random && i < split) f += (size_t)n * plane;
+            if (random && i >= split) noise2 += plane;
+        }
+        f += (size_t)n * B->c_out + nv * cfg->img_channels * plane;
+    }
+    return f + (size_t)n * noise2;
+}
+
+size_t sg2_grad_peak_bytes(const sg2_net_t *net, int n, sg2_noise_mode_t mode) {
+    if (n < 1 || n > SG2_MAX_BATCH) return 0;
+    const int split = split_of(net, n, 0);
+    size_t fs[FWD_NBUF], bs[BWD_NBUF], doubles, fwd = 0, bwd = 0, adj = 0;
+    fwd_scratch_sizes(net, n, split, fs);
+    bwd_scratch_sizes(net, n, split, bs, &doubles);
+    for (int k = 0; k < FWD_NBUF; k++) fwd += fs[k] * sizeof(float);
+    for (int k = 0; k < BWD_NBUF; k++) bwd += bs[k] * sizeof(float);
+    bwd += doubles * sizeof(double);
+    for (int i = 1; i < net->cfg.num_blocks; i++) {   // adjoint weights a tape packs itself
+        const sg2_block_t *B = &net->blocks[i];
+        if (!B->conv0.w_adj) adj += (size_t)B->c_in * B->c_out * 9 * 2 * sizeof(float);
+        if (!B->conv1.w_adj) adj += (size_t)B->c_out * B->c_out * 9 * 2 * sizeof(float);
+    }
+    return record_floats(net, n, split, mode == SG2_NOISE_RANDOM) * sizeof(float) + adj +
+           (fwd > bwd ? fwd : bwd);
+}
+
 int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
                                const sg2_synthesis_opts_t *opts, float *img, sg2_tape_t **tape_out,
                                sal_err_t *err) {
@@ -418,11 +498,7 @@ int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
     t->noise_mode = opts->noise_mode;
     t->rec2_sample = -1;
     // the phases of sg2_synthesis (stylegan2.c 3.1); a hook sees whole batches
-    t->split = nb;
-    if (n > 1 && !opts->hook)
-        for (int i = 1; i < nb && t->split == nb; i++)
-            if (block_feat(&net->blocks[i], 0) > SPLIT_FLOATS) t->split = i;
-    const grad_plan_t g = plan_sizes(net, n, t->split);
+    t->split = split_of(net, n, opts->hook != NULL);
 
     // the records
     const size_t wsz = (size_t)n * cfg->num_ws * cfg->w_dim;
@@ -472,22 +548,19 @@ int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
     }
 
     // forward scratch: phase 1 and phase 2 ping-pong buffers, tmp, rows
-    // the transposed conv's output: one sample, or more of phase 1 up to 32 MiB
-    size_t tmp = g.tmp1 > g.tmp2 ? g.tmp1 : g.tmp2;
-    if (tmp < TMP_MIN_FLOATS && g.tmp1 * n > tmp)
-        tmp = g.tmp1 * n < TMP_MIN_FLOATS ? g.tmp1 * n : TMP_MIN_FLOATS;
-    const size_t sizes[] = {g.feat1, g.feat1, g.img1, g.img1, g.feat2, g.feat2, g.img2, g.img2, tmp,
-                            (size_t)n * cfg->w_dim, (size_t)n * g.maxc};
-    float *buf[11];
+    size_t sizes[FWD_NBUF];
+    fwd_scratch_sizes(net, n, t->split, sizes);
+    const size_t tmp = sizes[8];
+    float *buf[FWD_NBUF];
     int fail = 0;
     t->fwd_scratch = 0;
-    for (int k = 0; k < 11; k++) {
+    for (int k = 0; k < FWD_NBUF; k++) {
         buf[k] = malloc((sizes[k] ? sizes[k] : 1) * sizeof(float));
         fail |= !buf[k];
         t->fwd_scratch += sizes[k] * sizeof(float);
     }
     if (fail) {
-        for (int k = 0; k < 11; k++) free(buf[k]);
+        for (int k = 0; k < FWD_NBUF; k++) free(buf[k]);
         sg2_tape_free(t);
         return sal_errf(err, "synthesis: out of memory for the forward pass");
     }
@@ -521,7 +594,7 @@ int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
         }
         t->rec2_sample = n - 1;
     }
-    for (int k = 0; k < 11; k++) free(buf[k]);
+    for (int k = 0; k < FWD_NBUF; k++) free(buf[k]);
     *tape_out = t;
     return 0;
 }
@@ -777,29 +850,22 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *t, const float *dim
     const sg2_config_t *cfg = &net->cfg;
     const int n = t->n, nb = cfg->num_blocks, sp = t->split, Ci = cfg->img_channels;
     const grad_plan_t g = plan_sizes(net, n, sp);
-    const size_t tmp1 = g.tmp1 * (n < 4 ? (size_t)n : 4);   // T: up to 4 samples at a time
-    size_t f1 = g.feat1, f2 = g.feat2;
     const size_t top = (size_t)Ci * cfg->img_resolution * cfg->img_resolution;
-    const size_t gi1 = sp == nb ? top * n : g.img1, gi2 = sp < nb ? top : 0;
-    // phase 1: A, B, U, T, img x2; phase 2: A, B, U, T, img x2 (+ replay: tmp, wrow, sq)
-    const size_t sizes[] = {f1, f1, f1, tmp1, gi1, gi1, f2, f2, f2, g.tmp2, gi2, gi2,
-                            (size_t)n * cfg->w_dim, (size_t)n * g.maxc};
-    enum { NBUF = 14 };
-    float *buf[NBUF];
+    size_t sizes[BWD_NBUF], dcount;
+    bwd_scratch_sizes(net, n, sp, sizes, &dcount);
+    const size_t tmp1 = sizes[3];
+    float *buf[BWD_NBUF];
     int fail = 0;
     t->bwd_scratch = 0;
-    for (int k = 0; k < NBUF; k++) {
+    for (int k = 0; k < BWD_NBUF; k++) {
         buf[k] = malloc((sizes[k] ? sizes[k] : 1) * sizeof(float));
         fail |= !buf[k];
         t->bwd_scratch += sizes[k] * sizeof(float);
     }
     bwd_ctx_t bx = {.net = net, .tape = t, .dws = dws};
-    double *dmem = NULL;
-    size_t dcount = g.maxc + (size_t)cfg->w_dim;
-    for (int i = 0; i < nb; i++) dcount += (size_t)n * (net->blocks[i].c_in + 4 * (size_t)net->blocks[i].c_out);
-    dmem = calloc(dcount, sizeof(double));
+    double *dmem = calloc(dcount, sizeof(double));
     if (fail || !dmem) {
-        for (int k = 0; k < NBUF; k++) free(buf[k]);
+        for (int k = 0; k < BWD_NBUF; k++) free(buf[k]);
         free(dmem);
         return sal_errf(err, "synthesis backward: out of memory");
     }
@@ -845,7 +911,7 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *t, const float *dim
     for (int i = sp - 1; i >= 0; i--)
         bwd_block(&bx, i, n, 0, G1[i & 1], G1[(i - 1) & 1], U1, A1, B1, T1, tmp1);
 
-    for (int k = 0; k < NBUF; k++) free(buf[k]);
+    for (int k = 0; k < BWD_NBUF; k++) free(buf[k]);
     free(dmem);
     return 0;
 }

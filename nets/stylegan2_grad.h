@@ -46,6 +46,12 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *tape, const float *
 
 void sg2_tape_free(sg2_tape_t *tape);
 
+/* Upper estimate of the bytes one forward+backward of n samples allocates
+ * at its peak (records, the larger of the two passes' scratch, adjoint
+ * weights if sg2_grad_prepare was not called); weights and the caller's
+ * ws/img/dws buffers not included. 0 if n is out of range. */
+size_t sg2_grad_peak_bytes(const sg2_net_t *net, int n, sg2_noise_mode_t mode);
+
 /* Bytes the tape holds (its records). */
 size_t sg2_tape_bytes(const sg2_tape_t *tape);
 /* Bytes of scratch the forward (besides the tape) and the backward allocate. */

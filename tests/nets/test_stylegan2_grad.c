@@ -15,7 +15,8 @@
  * 3. A batch equals its single runs (also a batch big enough for phase 2, whose
  *    blocks the backward replays sample by sample, const and random noise);
  *    1 and 2 threads agree; the tape can be reused; fast mode's taped forward
- *    equals its sg2_synthesis.
+ *    equals its sg2_synthesis; a hook sees the same intermediates as with
+ *    sg2_synthesis; sg2_grad_peak_bytes is what the passes allocate.
  */
 #include <math.h>
 #include <stdint.h>
@@ -504,12 +505,19 @@ static void check_batch(test_ctx_t *t, const char *what, sg2_net_t *net, int n, 
     rng_np_t rngs[4];
     for (int b = 0; b < n; b++) rng_np_seed(&rngs[b], (uint32_t)(200 + b));
     sg2_synthesis_opts_t o = {.noise_mode = (sg2_noise_mode_t)mode, .noise_rngs = rngs};
+    CHECK(t, sg2_grad_prepare(net, &err) == 0, "%s", err.msg);
     sg2_tape_t *tape = NULL;
     CHECK(t, sg2_synthesis_forward_tape(net, ws, n, &o, img, &tape, &err) == 0, "%s", err.msg);
     if (!tape) goto out;
     CHECK(t, sg2_synthesis_backward(net, tape, Rm, dws, &err) == 0, "%s", err.msg);
     CHECK(t, sg2_synthesis_backward(net, tape, Rm, dws2, &err) == 0, "%s", err.msg);
     CHECK(t, memcmp(dws, dws2, n * wsz * 4) == 0, "%s: a second backward on the tape differs", what);
+    {   // the size query is what the passes allocated (the net has its adjoint weights)
+        const size_t fs = sg2_tape_forward_scratch_bytes(tape), bs = sg2_tape_backward_scratch_bytes(tape);
+        const size_t got = sg2_tape_bytes(tape) + (fs > bs ? fs : bs);
+        const size_t est = sg2_grad_peak_bytes(net, n, (sg2_noise_mode_t)mode);
+        CHECK(t, est == got, "%s: sg2_grad_peak_bytes %zu, allocated %zu", what, est, got);
+    }
     sg2_tape_free(tape);
     for (int b = 0; b < n; b++) {
         rng_np_seed(&rngs[0], (uint32_t)(200 + b));
@@ -536,12 +544,56 @@ out:
     free(z); free(ws); free(img); free(img1); free(Rm); free(dws); free(dws1); free(dws2);
 }
 
+/* Hook calls as (name, FNV-1a hash of the data) sequences. */
+typedef struct hook_log {
+    int count;
+    char names[128][96];
+    uint64_t hash[128];
+} hook_log_t;
+
+static void log_hook(void *user, const char *name, int ndim, const int64_t *shape, const float *data) {
+    hook_log_t *h = user;
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= (size_t)shape[i];
+    if (h->count >= 128) return;
+    uint64_t x = 1469598103934665603ULL;
+    const unsigned char *p = (const unsigned char *)data;
+    for (size_t i = 0; i < n * sizeof(float); i++) x = (x ^ p[i]) * 1099511628211ULL;
+    snprintf(h->names[h->count], sizeof h->names[0], "%s", name);
+    h->hash[h->count++] = x;
+}
+
+/* The taped forward reports the same intermediates as sg2_synthesis. */
+static void check_hook(test_ctx_t *t, sg2_net_t *net) {
+    sal_err_t err = {{0}};
+    const sg2_config_t *cfg = &net->cfg;
+    const int n = 2;
+    const size_t wsz = (size_t)cfg->num_ws * cfg->w_dim, isz = (size_t)3 * cfg->img_resolution * cfg->img_resolution;
+    float *z = malloc((size_t)n * cfg->z_dim * 4), *ws = malloc(n * wsz * 4), *img = malloc(n * isz * 4);
+    for (int b = 0; b < n; b++) sg2_z_from_seed((uint32_t)(40 + b), cfg->z_dim, z + (size_t)b * cfg->z_dim, NULL);
+    sg2_mapping(net, z, n, 1.0f, SG2_CUTOFF_NONE, ws, &err);
+    hook_log_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    sg2_synthesis_opts_t oa = {.noise_mode = SG2_NOISE_CONST, .hook = log_hook, .hook_user = a};
+    sg2_synthesis_opts_t ob = {.noise_mode = SG2_NOISE_CONST, .hook = log_hook, .hook_user = b};
+    CHECK(t, sg2_synthesis(net, ws, n, &oa, img, &err) == 0, "%s", err.msg);
+    sg2_tape_t *tape = NULL;
+    CHECK(t, sg2_synthesis_forward_tape(net, ws, n, &ob, img, &tape, &err) == 0, "%s", err.msg);
+    sg2_tape_free(tape);
+    int same = a->count == b->count && a->count > 0;
+    for (int i = 0; same && i < a->count; i++)
+        same = strcmp(a->names[i], b->names[i]) == 0 && a->hash[i] == b->hash[i];
+    CHECK(t, same, "hook: taped forward reports %d intermediates, sg2_synthesis %d (or they differ)",
+          b->count, a->count);
+    free(a); free(b); free(z); free(ws); free(img);
+}
+
 static void run_batches(test_ctx_t *t) {
     blob_t *blob;
     sg2_net_t *net;
     if (open_fixture(t, "tiny_clamp", &blob, &net) == 0) {
         check_batch(t, "tiny_clamp batch 3 const", net, 3, SG2_NOISE_CONST);
         check_batch(t, "tiny_clamp batch 2 random", net, 2, SG2_NOISE_RANDOM);
+        check_hook(t, net);
         // 1 vs 2 threads
         sal_err_t err = {{0}};
         const sg2_config_t *cfg = &net->cfg;

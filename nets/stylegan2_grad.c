@@ -85,7 +85,8 @@ struct sg2_tape {
     /* adjoint weights when the net has none (sg2_grad_prepare not called) */
     conv_weights_t adj[SG2_MAX_BLOCKS][2];
     float *adj_w[SG2_MAX_BLOCKS][2];
-    size_t bytes, fwd_scratch, bwd_scratch;
+    float *scratch;                 /* shared by the forward and the backward */
+    size_t bytes, fwd_scratch, bwd_scratch, sums_bytes;
     void *allocs[TAPE_MAX_ALLOCS];
     int nallocs;
 };
@@ -111,8 +112,11 @@ void sg2_tape_free(sg2_tape_t *t) {
 }
 
 size_t sg2_tape_bytes(const sg2_tape_t *t) { return t ? t->bytes : 0; }
-size_t sg2_tape_forward_scratch_bytes(const sg2_tape_t *t) { return t ? t->fwd_scratch : 0; }
-size_t sg2_tape_backward_scratch_bytes(const sg2_tape_t *t) { return t ? t->bwd_scratch : 0; }
+size_t sg2_tape_scratch_bytes(const sg2_tape_t *t) {
+    if (!t) return 0;
+    return t->fwd_scratch > t->bwd_scratch ? t->fwd_scratch : t->bwd_scratch;
+}
+size_t sg2_tape_backward_extra_bytes(const sg2_tape_t *t) { return t ? t->sums_bytes : 0; }
 
 /* The adjoint weight of a layer: conv1 (up=0) W^T flipped for conv2d,
  * conv0 (up=1) W^T for conv2d_s2_3x3. */
@@ -397,6 +401,20 @@ static grad_plan_t plan_sizes(const sg2_net_t *net, int n, int split) {
     return g;
 }
 
+/* Buffers are carved from the tape's scratch block at multiples of 16 floats. */
+static size_t round16f(size_t floats) { return (floats + 15) & ~(size_t)15; }
+static size_t sum_rounded(const size_t *sizes, int count) {
+    size_t total = 0;
+    for (int k = 0; k < count; k++) total += round16f(sizes[k] ? sizes[k] : 1);
+    return total;
+}
+static void carve(float *base, const size_t *sizes, int count, float **out) {
+    for (int k = 0; k < count; k++) {
+        out[k] = base;
+        base += round16f(sizes[k] ? sizes[k] : 1);
+    }
+}
+
 /* sg2_synthesis's phases (stylegan2.c 3.1): blocks from `split` on run one
  * sample at a time; a hook sees whole batches. */
 static int split_of(const sg2_net_t *net, int n, int hooked) {
@@ -462,20 +480,21 @@ static size_t record_floats(const sg2_net_t *net, int n, int split, int random) 
 size_t sg2_grad_peak_bytes(const sg2_net_t *net, int n, sg2_noise_mode_t mode) {
     if (n < 1 || n > SG2_MAX_BATCH) return 0;
     const int split = split_of(net, n, 0);
-    size_t fs[FWD_NBUF], bs[BWD_NBUF], doubles, fwd = 0, bwd = 0, adj = 0;
+    size_t fs[FWD_NBUF], bs[BWD_NBUF], doubles, adj = 0;
     fwd_scratch_sizes(net, n, split, fs);
     bwd_scratch_sizes(net, n, split, bs, &doubles);
-    for (int k = 0; k < FWD_NBUF; k++) fwd += fs[k] * sizeof(float);
-    for (int k = 0; k < BWD_NBUF; k++) bwd += bs[k] * sizeof(float);
-    bwd += doubles * sizeof(double);
+    const size_t fwd = sum_rounded(fs, FWD_NBUF), bwd = sum_rounded(bs, BWD_NBUF);
     for (int i = 1; i < net->cfg.num_blocks; i++) {   // adjoint weights a tape packs itself
         const sg2_block_t *B = &net->blocks[i];
         if (!B->conv0.w_adj) adj += (size_t)B->c_in * B->c_out * 9 * 2 * sizeof(float);
         if (!B->conv1.w_adj) adj += (size_t)B->c_out * B->c_out * 9 * 2 * sizeof(float);
     }
-    return record_floats(net, n, split, mode == SG2_NOISE_RANDOM) * sizeof(float) + adj +
-           (fwd > bwd ? fwd : bwd);
+    return (record_floats(net, n, split, mode == SG2_NOISE_RANDOM) + (fwd > bwd ? fwd : bwd)) *
+               sizeof(float) + doubles * sizeof(double) + adj;
 }
+
+static void tape_run(sg2_tape_t *t, const float *ws, const sg2_synthesis_opts_t *opts,
+                     float *img);
 
 int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
                                const sg2_synthesis_opts_t *opts, float *img, sg2_tape_t **tape_out,
@@ -504,7 +523,6 @@ int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
     const size_t wsz = (size_t)n * cfg->num_ws * cfg->w_dim;
     t->ws = tape_alloc(t, wsz);
     int ok = t->ws != NULL;
-    if (ok) memcpy(t->ws, ws, wsz * sizeof(float));
     const int random = opts->noise_mode == SG2_NOISE_RANDOM;
     for (int i = 0; i < nb && ok; i++) {
         const sg2_block_t *B = &net->blocks[i];
@@ -547,23 +565,38 @@ int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
         return sal_errf(err, "synthesis: out of memory for the tape");
     }
 
-    // forward scratch: phase 1 and phase 2 ping-pong buffers, tmp, rows
+    // one scratch block for both passes (so the backward touches no new pages)
+    size_t fs[FWD_NBUF], bs[BWD_NBUF], doubles;
+    fwd_scratch_sizes(net, n, t->split, fs);
+    bwd_scratch_sizes(net, n, t->split, bs, &doubles);
+    const size_t fwd = sum_rounded(fs, FWD_NBUF), bwd = sum_rounded(bs, BWD_NBUF);
+    t->fwd_scratch = fwd * sizeof(float);
+    t->bwd_scratch = bwd * sizeof(float);
+    t->sums_bytes = doubles * sizeof(double);
+    t->scratch = tape_alloc(t, fwd > bwd ? fwd : bwd);
+    if (!t->scratch) {
+        sg2_tape_free(t);
+        return sal_errf(err, "synthesis: out of memory for the forward pass");
+    }
+    *tape_out = t;
+    tape_run(t, ws, opts, img);
+    return 0;
+}
+
+/* The taped forward itself, into an allocated tape. */
+static void tape_run(sg2_tape_t *t, const float *ws, const sg2_synthesis_opts_t *opts,
+                     float *img) {
+    const sg2_net_t *net = t->net;
+    const sg2_config_t *cfg = &net->cfg;
+    const int n = t->n, nb = cfg->num_blocks, C = cfg->img_channels;
+    memcpy(t->ws, ws, (size_t)n * cfg->num_ws * cfg->w_dim * sizeof(float));
+    t->rec2_sample = -1;
     size_t sizes[FWD_NBUF];
     fwd_scratch_sizes(net, n, t->split, sizes);
     const size_t tmp = sizes[8];
     float *buf[FWD_NBUF];
-    int fail = 0;
-    t->fwd_scratch = 0;
-    for (int k = 0; k < FWD_NBUF; k++) {
-        buf[k] = malloc((sizes[k] ? sizes[k] : 1) * sizeof(float));
-        fail |= !buf[k];
-        t->fwd_scratch += sizes[k] * sizeof(float);
-    }
-    if (fail) {
-        for (int k = 0; k < FWD_NBUF; k++) free(buf[k]);
-        sg2_tape_free(t);
-        return sal_errf(err, "synthesis: out of memory for the forward pass");
-    }
+    carve(t->scratch, sizes, FWD_NBUF, buf);
+    const int random = opts->noise_mode == SG2_NOISE_RANDOM;
     float *feat1[2] = {buf[0], buf[1]}, *img1[2] = {buf[2], buf[3]};
     float *feat2[2] = {buf[4], buf[5]}, *img2[2] = {buf[6], buf[7]};
     fwd_ctx_t cx = {.net = net, .ws = ws, .n = n, .mode = opts->noise_mode,
@@ -594,8 +627,19 @@ int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
         }
         t->rec2_sample = n - 1;
     }
-    for (int k = 0; k < FWD_NBUF; k++) free(buf[k]);
-    *tape_out = t;
+}
+
+int sg2_synthesis_forward_retape(const sg2_net_t *net, const float *ws, int n,
+                                 const sg2_synthesis_opts_t *opts, float *img, sg2_tape_t *t,
+                                 sal_err_t *err) {
+    const sg2_synthesis_opts_t default_opts = {.noise_mode = SG2_NOISE_CONST};
+    if (!opts) opts = &default_opts;
+    if (!t || t->net != net) return sal_errf(err, "synthesis: the tape is from another net");
+    if (n != t->n || opts->noise_mode != t->noise_mode || split_of(net, n, opts->hook != NULL) != t->split)
+        return sal_errf(err, "synthesis: the tape was made for another batch size or noise mode");
+    if (opts->noise_mode == SG2_NOISE_RANDOM && !opts->noise_rngs)
+        return sal_errf(err, "synthesis: noise mode 'random' needs one generator per sample");
+    tape_run(t, ws, opts, img);
     return 0;
 }
 
@@ -855,21 +899,10 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *t, const float *dim
     bwd_scratch_sizes(net, n, sp, sizes, &dcount);
     const size_t tmp1 = sizes[3];
     float *buf[BWD_NBUF];
-    int fail = 0;
-    t->bwd_scratch = 0;
-    for (int k = 0; k < BWD_NBUF; k++) {
-        buf[k] = malloc((sizes[k] ? sizes[k] : 1) * sizeof(float));
-        fail |= !buf[k];
-        t->bwd_scratch += sizes[k] * sizeof(float);
-    }
+    carve(t->scratch, sizes, BWD_NBUF, buf);
     bwd_ctx_t bx = {.net = net, .tape = t, .dws = dws};
     double *dmem = calloc(dcount, sizeof(double));
-    if (fail || !dmem) {
-        for (int k = 0; k < BWD_NBUF; k++) free(buf[k]);
-        free(dmem);
-        return sal_errf(err, "synthesis backward: out of memory");
-    }
-    t->bwd_scratch += dcount * sizeof(double);
+    if (!dmem) return sal_errf(err, "synthesis backward: out of memory");
     double *dp = dmem;
     bx.tmp_c = dp; dp += g.maxc;
     bx.tmp_w = dp; dp += cfg->w_dim;
@@ -911,7 +944,6 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *t, const float *dim
     for (int i = sp - 1; i >= 0; i--)
         bwd_block(&bx, i, n, 0, G1[i & 1], G1[(i - 1) & 1], U1, A1, B1, T1, tmp1);
 
-    for (int k = 0; k < BWD_NBUF; k++) free(buf[k]);
     free(dmem);
     return 0;
 }

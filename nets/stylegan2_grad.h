@@ -39,6 +39,13 @@ int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
                                const sg2_synthesis_opts_t *opts, float *img, sg2_tape_t **tape,
                                sal_err_t *err);
 
+/* The same forward into an existing tape (made by sg2_synthesis_forward_tape
+ * for this net, batch size and noise mode), reusing its memory: for loops
+ * over many latents (no new allocation, no first-touch page faults). */
+int sg2_synthesis_forward_retape(const sg2_net_t *net, const float *ws, int n,
+                                 const sg2_synthesis_opts_t *opts, float *img, sg2_tape_t *tape,
+                                 sal_err_t *err);
+
 /* dL/dws (N, num_ws, w_dim) from dL/dimg (N, C, R, R). The tape may be used
  * again (the backward does not change what it recorded). */
 int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *tape, const float *dimg,
@@ -46,17 +53,18 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *tape, const float *
 
 void sg2_tape_free(sg2_tape_t *tape);
 
-/* Upper estimate of the bytes one forward+backward of n samples allocates
- * at its peak (records, the larger of the two passes' scratch, adjoint
- * weights if sg2_grad_prepare was not called); weights and the caller's
- * ws/img/dws buffers not included. 0 if n is out of range. */
+/* The bytes one forward+backward of n samples allocates at its peak (the
+ * tape: records and scratch; the backward's sums; adjoint weights if
+ * sg2_grad_prepare was not called); the weights and the caller's ws, img,
+ * dimg and dws buffers not included. 0 if n is out of range. */
 size_t sg2_grad_peak_bytes(const sg2_net_t *net, int n, sg2_noise_mode_t mode);
 
-/* Bytes the tape holds (its records). */
+/* Bytes the tape holds: its records and the scratch block both passes use. */
 size_t sg2_tape_bytes(const sg2_tape_t *tape);
-/* Bytes of scratch the forward (besides the tape) and the backward allocate. */
-size_t sg2_tape_forward_scratch_bytes(const sg2_tape_t *tape);
-size_t sg2_tape_backward_scratch_bytes(const sg2_tape_t *tape);
+/* Of those, the scratch block. */
+size_t sg2_tape_scratch_bytes(const sg2_tape_t *tape);
+/* Bytes a backward allocates on top of the tape (its per-channel sums). */
+size_t sg2_tape_backward_extra_bytes(const sg2_tape_t *tape);
 
 /* Through truncation and the mapping network: given dws for
  * ws = truncate(mapping(z)), write dL/dz (N, z_dim) and/or dL/dw (N, w_dim)

@@ -513,10 +513,29 @@ static void check_batch(test_ctx_t *t, const char *what, sg2_net_t *net, int n, 
     CHECK(t, sg2_synthesis_backward(net, tape, Rm, dws2, &err) == 0, "%s", err.msg);
     CHECK(t, memcmp(dws, dws2, n * wsz * 4) == 0, "%s: a second backward on the tape differs", what);
     {   // the size query is what the passes allocated (the net has its adjoint weights)
-        const size_t fs = sg2_tape_forward_scratch_bytes(tape), bs = sg2_tape_backward_scratch_bytes(tape);
-        const size_t got = sg2_tape_bytes(tape) + (fs > bs ? fs : bs);
+        const size_t got = sg2_tape_bytes(tape) + sg2_tape_backward_extra_bytes(tape);
         const size_t est = sg2_grad_peak_bytes(net, n, (sg2_noise_mode_t)mode);
         CHECK(t, est == got, "%s: sg2_grad_peak_bytes %zu, allocated %zu", what, est, got);
+        CHECK(t, sg2_tape_scratch_bytes(tape) < sg2_tape_bytes(tape), "%s: scratch accounting", what);
+    }
+    {   // a retaped forward with other latents = a fresh tape of them
+        float *ws2 = malloc(n * wsz * 4), *img2 = malloc(n * isz * 4), *img3 = malloc(n * isz * 4);
+        float *d3 = malloc(n * wsz * 4);
+        CHECK(t, sg2_mapping(net, z, n, 1.0f, SG2_CUTOFF_NONE, ws2, &err) == 0, "%s", err.msg);
+        for (int b = 0; b < n; b++) rng_np_seed(&rngs[b], (uint32_t)(300 + b));
+        CHECK(t, sg2_synthesis_forward_retape(net, ws2, n, &o, img2, tape, &err) == 0, "%s", err.msg);
+        CHECK(t, sg2_synthesis_backward(net, tape, Rm, dws2, &err) == 0, "%s", err.msg);
+        sg2_tape_t *fresh = NULL;
+        for (int b = 0; b < n; b++) rng_np_seed(&rngs[b], (uint32_t)(300 + b));
+        CHECK(t, sg2_synthesis_forward_tape(net, ws2, n, &o, img3, &fresh, &err) == 0, "%s", err.msg);
+        if (fresh) CHECK(t, sg2_synthesis_backward(net, fresh, Rm, d3, &err) == 0, "%s", err.msg);
+        CHECK(t, memcmp(img2, img3, n * isz * 4) == 0, "%s: retaped image differs", what);
+        CHECK(t, fresh && memcmp(dws2, d3, n * wsz * 4) == 0, "%s: retaped gradient differs", what);
+        CHECK(t, sg2_synthesis_forward_retape(net, ws2, n + 1 > 4 ? 1 : n + 1, &o, img2, tape, &err) < 0,
+              "%s: retape with another batch size accepted", what);
+        sg2_tape_free(fresh);
+        free(ws2); free(img2); free(img3); free(d3);
+        for (int b = 0; b < n; b++) rng_np_seed(&rngs[b], (uint32_t)(200 + b));
     }
     sg2_tape_free(tape);
     for (int b = 0; b < n; b++) {

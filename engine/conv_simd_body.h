@@ -691,28 +691,51 @@ int KFN(fir4x4_fast)(const float *in, float *out, int n, int c, int h2p1, int w2
  * sits at flat q = r*wp + j of every class plane and the classes are the
  * microkernel with 4, 2, 2 and 1 taps at offsets 0, 1, wp, wp+1, all summed
  * into one raw-sum tile. 9 MACs per output value and input channel. */
+#ifndef S2_CB
+#define S2_CB (4 * CONV_CB_T) /* class planes per L1 block (conv2d_s2_3x3): 32 channels */
+#endif
 static const int KFN(s2ee_row)[4] = {0, 0, 1, 1}, KFN(s2ee_col)[4] = {0, 1, 0, 1},
                  KFN(s2ee_idx)[4] = {0, 2, 6, 8};
 static const int KFN(s2eo_row)[2] = {0, 1}, KFN(s2eo_col)[2] = {0, 0}, KFN(s2eo_idx)[2] = {1, 7};
 static const int KFN(s2oe_row)[2] = {0, 0}, KFN(s2oe_col)[2] = {0, 1}, KFN(s2oe_idx)[2] = {3, 5};
 static const int KFN(s2oo_row)[1] = {0}, KFN(s2oo_col)[1] = {0}, KFN(s2oo_idx)[1] = {4};
 
-/* Class (py, px) rows a_first .. a_first+rows-1 of one input plane (hi x wi)
- * into t (rows of wp floats, zero where 2a+py >= hi or 2b+px >= wi), scaled. */
-static void KFN(fill_class)(float *t, const float *src, int hi, int wi, int wp, int py, int px,
-                            int a_first, int rows, int scaled, float s) {
-    for (int r = 0; r < rows; r++) {
-        float *d = t + (size_t)r * wp;
-        const int y = 2 * (a_first + r) + py;
-        if (y >= hi) {
-            memset(d, 0, (size_t)wp * sizeof(float));
-            continue;
+/* One input row (wi = 2W+1 floats) split into its even and odd columns:
+ * ev[b] = row[2b] (b = 0..W), od[b] = row[2b+1] (b < W, od[W] = 0), scaled. */
+static void KFN(split_row)(const float *row, int wi, float *ev, float *od, int scaled, float s) {
+    const int no = wi / 2;
+    if (scaled) {
+        for (int b = 0; b < no; b++) {
+            ev[b] = row[2 * b] * s;
+            od[b] = row[2 * b + 1] * s;
         }
-        const float *row = src + (size_t)y * wi + px;
-        int b = 0;
-        for (; 2 * b + px < wi && b < wp; b++) d[b] = scaled ? row[2 * b] * s : row[2 * b];
-        for (; b < wp; b++) d[b] = 0.0f;
+        ev[no] = row[2 * no] * s;
+    } else {
+        for (int b = 0; b < no; b++) {
+            ev[b] = row[2 * b];
+            od[b] = row[2 * b + 1];
+        }
+        ev[no] = row[2 * no];
     }
+    od[no] = 0.0f;
+}
+
+/* Class rows a_first .. a_first+rows-1 of one input plane (hi x wi, hi = 2H+1,
+ * wi = 2W+1) into the four class planes t + k*cs (k = 2 py + px; rows of wp =
+ * W+1 floats; zero rows where 2a+py >= hi), scaled. */
+static void KFN(fill_classes)(float *t, size_t cs, const float *src, int hi, int wi, int wp,
+                              int a_first, int rows, int scaled, float s) {
+    for (int r = 0; r < rows; r++)
+        for (int py = 0; py < 2; py++) {
+            float *ev = t + (size_t)(2 * py) * cs + (size_t)r * wp, *od = ev + cs;
+            const int y = 2 * (a_first + r) + py;
+            if (y >= hi) {
+                memset(ev, 0, (size_t)wp * sizeof(float));
+                memset(od, 0, (size_t)wp * sizeof(float));
+            } else {
+                KFN(split_row)(src + (size_t)y * wi, wi, ev, od, scaled, s);
+            }
+        }
 }
 
 int KFN(conv_s2_fast)(const conv_weights_t *cw, const float *in, float *out, int n, int h,
@@ -720,7 +743,7 @@ int KFN(conv_s2_fast)(const conv_weights_t *cw, const float *in, float *out, int
     const int c_in = cw->c_in, c_out = cw->c_out, hi = 2 * h + 1, wi = 2 * w + 1;
     const int wp = w + 1;
     /* the plan sees 4 class planes per input channel with ~9/4 taps each */
-    const conv_plan_t p = KFN(plan)(n, h, wp, 4 * c_in, c_out, 1, 3, 1, CONV_CB);
+    const conv_plan_t p = KFN(plan)(n, h, wp, 4 * c_in, c_out, 1, 3, 1, S2_CB);
     const int cbc = p.cb / 4 > 0 ? p.cb / 4 : 1; /* input channels per L1 block */
     const int nthr = threads_get();
     const size_t wcs = 9 * CONV_PACK_O;
@@ -741,13 +764,12 @@ int KFN(conv_s2_fast)(const conv_weights_t *cw, const float *in, float *out, int
         const float *scale = ep && ep->in_scale ? ep->in_scale + (size_t)nb * c_in : NULL;
         for (int c = 0; c < c_in; c++) {
             const float *src = in + ((size_t)nb * c_in + c) * hi * wi;
-            for (int k = 0; k < 4; k++) {
-                float *t = tile + ((size_t)c * 4 + k) * p.cs;
-                KFN(fill_class)(t, src, hi, wi, wp, k >> 1, k & 1, y0, reff + 1, scale != NULL,
-                                scale ? scale[c] : 1.0f);
-                const size_t used = (size_t)(reff + 1) * wp;
-                memset(t + used, 0, (p.cs - used) * sizeof(float));
-            }
+            float *t = tile + (size_t)c * 4 * p.cs;
+            KFN(fill_classes)(t, p.cs, src, hi, wi, wp, y0, reff + 1, scale != NULL,
+                              scale ? scale[c] : 1.0f);
+            const size_t used = (size_t)(reff + 1) * wp;
+            for (int k = 0; k < 4; k++)
+                memset(t + (size_t)k * p.cs + used, 0, (p.cs - used) * sizeof(float));
         }
         for (int qb0 = 0; qb0 < nq; qb0 += p.qb) {
             const int qb1 = qb0 + p.qb < nq ? qb0 + p.qb : nq;
@@ -925,6 +947,7 @@ double KFN(fma_loop)(long iters, float *sink) {
 #include "winograd_t_simd_body.h"
 
 #undef CH
+#undef S2_CB
 #undef TILE_BUDGET
 #undef L1_BUDGET
 #undef BIG_WEIGHTS

@@ -13,11 +13,13 @@
  *
  * The math (every adjoint and the function computing it) is in
  * docs/gradients-stylegan2.md. Memory: the tape keeps the raw conv sums of
- * every layer (about 0.5 GB for one 1024^2 image); batches run the blocks
- * from 64 px on sample by sample as sg2_synthesis does, and the backward
- * recomputes those blocks for all but the last sample (one sample's record
- * at a time). Fast mode (sg2_enable_fast): the taped forward is the fast
- * forward (same image), the backward uses the exact adjoint kernels.
+ * every layer (0.52 GB for one 1024^2 image) and one scratch block both
+ * passes share (0.54 GB); sg2_synthesis_forward_retape reuses a tape for the
+ * next latent. Batches run the blocks from 64 px on sample by sample as
+ * sg2_synthesis does, and the backward recomputes those blocks for all but
+ * the last sample (one sample's record at a time). Fast mode
+ * (sg2_enable_fast): the taped forward is the fast forward (same image), the
+ * backward uses the exact adjoint kernels.
  */
 #ifndef SALIENT_STYLEGAN2_GRAD_H
 #define SALIENT_STYLEGAN2_GRAD_H

@@ -10,6 +10,7 @@
  */
 #include "conv.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "conv_impl.h"
@@ -135,6 +136,54 @@ int fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2
     case ISA_GENERIC: rc = fir4x4_fast_generic(in, out, n, c, h2p1, w2p1, f, gain, ep); break;
     }
     return rc == 0 ? 0 : -1;
+}
+
+int conv_weights_init_adjoint(conv_weights_t *cw, float **wt_out, const float *w, int c_out,
+                              int c_in, int flip, sal_err_t *err) {
+    *wt_out = NULL;
+    memset(cw, 0, sizeof *cw);
+    size_t len;
+    if (!w || c_out <= 0 || c_in <= 0 || sal_mul_size((size_t)c_out * 9, (size_t)c_in, &len))
+        return sal_errf(err, "conv weights: bad adjoint shape (%d, %d, 3, 3)", c_out, c_in);
+    float *wt = malloc(len * sizeof(float));
+    if (!wt) return sal_errf(err, "conv weights: out of memory transposing (%d, %d, 3, 3)", c_out, c_in);
+    // wt (C_in, C_out, 3, 3) from w (C_out, C_in, 3, 3)
+    for (size_t o = 0; o < (size_t)c_out; o++)
+        for (size_t c = 0; c < (size_t)c_in; c++)
+            for (int t = 0; t < 9; t++)
+                wt[(c * c_out + o) * 9 + t] = w[(o * c_in + c) * 9 + (flip ? 8 - t : t)];
+    if (conv_weights_init(cw, wt, c_in, c_out, 3, err) < 0) {
+        free(wt);
+        return -1;
+    }
+    *wt_out = wt;
+    return 0;
+}
+
+void conv2d_s2_3x3(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
+                   const conv_epilogue_t *ep) {
+    if (n <= 0 || h <= 0 || w <= 0) return;
+    int rc = -1;
+    if (cw->packed && cw->k == 3) {
+        switch (cpu_isa()) {
+        case ISA_AVX512: rc = conv_s2_fast_avx512(cw, in, out, n, h, w, ep); break;
+        case ISA_AVX2: rc = conv_s2_fast_avx2(cw, in, out, n, h, w, ep); break;
+        case ISA_GENERIC: rc = conv_s2_fast_generic(cw, in, out, n, h, w, ep); break;
+        }
+    }
+    if (rc != 0) conv2d_s2_3x3_ref(cw, in, out, n, h, w, ep);
+}
+
+void fir4x4_up_pad2(const float *in, float *out, int planes, int h, int w, const float f[4],
+                    float gain) {
+    if (planes <= 0 || h <= 0 || w <= 0) return;
+    int rc = -1;
+    switch (cpu_isa()) {
+    case ISA_AVX512: rc = fir4x4_up_fast_avx512(in, out, planes, h, w, f, gain); break;
+    case ISA_AVX2: rc = fir4x4_up_fast_avx2(in, out, planes, h, w, f, gain); break;
+    case ISA_GENERIC: rc = fir4x4_up_fast_generic(in, out, planes, h, w, f, gain); break;
+    }
+    if (rc != 0) fir4x4_up_pad2_ref(in, out, planes, h, w, f, gain);
 }
 
 double conv_fma_peak_gflops(double seconds) {

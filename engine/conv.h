@@ -111,6 +111,30 @@ int conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const floa
 void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in,
                                 const float *in_scale, float *out, int n, int h, int w);
 
+/* Stride-2 3x3 convolution, no padding ("valid"), cross-correlation:
+ *   out[n,o,i,j] = ep( sum_{c,ky,kx} w[o,c,ky,kx] * x[n,c,2i+ky,2j+kx] )
+ *   x = in * in_scale[n, c]  (ep->in_scale, the prologue; may be absent)
+ * in (N, C_in, 2H+1, 2W+1) -> out (N, C_out, H, W). With the weight
+ * w'[c,o,ky,kx] = w[o,c,ky,kx] (transposed, not flipped) this is the adjoint
+ * of conv2d_transpose3x3_s2 with w: <T x, y> = <x, conv2d_s2_3x3(w', y)>.
+ * The fast kernel splits the input into its four parity classes
+ * (even/odd rows x even/odd columns) and runs the 4, 2, 2 and 1 taps that
+ * read each class: 9 multiply-adds per output value and input channel. */
+void conv2d_s2_3x3(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
+                   const conv_epilogue_t *ep);
+void conv2d_s2_3x3_ref(const conv_weights_t *cw, const float *in, float *out, int n, int h,
+                       int w, const conv_epilogue_t *ep);
+
+/* Packs the weights of the adjoint of a 3x3 conv: from w (C_out, C_in, 3, 3)
+ * the transposed weight (C_in, C_out, 3, 3) into *wt_out (malloc'ed, owned
+ * by the caller, must outlive cw), spatially flipped if `flip`:
+ *   wt[c,o,ky,kx] = w[o,c,2-ky,2-kx]  (flip: the adjoint of conv2d, 3x3 "same")
+ *   wt[c,o,ky,kx] = w[o,c,ky,kx]      (no flip: for conv2d_s2_3x3, the adjoint
+ *                                      of conv2d_transpose3x3_s2)
+ * and packs it into cw (conv_weights_init). 0 or -1. */
+int conv_weights_init_adjoint(conv_weights_t *cw, float **wt_out, const float *w, int c_out,
+                              int c_in, int flip, sal_err_t *err);
+
 /* 4x4 FIR after the transposed conv (StyleGAN2's up-conv, FORMAT.md 2.5):
  *   out[p,Y,X] = ep( sum_{a,b=0..3} F[a,b] * in[p, Y+a-1, X+b-1] )
  * in (N, C, 2H+1, 2W+1) (zero outside) -> out (N, C, 2H, 2W), F = f f^T * gain
@@ -119,6 +143,24 @@ int fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2
                      const float f[4], float gain, const conv_epilogue_t *ep);
 void fir4x4_down_pad1_ref(const float *in, float *out, int n, int c, int h2p1, int w2p1,
                           const float f[4], float gain, const conv_epilogue_t *ep);
+
+/* The adjoint of fir4x4_down_pad1 (a "full" 4x4 FIR, padding 2):
+ *   out[p,Y,X] = sum_{a,b=0..3} F[a,b] * in[p, Y+a-2, X+b-2],  F = f f^T gain
+ * in (P, H, W) (zero outside) -> out (P, H+1, W+1). With the mirrored taps
+ * (f[3-a]) it is the adjoint of fir4x4_down_pad1 with f (no epilogue). */
+void fir4x4_up_pad2(const float *in, float *out, int planes, int h, int w, const float f[4],
+                    float gain);
+void fir4x4_up_pad2_ref(const float *in, float *out, int planes, int h, int w, const float f[4],
+                        float gain);
+
+/* 2x downsampling with a 4x4 FIR, padding 1 (the adjoint of upsample2x_fir
+ * when given the mirrored taps f[3-a]):
+ *   out[p,i,j] = sum_{a,b} F[a,b] * in[p, 2i+a-1, 2j+b-1],  F = f f^T gain
+ * in (P, 2H, 2W) (zero outside) -> out (P, H, W). */
+void downsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
+                      float gain);
+void downsample2x_fir_ref(const float *in, float *out, int planes, int h, int w,
+                          const float f[4], float gain);
 
 /* 2x upsampling with a 4x4 FIR (upfirdn2d up=2, pad (2,1), FORMAT.md 2.7):
  *   out[p,Y,X] = sum_{a,b} F[a,b] * u[p, Y+a-2, X+b-2],  u = zero-stuffed in

@@ -70,6 +70,10 @@ static inline float epi_scalar(const epi_row_t *e, float v, const float *noise_a
                              const float *in_scale, float *out, int n, int h, int w);       \
     int conv_t3s2_wino_##sfx(const conv_weights_t *cw, const float *in,                   \
                              const float *in_scale, float *out, int n, int h, int w);       \
+    int conv_s2_fast_##sfx(const conv_weights_t *cw, const float *in, float *out, int n,    \
+                           int h, int w, const conv_epilogue_t *ep);                        \
+    int fir4x4_up_fast_##sfx(const float *in, float *out, int planes, int h, int w,         \
+                             const float f[4], float gain);                                 \
     int fir4x4_fast_##sfx(const float *in, float *out, int n, int c, int h2p1, int w2p1,   \
                           const float f[4], float gain, const conv_epilogue_t *ep);         \
     void gemm_nt_fast_##sfx(int m, int n, int k, const float *a, const float *b, float *c); \

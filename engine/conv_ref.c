@@ -139,3 +139,81 @@ void maxpool2x2_ceil_ref(const float *in, float *out, int planes, int h, int w) 
             }
     }
 }
+
+// in (N, C_in, 2H+1, 2W+1) -> out (N, C_out, H, W):
+//   out[n,o,i,j] = ep( sum_{c,ky,kx} w[o,c,ky,kx] * in[n,c,2i+ky,2j+kx] * in_scale[n,c] )
+void conv2d_s2_3x3_ref(const conv_weights_t *cw, const float *in, float *out, int n, int h,
+                       int w, const conv_epilogue_t *ep) {
+    const int co = cw->c_out, ci = cw->c_in, hi = 2 * h + 1, wi = 2 * w + 1;
+    const size_t iplane = (size_t)hi * wi, oplane = (size_t)h * w;
+    for (int b = 0; b < n; b++)
+        for (int o = 0; o < co; o++)
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < w; j++) {
+                    float acc = 0.0f;
+                    for (int c = 0; c < ci; c++) {
+                        const float *src = in + ((size_t)b * ci + c) * iplane;
+                        const float *wk = cw->w + ((size_t)o * ci + c) * 9;
+                        const int scaled = ep && ep->in_scale;
+                        const float s = scaled ? ep->in_scale[(size_t)b * ci + c] : 1.0f;
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                const float v = src[(size_t)(2 * i + ky) * wi + 2 * j + kx];
+                                acc += wk[ky * 3 + kx] * (scaled ? v * s : v);
+                            }
+                    }
+                    const float *noise_at = ep && ep->noise ? ep->noise + (size_t)i * w + j : NULL;
+                    out[((size_t)b * co + o) * oplane + (size_t)i * w + j] =
+                        conv_epilogue_apply(ep, acc, b, co, o, noise_at);
+                }
+}
+
+// in (P, H, W) -> out (P, H+1, W+1):
+//   out[p,Y,X] = sum_{a,b} f[a] f[b] gain * in[p, Y+a-2, X+b-2],  in = 0 outside
+void fir4x4_up_pad2_ref(const float *in, float *out, int planes, int h, int w, const float f[4],
+                        float gain) {
+    const int ho = h + 1, wo = w + 1;
+    for (int p = 0; p < planes; p++) {
+        const float *src = in + (size_t)p * h * w;
+        float *dst = out + (size_t)p * ho * wo;
+        for (int y = 0; y < ho; y++)
+            for (int x = 0; x < wo; x++) {
+                float acc = 0.0f;
+                for (int a = 0; a < 4; a++) {
+                    int yy = y + a - 2;
+                    if (yy < 0 || yy >= h) continue;
+                    for (int b = 0; b < 4; b++) {
+                        int xx = x + b - 2;
+                        if (xx < 0 || xx >= w) continue;
+                        acc += f[a] * f[b] * gain * src[(size_t)yy * w + xx];
+                    }
+                }
+                dst[(size_t)y * wo + x] = acc;
+            }
+    }
+}
+
+// in (P, 2H, 2W) -> out (P, H, W):
+//   out[p,i,j] = sum_{a,b} f[a] f[b] gain * in[p, 2i+a-1, 2j+b-1],  in = 0 outside
+void downsample2x_fir_ref(const float *in, float *out, int planes, int h, int w,
+                          const float f[4], float gain) {
+    const int hi = 2 * h, wi = 2 * w;
+    for (int p = 0; p < planes; p++) {
+        const float *src = in + (size_t)p * hi * wi;
+        float *dst = out + (size_t)p * h * w;
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                float acc = 0.0f;
+                for (int a = 0; a < 4; a++) {
+                    int yy = 2 * i + a - 1;
+                    if (yy < 0 || yy >= hi) continue;
+                    for (int b = 0; b < 4; b++) {
+                        int xx = 2 * j + b - 1;
+                        if (xx < 0 || xx >= wi) continue;
+                        acc += f[a] * f[b] * gain * src[(size_t)yy * wi + xx];
+                    }
+                }
+                dst[(size_t)i * w + j] = acc;
+            }
+    }
+}

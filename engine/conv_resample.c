@@ -73,3 +73,49 @@ void maxpool2x2_ceil(const float *in, float *out, int planes, int h, int w) {
         if (w & 1) d[wo - 1] = r0[w - 1] > r1[w - 1] ? r0[w - 1] : r1[w - 1];
     }
 }
+
+/* Horizontal pass of the 2x downsampler for one input row s (2w values):
+ *   d[j] = f0 s[2j-1] + f1 s[2j] + f2 s[2j+1] + f3 s[2j+2]   (s = 0 outside) */
+static void downsample_row(const float *s, float *d, int w, const float f[4]) {
+    const int wi = 2 * w;
+    for (int j = 0; j < w; j++) {
+        float acc = 0.0f;
+        for (int b = 0; b < 4; b++) {
+            int x = 2 * j + b - 1;
+            if (x >= 0 && x < wi) acc += f[b] * s[x];
+        }
+        d[j] = acc;
+    }
+}
+
+// in (P, 2H, 2W) -> out (P, H, W): output row i filters the horizontally
+// downsampled input rows 2i-1 .. 2i+2 vertically (separable F = f f^T gain)
+void downsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
+                      float gain) {
+    if (planes <= 0 || h <= 0 || w <= 0) return;
+    const int hi = 2 * h, wi = 2 * w;
+    const long tasks = (long)planes * h;
+    int failed = 0;
+#pragma omp parallel reduction(| : failed) if (tasks * w > 65536)
+    {
+        float *u = malloc(4 * (size_t)w * sizeof(float)); /* rows 2i-1 .. 2i+2, filtered */
+        if (!u) failed = 1;
+#pragma omp for schedule(static)
+        for (long t = 0; t < tasks; t++) {
+            if (!u) continue;
+            const int p = (int)(t / h), i = (int)(t % h);
+            const float *src = in + (size_t)p * hi * wi;
+            float *d = out + ((size_t)p * h + i) * w;
+            for (int a = 0; a < 4; a++) {
+                int r = 2 * i + a - 1;
+                if (r >= 0 && r < hi) downsample_row(src + (size_t)r * wi, u + (size_t)a * w, w, f);
+                else for (int x = 0; x < w; x++) u[(size_t)a * w + x] = 0.0f;
+            }
+            for (int x = 0; x < w; x++)
+                d[x] = (f[0] * u[x] + f[1] * u[w + x] + f[2] * u[2 * (size_t)w + x] +
+                        f[3] * u[3 * (size_t)w + x]) * gain;
+        }
+        free(u);
+    }
+    if (failed) downsample2x_fir_ref(in, out, planes, h, w, f, gain);
+}

@@ -679,6 +679,215 @@ int KFN(fir4x4_fast)(const float *in, float *out, int n, int c, int h2p1, int w2
     return 0;
 }
 
+/* ## The stride-2 3x3 convolution (conv2d_s2_3x3, the transposed conv's adjoint)
+ *
+ *   out[i,j] = sum_c  w00 ee[i,j] + w02 ee[i,j+1] + w20 ee[i+1,j] + w22 ee[i+1,j+1]
+ *                   + w01 eo[i,j] + w21 eo[i+1,j] + w10 oe[i,j] + w12 oe[i,j+1] + w11 oo[i,j]
+ *
+ * with the input's parity classes ee[a,b] = in[2a,2b], eo[a,b] = in[2a,2b+1],
+ * oe[a,b] = in[2a+1,2b], oo[a,b] = in[2a+1,2b+1]. A task gathers the class
+ * rows a0 .. a0+R of its input channels into a tile (four class planes per
+ * channel, rows wp = W+1 floats apart, zero outside), so output (i0+r, j)
+ * sits at flat q = r*wp + j of every class plane and the classes are the
+ * microkernel with 4, 2, 2 and 1 taps at offsets 0, 1, wp, wp+1, all summed
+ * into one raw-sum tile. 9 MACs per output value and input channel. */
+#ifndef S2_CB
+#define S2_CB (4 * CONV_CB_T) /* class planes per L1 block (conv2d_s2_3x3): 32 channels */
+#endif
+static const int KFN(s2ee_row)[4] = {0, 0, 1, 1}, KFN(s2ee_col)[4] = {0, 1, 0, 1},
+                 KFN(s2ee_idx)[4] = {0, 2, 6, 8};
+static const int KFN(s2eo_row)[2] = {0, 1}, KFN(s2eo_col)[2] = {0, 0}, KFN(s2eo_idx)[2] = {1, 7};
+static const int KFN(s2oe_row)[2] = {0, 0}, KFN(s2oe_col)[2] = {0, 1}, KFN(s2oe_idx)[2] = {3, 5};
+static const int KFN(s2oo_row)[1] = {0}, KFN(s2oo_col)[1] = {0}, KFN(s2oo_idx)[1] = {4};
+
+/* One input row (wi = 2W+1 floats) split into its even and odd columns:
+ * ev[b] = row[2b] (b = 0..W), od[b] = row[2b+1] (b < W, od[W] = 0), scaled. */
+static void KFN(split_row)(const float *row, int wi, float *ev, float *od, int scaled, float s) {
+    const int no = wi / 2;
+    if (scaled) {
+        for (int b = 0; b < no; b++) {
+            ev[b] = row[2 * b] * s;
+            od[b] = row[2 * b + 1] * s;
+        }
+        ev[no] = row[2 * no] * s;
+    } else {
+        for (int b = 0; b < no; b++) {
+            ev[b] = row[2 * b];
+            od[b] = row[2 * b + 1];
+        }
+        ev[no] = row[2 * no];
+    }
+    od[no] = 0.0f;
+}
+
+/* Class rows a_first .. a_first+rows-1 of one input plane (hi x wi, hi = 2H+1,
+ * wi = 2W+1) into the four class planes t + k*cs (k = 2 py + px; rows of wp =
+ * W+1 floats; zero rows where 2a+py >= hi), scaled. */
+static void KFN(fill_classes)(float *t, size_t cs, const float *src, int hi, int wi, int wp,
+                              int a_first, int rows, int scaled, float s) {
+    for (int r = 0; r < rows; r++)
+        for (int py = 0; py < 2; py++) {
+            float *ev = t + (size_t)(2 * py) * cs + (size_t)r * wp, *od = ev + cs;
+            const int y = 2 * (a_first + r) + py;
+            if (y >= hi) {
+                memset(ev, 0, (size_t)wp * sizeof(float));
+                memset(od, 0, (size_t)wp * sizeof(float));
+            } else {
+                KFN(split_row)(src + (size_t)y * wi, wi, ev, od, scaled, s);
+            }
+        }
+}
+
+int KFN(conv_s2_fast)(const conv_weights_t *cw, const float *in, float *out, int n, int h,
+                      int w, const conv_epilogue_t *ep) {
+    const int c_in = cw->c_in, c_out = cw->c_out, hi = 2 * h + 1, wi = 2 * w + 1;
+    const int wp = w + 1;
+    /* the plan sees 4 class planes per input channel with ~9/4 taps each */
+    const conv_plan_t p = KFN(plan)(n, h, wp, 4 * c_in, c_out, 1, 3, 1, S2_CB);
+    const int cbc = p.cb / 4 > 0 ? p.cb / 4 : 1; /* input channels per L1 block */
+    const int nthr = threads_get();
+    const size_t wcs = 9 * CONV_PACK_O;
+    float *buf = sal_alloc_aligned((size_t)nthr * p.per_thread * sizeof(float), 64);
+    if (!buf) return -1;
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
+    if ((double)n * h * w * c_in * c_out * 9 >= PAR_MIN_MACS)
+    for (int task = 0; task < p.ntasks; task++) {
+        float *tile = buf + (size_t)thread_index() * p.per_thread; /* (c_in, 4, cs) */
+        float *otile = tile + (size_t)4 * c_in * p.cs;
+        const int g = task % p.groups, ti = (task / p.groups) % p.ntiles;
+        const int nb = task / p.groups / p.ntiles;
+        const int y0 = ti * p.R, reff = h - y0 < p.R ? h - y0 : p.R;
+        const size_t lanes = (size_t)reff * wp;
+        const int nq = (int)((lanes + CH - 1) / CH);
+        const int ob0 = g * p.nob / p.groups, ob1 = (g + 1) * p.nob / p.groups;
+        const float *scale = ep && ep->in_scale ? ep->in_scale + (size_t)nb * c_in : NULL;
+        for (int c = 0; c < c_in; c++) {
+            const float *src = in + ((size_t)nb * c_in + c) * hi * wi;
+            float *t = tile + (size_t)c * 4 * p.cs;
+            KFN(fill_classes)(t, p.cs, src, hi, wi, wp, y0, reff + 1, scale != NULL,
+                              scale ? scale[c] : 1.0f);
+            const size_t used = (size_t)(reff + 1) * wp;
+            for (int k = 0; k < 4; k++)
+                memset(t + (size_t)k * p.cs + used, 0, (p.cs - used) * sizeof(float));
+        }
+        for (int qb0 = 0; qb0 < nq; qb0 += p.qb) {
+            const int qb1 = qb0 + p.qb < nq ? qb0 + p.qb : nq;
+            for (int c0 = 0; c0 < c_in; c0 += cbc) {
+                const int nc = c_in - c0 < cbc ? c_in - c0 : cbc;
+                const float *tc = tile + (size_t)c0 * 4 * p.cs;
+                const size_t ccs = 4 * p.cs; /* channel stride in the tile */
+                for (int ob = ob0; ob < ob1; ob++)
+                    for (int qc = qb0; qc < qb1; qc++)
+                        for (int sub = 0; sub < CONV_PACK_O / MK_O; sub++) {
+                            if (ob * CONV_PACK_O + sub * MK_O >= c_out) break;
+                            const float *ws =
+                                cw->packed + ((size_t)ob * c_in + c0) * wcs + sub * MK_O;
+                            float *dst = otile +
+                                         (size_t)((ob - ob0) * CONV_PACK_O + sub * MK_O) * p.ot +
+                                         (size_t)(qc - qb0) * CH;
+                            const float *t = tc + (size_t)qc * CH;
+                            KFN(mk)(t, ccs, nc, ws, (int)wcs, wp, 4, KFN(s2ee_row), KFN(s2ee_col),
+                                    KFN(s2ee_idx), dst, p.ot, c0 > 0);
+                            KFN(mk)(t + p.cs, ccs, nc, ws, (int)wcs, wp, 2, KFN(s2eo_row),
+                                    KFN(s2eo_col), KFN(s2eo_idx), dst, p.ot, 1);
+                            KFN(mk)(t + 2 * p.cs, ccs, nc, ws, (int)wcs, wp, 2, KFN(s2oe_row),
+                                    KFN(s2oe_col), KFN(s2oe_idx), dst, p.ot, 1);
+                            KFN(mk)(t + 3 * p.cs, ccs, nc, ws, (int)wcs, wp, 1, KFN(s2oo_row),
+                                    KFN(s2oo_col), KFN(s2oo_idx), dst, p.ot, 1);
+                        }
+            }
+            /* epilogue: the block's flat positions q, row by row (j < w only) */
+            const size_t q0 = (size_t)qb0 * CH;
+            const size_t q1 = (size_t)qb1 * CH < lanes ? (size_t)qb1 * CH : lanes;
+            const int o_end = ob1 * CONV_PACK_O < c_out ? ob1 * CONV_PACK_O : c_out;
+            for (int o = ob0 * CONV_PACK_O; o < o_end; o++) {
+                epi_row_t e = epi_row_for(ep, nb, c_out, o);
+                const float *src = otile + (size_t)(o - ob0 * CONV_PACK_O) * p.ot - q0;
+                for (size_t q = q0; q < q1;) {
+                    const int r = (int)(q / (size_t)wp), x = (int)(q % (size_t)wp);
+                    const size_t seg_end = (size_t)(r + 1) * wp < q1 ? (size_t)(r + 1) * wp : q1;
+                    const int xe = (int)(seg_end - (size_t)r * wp);
+                    const int x_end = xe < w ? xe : w;
+                    if (x < x_end) {
+                        e.noise = ep && ep->noise ? ep->noise + (size_t)(y0 + r) * w + x : NULL;
+                        KFN(epi_store)(src + q, out + (((size_t)nb * c_out + o) * h + y0 + r) * w + x,
+                                       x_end - x, &e);
+                    }
+                    q = seg_end;
+                }
+            }
+        }
+    }
+    sal_free_aligned(buf);
+    return 0;
+}
+
+/* ## The full 4x4 FIR (fir4x4_up_pad2, the adjoint of fir4x4_down_pad1):
+ * separable like fir4x4_fast: d[X] = sum_b f[b] s[X+b-2] per input row into a
+ * ring of 4 rows, then out row Y = gain * sum_a f[a] d_{Y+a-2}. */
+static void KFN(fir_row_full)(const float *s, float *d, int ns, const float f[4]) {
+    const int wo = ns + 1;
+    const VF f0 = VSET1(f[0]), f1 = VSET1(f[1]), f2 = VSET1(f[2]), f3 = VSET1(f[3]);
+    int x = 0;
+    for (; x < wo && x < 2; x++) d[x] = KFN(fir_tap4)(s, ns, x - 1, f);
+    for (; x + V + 1 <= ns; x += V) { /* reads s[x-2 .. x+V], all inside */
+        VF acc = VMUL(f0, VLOAD(s + x - 2));
+        acc = VFMA(f1, VLOAD(s + x - 1), acc);
+        acc = VFMA(f2, VLOAD(s + x), acc);
+        acc = VFMA(f3, VLOAD(s + x + 1), acc);
+        VSTORE(d + x, acc);
+    }
+    for (; x < wo; x++) d[x] = KFN(fir_tap4)(s, ns, x - 1, f);
+}
+
+int KFN(fir4x4_up_fast)(const float *in, float *out, int planes, int h, int w, const float f[4],
+                        float gain) {
+    const int ho = h + 1, wo = w + 1;
+    const size_t rl = KFN(round16)((size_t)wo);
+    const size_t per_thread = 5 * rl; /* 4 ring rows, a zero row */
+    const int nthr = threads_get();
+    float *buf = sal_alloc_aligned((size_t)nthr * per_thread * sizeof(float), 64);
+    if (!buf) return -1;
+    const VF g = VSET1(gain), f0 = VSET1(f[0]), f1 = VSET1(f[1]), f2 = VSET1(f[2]),
+             f3 = VSET1(f[3]);
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
+    if ((double)planes * ho * wo * 8 >= PAR_MIN_MACS)
+    for (int p = 0; p < planes; p++) {
+        float *ring = buf + (size_t)thread_index() * per_thread;
+        float *zero = ring + 4 * rl;
+        memset(zero, 0, rl * sizeof(float));
+        const float *src = in + (size_t)p * h * w;
+        float *dst = out + (size_t)p * ho * wo;
+        int next = 0; /* next input row to filter horizontally */
+        for (int y = 0; y < ho; y++) {
+            /* input rows y-2 .. y+1 live in ring slots row & 3 */
+            for (; next <= y + 1 && next < h; next++)
+                KFN(fir_row_full)(src + (size_t)next * w, ring + (size_t)(next & 3) * rl, w, f);
+            const float *hr[4];
+            for (int a = 0; a < 4; a++) {
+                int r = y + a - 2;
+                hr[a] = r >= 0 && r < h ? ring + (size_t)(r & 3) * rl : zero;
+            }
+            float *d = dst + (size_t)y * wo;
+            int x = 0;
+            for (; x + V <= wo; x += V) {
+                VF acc = VMUL(f0, VLOAD(hr[0] + x));
+                acc = VFMA(f1, VLOAD(hr[1] + x), acc);
+                acc = VFMA(f2, VLOAD(hr[2] + x), acc);
+                acc = VFMA(f3, VLOAD(hr[3] + x), acc);
+                VSTORE(d + x, VMUL(acc, g));
+            }
+            for (; x < wo; x++)
+                d[x] = (f[0] * hr[0][x] + f[1] * hr[1][x] + f[2] * hr[2][x] + f[3] * hr[3][x]) *
+                       gain;
+        }
+    }
+    sal_free_aligned(buf);
+    return 0;
+}
+
 /* c = a b^T: four rows of b at a time against every row of a (b block in L1). */
 void KFN(gemm_nt_fast)(int m, int n, int k, const float *a, const float *b, float *c) {
     const int nblk = (n + 3) / 4;
@@ -738,6 +947,7 @@ double KFN(fma_loop)(long iters, float *sink) {
 #include "winograd_t_simd_body.h"
 
 #undef CH
+#undef S2_CB
 #undef TILE_BUDGET
 #undef L1_BUDGET
 #undef BIG_WEIGHTS

@@ -227,6 +227,9 @@ static void layer_free(sg2_layer_t *L) {
     conv_weights_free(&L->conv);
     free(L->wsq);
     L->wsq = NULL;
+    conv_weights_free(&L->conv_adj);
+    free(L->w_adj);
+    L->w_adj = NULL;
 }
 
 /* A ToRGBLayer "<prefix>": affine, weight (C_img, c_in, 1, 1), bias. */

@@ -75,6 +75,10 @@ typedef struct sg2_layer {
     float noise_strength;       /* 0-d parameter */
     conv_weights_t conv;        /* the shared weight, packed for the kernels */
     float *wsq;                 /* (c_out, c_in) owned: sum_{ky,kx} weight^2 (for d) */
+    /* for the backward pass (stylegan2_grad.h, sg2_grad_prepare): the weight
+     * of the conv's adjoint, transposed (and flipped for up=0), owned */
+    conv_weights_t conv_adj;
+    float *w_adj;               /* (c_in, c_out, 3, 3) */
 } sg2_layer_t;
 
 /* ToRGBLayer: modulated 1x1 conv without demodulation. */

@@ -8,5 +8,6 @@ int cmd_saliency(int argc, char **argv);  /* search/cmd_saliency.c */
 int cmd_search(int argc, char **argv);    /* search/cmd_search.c */
 int cmd_report(int argc, char **argv);    /* search/cmd_report.c */
 int cmd_bench(int argc, char **argv);     /* search/cmd_bench.c */
+int cmd_grad(int argc, char **argv);      /* search/cmd_grad.c */
 
 #endif

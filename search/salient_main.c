@@ -5,6 +5,7 @@
  *   salient search    random search for more salient faces (the study)
  *   salient report    rebuild summary.csv and index.html of a search run
  *   salient bench     speed benchmark
+ *   salient grad      gradient of the saliency objective w.r.t. the latent
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #pragma weak cmd_search
 #pragma weak cmd_report
 #pragma weak cmd_bench
+#pragma weak cmd_grad
 
 typedef struct subcommand {
     const char *name;
@@ -38,6 +40,7 @@ int main(int argc, char **argv) {
         {"saliency", cmd_saliency, "score images with the saliency model"},
         {"search", cmd_search, "random search for more salient counterfactual faces"},
         {"report", cmd_report, "rebuild summary.csv and index.html from a run folder"},
+        {"grad", cmd_grad, "gradient of max saliency with respect to the latent (white-box)"},
         {"bench", cmd_bench, "measure the speed of the kernels and networks"},
     };
     const int n = (int)(sizeof cmds / sizeof cmds[0]);

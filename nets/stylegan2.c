@@ -368,6 +368,20 @@ void sg2_truncate(const sg2_net_t *net, float *ws, int n, float psi, int cutoff)
         }
 }
 
+/* The adjoint of sg2_truncate: ws_r = w_avg + psi (w_r - w_avg) for the
+ * truncated rows, so dL/dw_r = psi dL/dws_r there and dL/dws_r elsewhere.
+ * In place on dws (N, num_ws, w_dim). */
+void sg2_truncate_backward(const sg2_net_t *net, float *dws, int n, float psi, int cutoff) {
+    const sg2_config_t *cfg = &net->cfg;
+    if (psi == 1.0f) return;
+    const int rows = cutoff < 0 || cutoff > cfg->num_ws ? cfg->num_ws : cutoff;
+    for (int s = 0; s < n; s++)
+        for (int r = 0; r < rows; r++) {
+            float *g = dws + ((size_t)s * cfg->num_ws + r) * cfg->w_dim;
+            for (int j = 0; j < cfg->w_dim; j++) g[j] *= psi;
+        }
+}
+
 /* Mapping network (2.1), for the batch at once:
  *   x = z * rsqrt(mean_j z_j^2 + 1e-8)                     (N, z_dim)
  *   x = lrelu(x W_eff^T + b_eff) * sqrt2     8 times       (N, w_dim)

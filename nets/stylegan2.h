@@ -139,6 +139,9 @@ int sg2_mapping(const sg2_net_t *net, const float *z, int n, float psi, int cuto
                 sal_err_t *err);
 /* The truncation step alone (in place on ws (N, num_ws, w_dim)). */
 void sg2_truncate(const sg2_net_t *net, float *ws, int n, float psi, int cutoff);
+/* Its adjoint (a vector-Jacobian product), in place on dws (N, num_ws, w_dim):
+ * the truncated rows are scaled by psi. */
+void sg2_truncate_backward(const sg2_net_t *net, float *dws, int n, float psi, int cutoff);
 
 /* ---- the synthesis network -------------------------------------------------- */
 

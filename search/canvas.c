@@ -1,6 +1,7 @@
 /* canvas.c — RGB raster drawing and the built-in 5x7 font (see canvas.h). */
 #include "canvas.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,13 @@ void canvas_rect(canvas_t *c, int x0, int y0, int x1, int y1, rgb8_t col) {
     if (y0 > y1) { int t = y0; y0 = y1; y1 = t; }
     for (int y = y0 < 0 ? 0 : y0; y <= y1 && y < c->height; y++)
         for (int x = x0 < 0 ? 0 : x0; x <= x1 && x < c->width; x++) canvas_pixel(c, x, y, col);
+}
+
+void canvas_ring(canvas_t *c, int cx, int cy, double radius, double width, rgb8_t col) {
+    const int r = (int)ceil(radius + width);
+    for (int y = cy - r; y <= cy + r; y++)
+        for (int x = cx - r; x <= cx + r; x++)
+            if (fabs(hypot(x - cx, y - cy) - radius) <= width / 2) canvas_pixel(c, x, y, col);
 }
 
 /* Bresenham's line, stamped with a square of the given thickness. */

@@ -17,6 +17,8 @@ int canvas_init(canvas_t *c, int width, int height, rgb8_t background, sal_err_t
 void canvas_free(canvas_t *c);
 void canvas_pixel(canvas_t *c, int x, int y, rgb8_t col);
 void canvas_rect(canvas_t *c, int x0, int y0, int x1, int y1, rgb8_t col);  /* filled, inclusive */
+/* A circle of the given radius and line width, centred at (cx, cy), clipped. */
+void canvas_ring(canvas_t *c, int cx, int cy, double radius, double width, rgb8_t col);
 void canvas_line(canvas_t *c, int x0, int y0, int x1, int y1, int thickness, rgb8_t col);
 /* Text with its top-left corner at (x, y); each font pixel is scale x scale.
  * Lower-case letters are drawn as capitals; unknown characters as a box. */

@@ -50,15 +50,6 @@ static double map_at(const saliency_result_t *r, double u, double v) {
     return top * (1 - fr) + bot * fr;
 }
 
-static void ring(canvas_t *cv, int cx, int cy, double radius, double width, rgb8_t col) {
-    int R = (int)ceil(radius + width);
-    for (int y = cy - R; y <= cy + R; y++)
-        for (int x = cx - R; x <= cx + R; x++) {
-            double d = hypot(x - cx, y - cy);
-            if (fabs(d - radius) <= width / 2) canvas_pixel(cv, x, y, col);
-        }
-}
-
 int heatmap_render(const saliency_result_t *r, const image_u8_t *rgb, image_u8_t *out,
                    sal_err_t *err) {
     memset(out, 0, sizeof *out);
@@ -97,8 +88,8 @@ int heatmap_render(const saliency_result_t *r, const image_u8_t *rgb, image_u8_t
     const int px = (int)lround(r->x * (double)W / r->orig_w);
     const int py = (int)lround(r->y * (double)H / r->orig_h);
     const double rad = fmax(6.0, target / 40.0);
-    ring(&cv, px, py, rad, 4.0, (rgb8_t){0, 0, 0});
-    ring(&cv, px, py, rad, 2.0, (rgb8_t){255, 255, 255});
+    canvas_ring(&cv, px, py, rad, 4.0, (rgb8_t){0, 0, 0});
+    canvas_ring(&cv, px, py, rad, 2.0, (rgb8_t){255, 255, 255});
     canvas_rect(&cv, px - 1, py - 1, px + 1, py + 1, (rgb8_t){255, 255, 255});
     char label[64];
     snprintf(label, sizeof label, "MAX %.4f", (double)r->max);

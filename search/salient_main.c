@@ -7,6 +7,7 @@
  *   salient analyze   measured attributes of the faces, statistics, arms compared
  *   salient bench     speed benchmark
  *   salient selftest  the SIMD kernels against their naive references
+ *   salient grad      gradient of the saliency objective w.r.t. the latent
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #pragma weak cmd_bench
 #pragma weak cmd_selftest
 #pragma weak cmd_analyze
+#pragma weak cmd_grad
 
 typedef struct subcommand {
     const char *name;
@@ -44,6 +46,7 @@ int main(int argc, char **argv) {
         {"search", cmd_search, "random search for more salient counterfactual faces"},
         {"report", cmd_report, "rebuild summary.csv and index.html from a run folder"},
         {"analyze", cmd_analyze, "measure the faces of search folders and compare arms"},
+        {"grad", cmd_grad, "gradient of max saliency with respect to the latent (white-box)"},
         {"bench", cmd_bench, "measure the speed of the kernels and networks"},
         {"selftest", cmd_selftest, "check the SIMD kernels against their naive references"},
     };

@@ -103,7 +103,7 @@ int gradmap_save(const uint8_t *rgb, const float *dimg, int res, double px, doub
         canvas_text(&cv, right, by + GM_BAR_H + 6, "0", 2, (rgb8_t){0, 0, 0});
         snprintf(label, sizeof label, ">= %.3g", scale);
         canvas_text(&cv, right + S - canvas_text_width(label, 2), by + GM_BAR_H + 6, label, 2, (rgb8_t){0, 0, 0});
-        canvas_text(&cv, left, by + 2, "|DL/D PIXEL| (PIXELS IN [-1,1])", 2, (rgb8_t){0, 0, 0});
+        canvas_text(&cv, left, by + 2, "GRADIENT SIZE PER PIXEL (IMAGE IN -1..1)", 2, (rgb8_t){0, 0, 0});
         rc = png_save(path, cv.rgb, W, H, 3, err);
     }
     canvas_free(&cv);

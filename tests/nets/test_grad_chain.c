@@ -48,7 +48,7 @@ static int chain_eval(chain_t *c, const float *z, double *value, float *dz, floa
 }
 
 static void run_net(test_ctx_t *t, const char *name, const saliency_model_t *sal) {
-    char rel[256], path[1024];
+    char rel[256], path[2048];
     snprintf(rel, sizeof rel, "fixtures/stylegan2/%s/%s.pkl", name, name);
     test_shared(t, rel, path, sizeof path);
     sal_err_t err = {{0}};
@@ -141,7 +141,7 @@ static void run_net(test_ctx_t *t, const char *name, const saliency_model_t *sal
 
 int main(void) {
     test_ctx_t t = test_begin("grad_chain");
-    char path[1024];
+    char path[2048];
     sal_err_t err = {{0}};
     blob_t *sblob = NULL;
     saliency_model_t sal;

@@ -11,7 +11,9 @@
 #include "netload.h"
 #include "random_config.h"
 #include "saliency.h"
+#include "saliency_grad.h"
 #include "stylegan2.h"
+#include "stylegan2_grad.h"
 
 static double peak_rss_mb(void) {
     struct rusage ru;
@@ -43,6 +45,28 @@ static int time_images(const sg2_net_t *net, const float *ws, int batch, int ima
         *per_image = dt < *per_image ? dt : *per_image;
     }
     return 0;
+}
+
+/* salient grad's generator half: a taped forward and the backward of one
+ * image, best of `rounds` after a first pass that allocates the tape (a
+ * search over seeds reuses it). dimg: any dL/dimg; dws: (num_ws, w_dim). */
+static int time_grad(sg2_net_t *net, const float *ws, int rounds, float *img, const float *dimg,
+                     float *dws, double *seconds, sal_err_t *err) {
+    sg2_tape_t *tape = NULL;
+    sg2_synthesis_opts_t o = {.noise_mode = SG2_NOISE_CONST};
+    int rc = sg2_grad_prepare(net, err);
+    if (rc == 0) rc = sg2_synthesis_forward_tape(net, ws, 1, &o, img, &tape, err);
+    if (rc == 0) rc = sg2_synthesis_backward(net, tape, dimg, dws, err);
+    *seconds = INFINITY;
+    for (int r = 0; rc == 0 && r < rounds; r++) {
+        const double t0 = sal_now();
+        rc = sg2_synthesis_forward_retape(net, ws, 1, &o, img, tape, err);
+        if (rc == 0) rc = sg2_synthesis_backward(net, tape, dimg, dws, err);
+        const double dt = sal_now() - t0;
+        *seconds = dt < *seconds ? dt : *seconds;
+    }
+    sg2_tape_free(tape);
+    return rc;
 }
 
 /* max and mean |a - b| */
@@ -172,6 +196,19 @@ int bench_networks(int threads, int quick, const char *saliency_model, bench_net
         r->rss_b8_mb = peak_rss_mb();
     }
 
+    /* white-box: forward + backward of image 0 (dL/dimg: the image of
+     * sample 1, any values serve), before fast mode changes the net */
+    {
+        const size_t per = (size_t)3 * R * R;
+        float *gimg = malloc(sizeof(float) * per), *dws = malloc(sizeof(float) * (size_t)c->num_ws * c->w_dim);
+        int g = (!gimg || !dws) ? sal_errf(err, "bench: out of memory") : 0;
+        if (g == 0) g = time_grad(net, ws, rounds, gimg, img + (B > 1 ? per : 0), dws, &r->grad_fb_s, err);
+        free(gimg);
+        free(dws);
+        if (g) goto out;
+        r->rss_grad_mb = peak_rss_mb();
+    }
+
     /* fast mode: time at batch 1 and B, deviation from exact mode on NF
      * random images (img holds the B exact images; per-sample results do not
      * depend on the batch size) */
@@ -216,6 +253,32 @@ int bench_networks(int threads, int quick, const char *saliency_model, bench_net
         }
         threads_set(threads);
         r->have_saliency = isfinite(r->saliency_ms);
+        /* white-box: the objective alone vs with dL/dimage (exact image 0) */
+        {
+            arena_t ga = {0};
+            float *dimg = malloc(sizeof(float) * (size_t)3 * R * R);
+            int ok = dimg && arena_init(&ga, saliency_grad_arena_bytes(&sal, R)) == 0;
+            for (int pass = 0; ok && pass < 2; pass++) {
+                double b = INFINITY;
+                for (int k = 0; k < (quick ? 2 : 10) && ok; k++) {
+                    saliency_grad_result_t gr;
+                    double t0 = sal_now();
+                    ok = saliency_grad_image(&sal, exact, R, SALIENCY_OBJ_MAX, 0.1f, &ga, &gr, pass ? dimg : NULL, err) == 0;
+                    double dt = sal_now() - t0;
+                    b = dt < b ? dt : b;
+                }
+                if (pass == 0) r->sal_grad_fwd_ms = b * 1e3;
+                else r->sal_grad_fb_ms = b * 1e3;
+            }
+            arena_free(&ga);
+            free(dimg);
+            if (!ok) {
+                arena_free(&sa);
+                saliency_model_free(&sal);
+                if (!dimg) sal_errf(err, "bench: out of memory");
+                goto out;
+            }
+        }
         /* max saliency: exact image + exact model vs fast image + fast model */
         float smax[2][3];
         int ok = 1;

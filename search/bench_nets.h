@@ -23,6 +23,11 @@ typedef struct bench_nets {
     double fast_dev_max, fast_dev_mean;   /* |img_fast - img_exact| over those images */
     double fast_dsal_max;       /* max over them of |max saliency fast - exact| (-1: not run) */
     double saliency_fast_ms;    /* the saliency model in fast mode, all threads */
+    /* white-box (salient grad): one 1024x1024 image, exact kernels, all threads */
+    double grad_fb_s;           /* generator forward (taped) + backward to dL/dws */
+    double rss_grad_mb;         /* peak resident set after it */
+    double sal_grad_fwd_ms;     /* saliency_grad_image, forward only (objective max) */
+    double sal_grad_fb_ms;      /* the same with dL/dimage */
     struct {
         const char *name;       /* "tiny", "small"; NULL: fixture not found */
         double exact_max, exact_mean, fast_max, fast_mean;  /* |img - NVIDIA ref| */

@@ -414,6 +414,18 @@ int cmd_bench(int argc, char **argv) {
         } else {
             printf("  saliency: not measured (pass --saliency fastgaze.vxm)\n");
         }
+        if (nb.grad_fb_s > 0) {
+            printf("  white-box (salient grad), 1024x1024, exact kernels:\n");
+            printf("    generator forward + backward         %8.2f s/image   (%.2fx the forward)   peak RSS %.0f MB\n",
+                   nb.grad_fb_s, nb.grad_fb_s / nb.synth_b1_s, nb.rss_grad_mb);
+            if (nb.sal_grad_fb_ms > 0)
+                printf("    saliency objective / + dL/dimage     %8.2f / %.2f ms   (%.2fx)\n", nb.sal_grad_fwd_ms,
+                       nb.sal_grad_fb_ms, nb.sal_grad_fb_ms / nb.sal_grad_fwd_ms);
+            if (nb.sal_grad_fb_ms > 0)
+                printf("    both nets: forward %.2f s, forward + backward %.2f s   (%.2fx)\n",
+                       nb.synth_b1_s + nb.sal_grad_fwd_ms * 1e-3, nb.grad_fb_s + nb.sal_grad_fb_ms * 1e-3,
+                       (nb.grad_fb_s + nb.sal_grad_fb_ms * 1e-3) / (nb.synth_b1_s + nb.sal_grad_fwd_ms * 1e-3));
+        }
         printf("  bf16 weights/activations: %s\n",
                cpu_has_bf16() ? "not implemented yet"
                               : "not available (this CPU has no AVX512_BF16)");
@@ -443,6 +455,9 @@ int cmd_bench(int argc, char **argv) {
                        "\"images_per_hour\": %.1f}",
                   threads, nb.mapping_ms, nb.synth_b1_s, nb.synth_b1_1t_s, nb.synth_b8_s, nb.rss_b1_mb, nb.rss_b8_mb,
                   nb.have_saliency ? nb.saliency_ms : 0.0, nb.have_saliency ? nb.saliency_1t_ms : 0.0, 3600.0 / per_image);
+        sb_printf(&js, ",\n  \"grad\": {\"generator_forward_backward_s\": %.3f, \"peak_rss_mb\": %.0f, "
+                       "\"saliency_objective_ms\": %.3f, \"saliency_objective_backward_ms\": %.3f}",
+                  nb.grad_fb_s, nb.rss_grad_mb, nb.sal_grad_fwd_ms, nb.sal_grad_fb_ms);
         sb_printf(&js, ",\n  \"bf16\": %s", cpu_has_bf16() ? "\"not implemented\"" : "\"no AVX512_BF16\"");
         sb_printf(&js, ",\n  \"fast\": {\"synthesis_b1_s\": %.3f, \"synthesis_b8_s_per_image\": %.3f, "
                        "\"images\": %d, \"img_dev_max\": %.3g, "

@@ -195,19 +195,22 @@ int bench_networks(int threads, int quick, const char *saliency_model, bench_net
         if (time_images(net, ws, B, B, rounds, &a8, img, &r->synth_b8_s, err)) goto out;
         r->rss_b8_mb = peak_rss_mb();
     }
-
-    /* white-box: forward + backward of image 0 (dL/dimg: the image of
-     * sample 1, any values serve), before fast mode changes the net */
+    arena_free(&a8);
+    /* white-box: forward + backward of image 0 (dL/dimg: the image itself,
+     * any values serve), with the generator's arena freed, so that the
+     * peak RSS is what `salient grad` needs */
     {
         const size_t per = (size_t)3 * R * R;
         float *gimg = malloc(sizeof(float) * per), *dws = malloc(sizeof(float) * (size_t)c->num_ws * c->w_dim);
         int g = (!gimg || !dws) ? sal_errf(err, "bench: out of memory") : 0;
-        if (g == 0) g = time_grad(net, ws, rounds, gimg, img + (B > 1 ? per : 0), dws, &r->grad_fb_s, err);
+        if (g == 0) g = time_grad(net, ws, rounds, gimg, img, dws, &r->grad_fb_s, err);
         free(gimg);
         free(dws);
         if (g) goto out;
         r->rss_grad_mb = peak_rss_mb();
     }
+    if (arena_init(&a8, sg2_synthesis_arena_bytes(net, B))) { sal_errf(err, "bench: out of memory for batch %d", B); goto out; }
+    memset(a8.base, 0, a8.cap);
 
     /* fast mode: time at batch 1 and B, deviation from exact mode on NF
      * random images (img holds the B exact images; per-sample results do not

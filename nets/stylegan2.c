@@ -372,6 +372,17 @@ void sg2_truncate(const sg2_net_t *net, float *ws, int n, float psi, int cutoff)
  * then truncation. */
 int sg2_mapping(const sg2_net_t *net, const float *z, int n, float psi, int cutoff, float *ws,
                 sal_err_t *err) {
+    return sg2_mapping_hooked(net, z, n, psi, cutoff, ws, NULL, NULL, err);
+}
+
+/* (The hook only observes: names as in stylegan2_ref.c, for --trace.) */
+static void mapping_report(sg2_hook_fn hook, void *user, const char *name, int ndim,
+                           const int64_t *shape, const float *data) {
+    if (hook) hook(user, name, ndim, shape, data);
+}
+
+int sg2_mapping_hooked(const sg2_net_t *net, const float *z, int n, float psi, int cutoff,
+                       float *ws, sg2_hook_fn hook, void *hook_user, sal_err_t *err) {
     const sg2_config_t *cfg = &net->cfg;
     if (n < 1 || n > SG2_MAX_BATCH) return sal_errf(err, "mapping: batch size %d out of range", n);
     int max_f = 0;
@@ -391,6 +402,7 @@ int sg2_mapping(const sg2_net_t *net, const float *z, int n, float psi, int cuto
         const float scale = 1.0f / sqrtf(sum / (float)cfg->z_dim + SG2_EPS);
         for (int j = 0; j < cfg->z_dim; j++) x[(size_t)s * cfg->z_dim + j] = zs[j] * scale;
     }
+    mapping_report(hook, hook_user, "mapping.normalize.out", 2, (int64_t[]){n, cfg->z_dim}, x);
     // the fully connected layers: y = x W_eff^T (GEMM), then bias, lrelu, gain
     for (int i = 0; i < cfg->mapping_layers; i++) {
         const sg2_fc_t *fc = &net->mapping[i];
@@ -401,14 +413,21 @@ int sg2_mapping(const sg2_net_t *net, const float *z, int n, float psi, int cuto
                 v = v > 0.0f ? v : v * SG2_LRELU_SLOPE;
                 y[(size_t)s * fc->out + o] = v * SG2_SQRT2;
             }
+        if (hook) {
+            char name[32];
+            snprintf(name, sizeof name, "mapping.fc%d.out", i);
+            mapping_report(hook, hook_user, name, 2, (int64_t[]){n, fc->out}, y);
+        }
         float *t = x; x = y; y = t;
     }
+    mapping_report(hook, hook_user, "mapping.w", 2, (int64_t[]){n, cfg->w_dim}, x);
     // broadcast to num_ws rows, then truncate
     for (int s = 0; s < n; s++)
         for (int r = 0; r < cfg->num_ws; r++)
             memcpy(ws + ((size_t)s * cfg->num_ws + r) * cfg->w_dim, x + (size_t)s * cfg->w_dim,
                    (size_t)cfg->w_dim * sizeof(float));
     sg2_truncate(net, ws, n, psi, cutoff);
+    mapping_report(hook, hook_user, "mapping.ws", 3, (int64_t[]){n, cfg->num_ws, cfg->w_dim}, ws);
     arena_free(&arena);
     return 0;
 }
@@ -580,6 +599,7 @@ static int modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *na
     for (size_t i = 0; i < (size_t)n * L->c_in; i++) cx->styles_sq[i] = cx->styles[i] * cx->styles[i];
     gemm_nt(n, L->c_out, L->c_in, cx->styles_sq, L->wsq, cx->dcoef);
     for (size_t i = 0; i < (size_t)n * L->c_out; i++) cx->dcoef[i] = 1.0f / sqrtf(cx->dcoef[i] + SG2_EPS);
+    report(cx, name, "demod", 2, (int64_t[]){n, L->c_out}, cx->dcoef);   // (for --trace)
 
     // The epilogue. With random noise every sample has its own map, which the
     // kernels' one-map epilogue cannot take: then the kernel only applies d

@@ -111,7 +111,7 @@ int conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const floa
 void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in,
                                 const float *in_scale, float *out, int n, int h, int w);
 
-/* 4x4 FIR after the transposed conv (StyleGAN2's up-conv, FORMAT.md 2.5):
+/* 4x4 FIR after the transposed conv (StyleGAN2's up-conv, docs/stylegan2.md 3.2):
  *   out[p,Y,X] = ep( sum_{a,b=0..3} F[a,b] * in[p, Y+a-1, X+b-1] )
  * in (N, C, 2H+1, 2W+1) (zero outside) -> out (N, C, 2H, 2W), F = f f^T * gain
  * with the 4-tap f given. The epilogue's channel index is p's channel. */
@@ -120,7 +120,7 @@ int fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2
 void fir4x4_down_pad1_ref(const float *in, float *out, int n, int c, int h2p1, int w2p1,
                           const float f[4], float gain, const conv_epilogue_t *ep);
 
-/* 2x upsampling with a 4x4 FIR (upfirdn2d up=2, pad (2,1), FORMAT.md 2.7):
+/* 2x upsampling with a 4x4 FIR (upfirdn2d up=2, pad (2,1), docs/stylegan2.md 3.3):
  *   out[p,Y,X] = sum_{a,b} F[a,b] * u[p, Y+a-2, X+b-2],  u = zero-stuffed in
  * in (P, H, W) -> out (P, 2H, 2W), P = N*C planes. If accumulate, adds into out. */
 int upsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],

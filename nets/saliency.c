@@ -1,5 +1,5 @@
 /* saliency.c — candidate_crops' saliency pipeline around the fastgaze network
- * (see saliency.h; spec: ../shared/spec/candidate_crops.md, sections cited).
+ * (see saliency.h; spec: docs/saliency.md, sections cited).
  *
  * Every numeric step reproduces the tool bit for bit: the float32 geometry
  * (fminf, roundf, truncating casts), imagecore's integer resizers

@@ -1,5 +1,5 @@
 /* saliency.h — Twitter's image-cropping saliency, as its `candidate_crops`
- * tool computes it (spec: ../shared/spec/candidate_crops.md), on an 8-bit
+ * tool computes it (spec: docs/saliency.md), on an 8-bit
  * image in memory.
  *
  *   pixels (H, W, C) --transparent pixels -> white, fit into 320x320 (imagecore

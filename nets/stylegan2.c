@@ -13,7 +13,8 @@
  * variance. Each block also emits an RGB image (ToRGB) which is added to the
  * 2x-upsampled image of the previous block (the "skip" architecture).
  *
- * Every equation below is FORMAT.md §2 (../shared/fixtures/stylegan2/): what
+ * Every equation below is in docs/stylegan2.md (numbers in parentheses: the
+ * sections of NVIDIA-derived notes the tests use): what
  * NVIDIA's stylegan2-ada-pytorch computes in eval mode in float32. Shapes are
  * written (N, C, H, W) with N the batch. The kernels (conv, transposed conv,
  * FIR filters, GEMM) live in engine/; this file only decides what to call.
@@ -35,7 +36,7 @@
 
 #include "gemm.h"
 
-/* Constants as the official code applies them in float32 (FORMAT.md §2). */
+/* Constants as the official code applies them in float32 (docs/stylegan2.md, "Constants"). */
 #define SG2_SQRT2 1.41421353816986083984375f   /* fl(sqrt(2)): lrelu's gain */
 #define SG2_LRELU_SLOPE 0.2f
 #define SG2_EPS 1e-8f                          /* in normalize_2nd_moment and demod */
@@ -117,7 +118,7 @@ static int load_config(const blob_t *b, sg2_config_t *cfg, sal_err_t *err) {
     cfg->mapping_lr_multiplier = lr;
     cfg->conv_clamp = (float)clamp;
 
-    // Blocks at 4, 8, ..., R; num_ws = 2 log2(R) - 2 (FORMAT.md 2.2).
+    // Blocks at 4, 8, ..., R; num_ws = 2 log2(R) - 2 (docs/stylegan2.md 3).
     int r = cfg->img_resolution, log2r = 0;
     while ((1 << log2r) < r) log2r++;
     if ((1 << log2r) != r) return sal_errf(err, "%s: img_resolution %d is not a power of 2", path, r);

@@ -1,6 +1,6 @@
 /* stylegan2.h — NVIDIA's StyleGAN2-ADA generator (G_ema) on the CPU, float32.
  *
- * The numerics follow ../shared/fixtures/stylegan2/FORMAT.md §2 (what the
+ * The numerics follow docs/stylegan2.md (what the
  * official stylegan2-ada-pytorch code computes in eval mode with
  * force_fp32=True); the forward pass itself is explained step by step in
  * stylegan2.c. Use:

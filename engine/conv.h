@@ -162,7 +162,7 @@ void downsample2x_fir(const float *in, float *out, int planes, int h, int w, con
 void downsample2x_fir_ref(const float *in, float *out, int planes, int h, int w,
                           const float f[4], float gain);
 
-/* 2x upsampling with a 4x4 FIR (upfirdn2d up=2, pad (2,1), FORMAT.md 2.7):
+/* 2x upsampling with a 4x4 FIR (upfirdn2d up=2, pad (2,1), docs/stylegan2.md 3.3):
  *   out[p,Y,X] = sum_{a,b} F[a,b] * u[p, Y+a-2, X+b-2],  u = zero-stuffed in
  * in (P, H, W) -> out (P, 2H, 2W), P = N*C planes. If accumulate, adds into out. */
 int upsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],

@@ -8,7 +8,7 @@
  *
  * Values 1..8 are the eight EXIF orientations (1 = as stored, 6 = rotate 90°
  * clockwise to display, ...). Anything missing, malformed or out of range
- * reads as 1, like the candidate_crops tool (../shared/spec/candidate_crops.md
+ * reads as 1, like the candidate_crops tool (docs/saliency.md
  * §7.1). Parsing never reads outside the given buffer.
  */
 #ifndef SALIENT_EXIF_H

@@ -7,7 +7,7 @@
  * is decoded as far as it goes, the rest is filled like libjpeg fills it,
  * no error). Header errors (bad markers, impossible sizes, missing tables)
  * and unsupported files (12-bit, arithmetic coding, lossless, 2 or >4
- * components) return a clear error. See ../shared/spec/candidate_crops.md §2.2.
+ * components) return a clear error. See docs/saliency.md §2.2.
  */
 #ifndef SALIENT_JPEG_H
 #define SALIENT_JPEG_H

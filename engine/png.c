@@ -24,7 +24,7 @@
  *   5. unpack samples to 8 bits and place the pixels          (emit_row)
  *
  * Conversions follow what Twitter's candidate_crops tool (libpng) does, see
- * ../shared/spec/candidate_crops.md §2.2 and §7.1 and the notes in png.h.
+ * docs/saliency.md §2.2 and §7.1 and the notes in png.h.
  */
 #include "png.h"
 

@@ -41,7 +41,7 @@ typedef struct png_info {
  * Output channels: gray 1, gray+alpha 2, RGB 3, RGBA 4; palette expands to
  * RGB, or RGBA if it has tRNS; RGB with a tRNS colour key expands to RGBA
  * (alpha 0 where the pixel equals the key, compared at full bit depth).
- * Rules taken from Twitter's tool (../shared/spec/candidate_crops.md §2.2, §7.1):
+ * Rules taken from Twitter's tool (docs/saliency.md §2.2, §7.1):
  *  - a gray tRNS key is IGNORED (output stays 1 channel; info->has_trns is 1);
  *  - ancillary chunks never fail a decode: one with a bad CRC, or an invalid,
  *    duplicate or misplaced tRNS, is dropped (libpng warns and discards it);

@@ -174,6 +174,12 @@ size_t fg_arena_bytes(const fg_model_t *m, int h, int w) {
 
 int fg_forward(const fg_model_t *m, const float *in, int h, int w, arena_t *a, float **map,
                int *out_h, int *out_w, sal_err_t *err) {
+    return fg_forward_hooked(m, in, h, w, a, NULL, NULL, map, out_h, out_w, err);
+}
+
+int fg_forward_hooked(const fg_model_t *m, const float *in, int h, int w, arena_t *a,
+                      fg_hook_fn hook, void *hook_user, float **map, int *out_h, int *out_w,
+                      sal_err_t *err) {
     const size_t n = largest_activation(m, h, w);
     float *buf[2] = {arena_alloc(a, n * sizeof(float)), arena_alloc(a, n * sizeof(float))};
     if (!buf[0] || !buf[1])
@@ -198,6 +204,11 @@ int fg_forward(const fg_model_t *m, const float *in, int h, int w, arena_t *a, f
         }
         x = y;
         cur ^= 1;
+        if (hook) {
+            char name[48];
+            snprintf(name, sizeof name, "fastgaze.layer%02d.%s", i, L->kind == FG_CONV ? "conv" : "maxpool");
+            hook(hook_user, name, 4, (int64_t[]){1, L->c_out, h, w}, x);
+        }
     }
     *map = (float *)x;   // channel 0 of the last activation
     *out_h = h;

@@ -75,4 +75,13 @@ size_t fg_arena_bytes(const fg_model_t *m, int h, int w);
 int fg_forward(const fg_model_t *m, const float *in, int h, int w, arena_t *a, float **map,
                int *out_h, int *out_w, sal_err_t *err);
 
+/* Observes each layer's output (for --trace): "fastgaze.layer<ii>.conv" or
+ * ".maxpool", shape (1, C, H, W). Same signature as sg2_hook_fn. */
+typedef void (*fg_hook_fn)(void *user, const char *name, int ndim, const int64_t *shape,
+                           const float *data);
+/* fg_forward, reporting every layer to hook (may be NULL). */
+int fg_forward_hooked(const fg_model_t *m, const float *in, int h, int w, arena_t *a,
+                      fg_hook_fn hook, void *hook_user, float **map, int *out_h, int *out_w,
+                      sal_err_t *err);
+
 #endif

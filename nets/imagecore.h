@@ -2,7 +2,7 @@
  *
  * The tool resizes with imagecore's fixed-point filters; to reproduce its
  * saliency exactly we must reproduce its pixels exactly. Three filters
- * (../shared/spec/candidate_crops.md, section 2.4):
+ * (docs/saliency.md, section 2.4):
  *
  *   reduceHalf        2x2 box, out = (a+b+c+d) >> 2, size floor(W/2) x floor(H/2)
  *   Lanczos-2 4x4     upsampling; 16.16 weights, row sums >> 10, then >> 22

@@ -1,5 +1,5 @@
 /* saliency.c — candidate_crops' saliency pipeline around the fastgaze network
- * (see saliency.h; spec: ../shared/spec/candidate_crops.md, sections cited).
+ * (see saliency.h; spec: docs/saliency.md, sections cited).
  *
  * Every numeric step reproduces the tool bit for bit: the float32 geometry
  * (fminf, roundf, truncating casts), imagecore's integer resizers
@@ -8,6 +8,7 @@
  * rounding (the tool: NNPACK float32 Winograd).
  */
 #include "saliency.h"
+#include "fastgaze_ref.h"
 #include "imagecore.h"
 #include "jpeg.h"
 
@@ -189,6 +190,34 @@ void saliency_input_tensor(const image_u8_t *in, float *x) {
 
 int saliency_map(const saliency_model_t *m, const image_u8_t *in, arena_t *ws, float **map,
                  int *map_w, int *map_h, sal_err_t *err) {
+    return saliency_map_opts(m, in, ws, NULL, map, map_w, map_h, err);
+}
+
+/* The reference network on the prepared input x (3, h, w): float -> double
+ * -> fg_ref_forward -> the map rounded to float32, malloc'ed. */
+static int map_reference(const saliency_model_t *m, const float *x, int h, int w,
+                         const saliency_opts_t *opts, float **map, int *map_w, int *map_h,
+                         sal_err_t *err) {
+    const size_t n = (size_t)3 * h * w;
+    double *xd = malloc(n * sizeof(double)), *out = NULL;
+    if (!xd) return sal_errf(err, "saliency: out of memory");
+    for (size_t i = 0; i < n; i++) xd[i] = x[i];
+    int rc = fg_ref_forward(&m->net, xd, h, w, opts->hook, opts->hook_user, &out, map_h, map_w, err);
+    free(xd);
+    if (rc) return -1;
+    const size_t cells = (size_t)*map_w * *map_h;
+    *map = malloc(cells * sizeof(float));
+    if (*map)
+        for (size_t i = 0; i < cells; i++) (*map)[i] = (float)out[i];
+    free(out);
+    return *map ? 0 : sal_errf(err, "saliency: out of memory");
+}
+
+int saliency_map_opts(const saliency_model_t *m, const image_u8_t *in, arena_t *ws,
+                      const saliency_opts_t *opts, float **map, int *map_w, int *map_h,
+                      sal_err_t *err) {
+    const saliency_opts_t none = {0};
+    if (!opts) opts = &none;
     *map = NULL;
     arena_t own;
     const int own_arena = ws == NULL;
@@ -207,15 +236,24 @@ int saliency_map(const saliency_model_t *m, const image_u8_t *in, arena_t *ws, f
         goto done;
     }
     saliency_input_tensor(in, x);
-    float *out;
-    if (fg_forward(&m->net, x, h, w, ws, &out, map_h, map_w, err)) goto done;
-    const size_t bytes = (size_t)*map_w * *map_h * sizeof(float);
-    *map = malloc(bytes);
-    if (!*map) {
-        sal_errf(err, "saliency: out of memory");
-        goto done;
+    if (opts->hook) opts->hook(opts->hook_user, "saliency.input", 4, (int64_t[]){1, 3, h, w}, x);
+    if (opts->reference) {
+        if (map_reference(m, x, h, w, opts, map, map_w, map_h, err)) goto done;
+    } else {
+        float *out;
+        if (fg_forward_hooked(&m->net, x, h, w, ws, opts->hook, opts->hook_user, &out, map_h,
+                              map_w, err))
+            goto done;
+        const size_t bytes = (size_t)*map_w * *map_h * sizeof(float);
+        *map = malloc(bytes);
+        if (!*map) {
+            sal_errf(err, "saliency: out of memory");
+            goto done;
+        }
+        memcpy(*map, out, bytes);
     }
-    memcpy(*map, out, bytes);
+    if (opts->hook)
+        opts->hook(opts->hook_user, "saliency.map", 4, (int64_t[]){1, 1, *map_h, *map_w}, *map);
     rc = 0;
 done:
     if (own_arena) arena_free(&own);
@@ -259,13 +297,18 @@ int saliency_finish(const image_u8_t *in, int orig_w, int orig_h, float *map, in
 
 int saliency_run(const saliency_model_t *m, const saliency_image_t *img, arena_t *ws,
                  saliency_result_t *res, sal_err_t *err) {
+    return saliency_run_opts(m, img, ws, NULL, res, err);
+}
+
+int saliency_run_opts(const saliency_model_t *m, const saliency_image_t *img, arena_t *ws,
+                      const saliency_opts_t *opts, saliency_result_t *res, sal_err_t *err) {
     memset(res, 0, sizeof *res);
     image_u8_t in;
     int orig_w, orig_h, map_w, map_h;
     float *map;
     int rc = saliency_prepare(img, &in, &orig_w, &orig_h, err);   // 1. the 320 fit
     if (rc) return rc;
-    rc = saliency_map(m, &in, ws, &map, &map_w, &map_h, err);       // 2. the network
+    rc = saliency_map_opts(m, &in, ws, opts, &map, &map_w, &map_h, err);   // 2. the network
     if (rc == 0)                                                     // 3. point, symmetry
         rc = saliency_finish(&in, orig_w, orig_h, map, map_w, map_h, m->net.stride, res, err);
     image_free(&in);

@@ -1,5 +1,5 @@
 /* saliency.h — Twitter's image-cropping saliency, as its `candidate_crops`
- * tool computes it (spec: ../shared/spec/candidate_crops.md), on an 8-bit
+ * tool computes it (spec: docs/saliency.md), on an 8-bit
  * image in memory.
  *
  *   pixels (H, W, C) --transparent pixels -> white, fit into 320x320 (imagecore
@@ -78,6 +78,16 @@ int saliency_run(const saliency_model_t *m, const saliency_image_t *img, arena_t
                  saliency_result_t *res, sal_err_t *err);
 void saliency_result_free(saliency_result_t *res);
 
+/* How the network runs (NULL opts = the fast path, no hook). */
+typedef struct saliency_opts {
+    int reference;       /* 1: the plain double-precision network (nets/fastgaze_ref.c) */
+    fg_hook_fn hook;     /* observes "saliency.input" (1, 3, H, W), every layer
+                          * (fastgaze.h) and "saliency.map" (1, 1, map_h, map_w) */
+    void *hook_user;
+} saliency_opts_t;
+int saliency_run_opts(const saliency_model_t *m, const saliency_image_t *img, arena_t *ws,
+                      const saliency_opts_t *opts, saliency_result_t *res, sal_err_t *err);
+
 /* Point of map cell (row, col) in source pixels, as the tool prints it. */
 void saliency_point(const saliency_result_t *res, int row, int col, float *x, float *y);
 /* Crop of aspect ratio height/width = ratio around (crop_x, y): box = x, y, w, h.
@@ -103,6 +113,9 @@ void saliency_input_tensor(const image_u8_t *in, float *x);
  * saliency_run. */
 int saliency_map(const saliency_model_t *m, const image_u8_t *in, arena_t *ws, float **map,
                  int *map_w, int *map_h, sal_err_t *err);
+int saliency_map_opts(const saliency_model_t *m, const image_u8_t *in, arena_t *ws,
+                      const saliency_opts_t *opts, float **map, int *map_w, int *map_h,
+                      sal_err_t *err);
 /* The tool's reading of a map: maximum, salient point, symmetry rule. Takes
  * ownership of map (freed with the result, or on failure). */
 int saliency_finish(const image_u8_t *in, int orig_w, int orig_h, float *map, int map_w,

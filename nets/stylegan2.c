@@ -13,7 +13,8 @@
  * variance. Each block also emits an RGB image (ToRGB) which is added to the
  * 2x-upsampled image of the previous block (the "skip" architecture).
  *
- * Every equation below is FORMAT.md §2 (../shared/fixtures/stylegan2/): what
+ * Every equation below is in docs/stylegan2.md (numbers in parentheses: the
+ * sections of NVIDIA-derived notes the tests use): what
  * NVIDIA's stylegan2-ada-pytorch computes in eval mode in float32. Shapes are
  * written (N, C, H, W) with N the batch. The kernels (conv, transposed conv,
  * FIR filters, GEMM) live in engine/; this file only decides what to call.
@@ -35,7 +36,7 @@
 
 #include "gemm.h"
 
-/* Constants as the official code applies them in float32 (FORMAT.md §2). */
+/* Constants as the official code applies them in float32 (docs/stylegan2.md, "Constants"). */
 #define SG2_SQRT2 1.41421353816986083984375f   /* fl(sqrt(2)): lrelu's gain */
 #define SG2_LRELU_SLOPE 0.2f
 #define SG2_EPS 1e-8f                          /* in normalize_2nd_moment and demod */
@@ -117,7 +118,7 @@ static int load_config(const blob_t *b, sg2_config_t *cfg, sal_err_t *err) {
     cfg->mapping_lr_multiplier = lr;
     cfg->conv_clamp = (float)clamp;
 
-    // Blocks at 4, 8, ..., R; num_ws = 2 log2(R) - 2 (FORMAT.md 2.2).
+    // Blocks at 4, 8, ..., R; num_ws = 2 log2(R) - 2 (docs/stylegan2.md 3).
     int r = cfg->img_resolution, log2r = 0;
     while ((1 << log2r) < r) log2r++;
     if ((1 << log2r) != r) return sal_errf(err, "%s: img_resolution %d is not a power of 2", path, r);
@@ -389,6 +390,17 @@ void sg2_truncate_backward(const sg2_net_t *net, float *dws, int n, float psi, i
  * then truncation. */
 int sg2_mapping(const sg2_net_t *net, const float *z, int n, float psi, int cutoff, float *ws,
                 sal_err_t *err) {
+    return sg2_mapping_hooked(net, z, n, psi, cutoff, ws, NULL, NULL, err);
+}
+
+/* (The hook only observes: names as in stylegan2_ref.c, for --trace.) */
+static void mapping_report(sg2_hook_fn hook, void *user, const char *name, int ndim,
+                           const int64_t *shape, const float *data) {
+    if (hook) hook(user, name, ndim, shape, data);
+}
+
+int sg2_mapping_hooked(const sg2_net_t *net, const float *z, int n, float psi, int cutoff,
+                       float *ws, sg2_hook_fn hook, void *hook_user, sal_err_t *err) {
     const sg2_config_t *cfg = &net->cfg;
     if (n < 1 || n > SG2_MAX_BATCH) return sal_errf(err, "mapping: batch size %d out of range", n);
     int max_f = 0;
@@ -408,6 +420,7 @@ int sg2_mapping(const sg2_net_t *net, const float *z, int n, float psi, int cuto
         const float scale = 1.0f / sqrtf(sum / (float)cfg->z_dim + SG2_EPS);
         for (int j = 0; j < cfg->z_dim; j++) x[(size_t)s * cfg->z_dim + j] = zs[j] * scale;
     }
+    mapping_report(hook, hook_user, "mapping.normalize.out", 2, (int64_t[]){n, cfg->z_dim}, x);
     // the fully connected layers: y = x W_eff^T (GEMM), then bias, lrelu, gain
     for (int i = 0; i < cfg->mapping_layers; i++) {
         const sg2_fc_t *fc = &net->mapping[i];
@@ -418,14 +431,21 @@ int sg2_mapping(const sg2_net_t *net, const float *z, int n, float psi, int cuto
                 v = v > 0.0f ? v : v * SG2_LRELU_SLOPE;
                 y[(size_t)s * fc->out + o] = v * SG2_SQRT2;
             }
+        if (hook) {
+            char name[32];
+            snprintf(name, sizeof name, "mapping.fc%d.out", i);
+            mapping_report(hook, hook_user, name, 2, (int64_t[]){n, fc->out}, y);
+        }
         float *t = x; x = y; y = t;
     }
+    mapping_report(hook, hook_user, "mapping.w", 2, (int64_t[]){n, cfg->w_dim}, x);
     // broadcast to num_ws rows, then truncate
     for (int s = 0; s < n; s++)
         for (int r = 0; r < cfg->num_ws; r++)
             memcpy(ws + ((size_t)s * cfg->num_ws + r) * cfg->w_dim, x + (size_t)s * cfg->w_dim,
                    (size_t)cfg->w_dim * sizeof(float));
     sg2_truncate(net, ws, n, psi, cutoff);
+    mapping_report(hook, hook_user, "mapping.ws", 3, (int64_t[]){n, cfg->num_ws, cfg->w_dim}, ws);
     arena_free(&arena);
     return 0;
 }
@@ -597,6 +617,7 @@ static int modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *na
     for (size_t i = 0; i < (size_t)n * L->c_in; i++) cx->styles_sq[i] = cx->styles[i] * cx->styles[i];
     gemm_nt(n, L->c_out, L->c_in, cx->styles_sq, L->wsq, cx->dcoef);
     for (size_t i = 0; i < (size_t)n * L->c_out; i++) cx->dcoef[i] = 1.0f / sqrtf(cx->dcoef[i] + SG2_EPS);
+    report(cx, name, "demod", 2, (int64_t[]){n, L->c_out}, cx->dcoef);   // (for --trace)
 
     // The epilogue. With random noise every sample has its own map, which the
     // kernels' one-map epilogue cannot take: then the kernel only applies d

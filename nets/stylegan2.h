@@ -1,6 +1,6 @@
 /* stylegan2.h — NVIDIA's StyleGAN2-ADA generator (G_ema) on the CPU, float32.
  *
- * The numerics follow ../shared/fixtures/stylegan2/FORMAT.md §2 (what the
+ * The numerics follow docs/stylegan2.md (what the
  * official stylegan2-ada-pytorch code computes in eval mode with
  * force_fp32=True); the forward pass itself is explained step by step in
  * stylegan2.c. Use:
@@ -137,6 +137,13 @@ void sg2_z_from_seed(uint32_t seed, int z_dim, float *z, rng_np_t *rng);
  * (cutoff SG2_CUTOFF_NONE: all rows). */
 int sg2_mapping(const sg2_net_t *net, const float *z, int n, float psi, int cutoff, float *ws,
                 sal_err_t *err);
+/* The same, reporting "mapping.normalize.out" (N, z_dim), "mapping.fc<i>.out",
+ * "mapping.w" (N, w_dim) and "mapping.ws" (N, num_ws, w_dim) to hook (may be
+ * NULL; sg2_hook_fn is declared below). */
+typedef void (*sg2_hook_fn)(void *user, const char *name, int ndim, const int64_t *shape,
+                            const float *data);
+int sg2_mapping_hooked(const sg2_net_t *net, const float *z, int n, float psi, int cutoff,
+                       float *ws, sg2_hook_fn hook, void *hook_user, sal_err_t *err);
 /* The truncation step alone (in place on ws (N, num_ws, w_dim)). */
 void sg2_truncate(const sg2_net_t *net, float *ws, int n, float psi, int cutoff);
 /* Its adjoint (a vector-Jacobian product), in place on dws (N, num_ws, w_dim):
@@ -151,13 +158,12 @@ typedef enum sg2_noise_mode {
     SG2_NOISE_RANDOM = 2,   /* fresh N(0,1) maps drawn from per-sample generators */
 } sg2_noise_mode_t;
 
-/* Called with each intermediate tensor (the whole batch), named as in the
- * fixtures: "synthesis.b8.conv0.affine.out" (N, c_in), "synthesis.b8.conv0.out"
- * (N, c_out, res, res), "synthesis.b8.torgb.affine.out" (N, c_in; before
- * ToRGB's weight_gain), "synthesis.b8.torgb.out" (N, 3, res, res),
- * "synthesis.b8.x", "synthesis.b8.img". */
-typedef void (*sg2_hook_fn)(void *user, const char *name, int ndim, const int64_t *shape,
-                            const float *data);
+/* The hook (sg2_hook_fn, above) is called with each intermediate tensor (the
+ * whole batch), named as in the fixtures: "synthesis.b8.conv0.affine.out"
+ * (N, c_in), "synthesis.b8.conv0.demod" (N, c_out; not in the fixtures),
+ * "synthesis.b8.conv0.out" (N, c_out, res, res), "synthesis.b8.torgb.affine.out"
+ * (N, c_in; before ToRGB's weight_gain), "synthesis.b8.torgb.out"
+ * (N, 3, res, res), "synthesis.b8.x", "synthesis.b8.img". */
 
 typedef struct sg2_synthesis_opts {
     sg2_noise_mode_t noise_mode;

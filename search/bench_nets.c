@@ -81,7 +81,7 @@ static void deviation(const float *a, const float *b, size_t n, double *mx, doub
     *mean = n ? sum / (double)n : 0.0;
 }
 
-/* A generator fixture of ../shared/fixtures/stylegan2 (seed 0, psi 1, const
+/* A generator fixture under $SALIENT_SHARED/fixtures/stylegan2 (seed 0, psi 1, const
  * noise) in exact and fast mode against NVIDIA's reference image: dev =
  * {exact max, exact mean, fast max, fast mean}. Returns 0, 1 if the fixture
  * is not there (skipped), -1 on error. */

@@ -1,5 +1,5 @@
 /* candidate_crops.h — the command line and the stdout text of Twitter's
- * `candidate_crops` tool (spec: ../shared/spec/candidate_crops.md, 1 and 5),
+ * `candidate_crops` tool (spec: docs/saliency.md, 1 and 5),
  * separate from main so that tests can check the text in-process.
  *
  *   candidate_crops MODEL IMAGE [show_all_points] [RATIO ...]

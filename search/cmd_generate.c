@@ -3,7 +3,7 @@
  *
  *   salient generate --network NET --seeds 0-3,7 [--trunc PSI] [--trunc-cutoff K]
  *       [--noise-mode const|none|random] [--outdir DIR] [--batch N] [--threads N]
- *       [--save-float] [--fast]
+ *       [--save-float] [--fast] [--reference] [--trace DIR]
  *   salient generate --network NET --z Z.npy | --w W.npy  [same options]
  *
  * Seed s gives z = RandomState(s).randn(1, z_dim), exactly as generate.py, so
@@ -24,6 +24,8 @@
 #include "seedlist.h"
 #include "startup_check.h"
 #include "stylegan2.h"
+#include "stylegan2_ref.h"
+#include "trace.h"
 
 static void generate_help(FILE *f) {
     fprintf(f,
@@ -52,6 +54,12 @@ static void generate_help(FILE *f) {
             "                     (default: SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT)\n"
             "  --save-float       also write NAME.npy: the float32 [3, H, W] image before\n"
             "                     the uint8 step (nominal range [-1, 1])\n"
+            "  --reference        run the plain reference network (nets/stylegan2_ref.c:\n"
+            "                     loops written from the equations, slow; docs/stylegan2.md)\n"
+            "  --trace DIR        write every intermediate (mapping layers, w, styles,\n"
+            "                     demodulation, conv outputs, ToRGB, the running image) to DIR\n"
+            "                     as .npy + PNG montages, listed in DIR/trace.txt; one image\n"
+            "                     per pass (--batch is ignored)\n"
             "  --help             this text\n\n"
             "PNG pixels: clamp(img * 127.5 + 128, 0, 255) truncated to uint8, RGB.\n"
             "Progress goes to stderr when there is more than one image.\n");
@@ -64,7 +72,8 @@ typedef struct gen_args {
     const char *network, *outdir, *z_path, *w_path, *seeds_text, *shard;
     seedlist_t seeds;       /* parsed --seeds */
     double psi;
-    int psi_given, cutoff, batch, threads, save_float, fast;
+    int psi_given, cutoff, batch, threads, save_float, fast, reference;
+    const char *trace_dir;   /* --trace DIR, or NULL */
     sg2_noise_mode_t noise_mode;
 } gen_args_t;
 
@@ -82,6 +91,12 @@ static int parse_args(int argc, char **argv, gen_args_t *a, sal_err_t *err) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
         if (!strcmp(argv[i], "--save-float")) { a->save_float = 1; continue; }
         if (!strcmp(argv[i], "--fast")) { a->fast = 1; continue; }
+        if (!strcmp(argv[i], "--reference")) { a->reference = 1; continue; }
+        if ((m = cli_value(argc, argv, &i, "--trace", &v, err)) != 0) {
+            if (m < 0) return -1;
+            a->trace_dir = v;
+            continue;
+        }
         if ((m = cli_value(argc, argv, &i, "--network", &v, err)) != 0) {
             if (m < 0) return -1;
             a->network = v;
@@ -120,6 +135,8 @@ static int parse_args(int argc, char **argv, gen_args_t *a, sal_err_t *err) {
         }
     }
     if (!a->network) return sal_errf(err, "--network NET is required");
+    if (a->reference && a->fast) return sal_errf(err, "--reference and --fast exclude each other");
+    if (a->trace_dir) a->batch = 1;   // traced tensors are per image
     int sources = (a->seeds_text != NULL) + (a->z_path != NULL) + (a->w_path != NULL);
     if (sources != 1) return sal_errf(err, "give exactly one of --seeds, --z, --w");
     if (a->w_path && (a->psi_given || a->cutoff != SG2_CUTOFF_NONE))
@@ -224,6 +241,8 @@ static int run(const gen_args_t *a, sal_err_t *err) {
     uint8_t *rgb = NULL;
     rng_np_t *rngs = NULL;
     int rc = -1;
+    trace_t trace;             /* --trace: open while hook is set */
+    sg2_hook_fn hook = NULL;
 
     int converted = netload_open(a->network, &blob, err);
     if (converted < 0) goto done;
@@ -251,6 +270,10 @@ static int run(const gen_args_t *a, sal_err_t *err) {
 
     if (sal_mkdir_p(a->outdir, err) < 0 || startup_check_record(&check, a->outdir, err) < 0) goto done;
 
+    if (a->trace_dir) {
+        if (trace_open(&trace, a->trace_dir, err) < 0) goto done;
+        hook = trace_hook;
+    }
     const double t_start = sal_now();
     for (int i0 = 0; i0 < L.n; i0 += B) {
         const int nb = L.n - i0 < B ? L.n - i0 : B;
@@ -268,11 +291,33 @@ static int run(const gen_args_t *a, sal_err_t *err) {
                     rng_np_seed(&rngs[b], (uint32_t)(i0 + b));
                 }
             }
-            if (sg2_mapping(net, z, nb, (float)a->psi, a->cutoff, ws, err) < 0) goto done;
         }
-        // ws -> images
-        sg2_synthesis_opts_t opts = {.noise_mode = a->noise_mode, .noise_rngs = rngs, .arena = &arena};
-        if (sg2_synthesis(net, ws, nb, &opts, img, err) < 0) goto done;
+        if (hook && L.n > 1) {   // one traced image per pass: names start with its stem
+            char stem[4096];
+            output_stem(a, &L, i0, stem, sizeof stem);
+            const char *base = strrchr(stem, '/');
+            snprintf(stem, sizeof stem, "%s.", base ? base + 1 : "");
+            trace_set_prefix(&trace, stem);
+        }
+        if (a->reference) {   // the plain loops, sample by sample
+            for (int b = 0; b < nb; b++) {
+                if (L.src != SRC_W &&
+                    sg2_ref_mapping(net, z + (size_t)b * cfg->z_dim, (float)a->psi, a->cutoff,
+                                    ws + b * per_ws, hook, &trace, err) < 0)
+                    goto done;
+                if (sg2_ref_synthesis(net, ws + b * per_ws, a->noise_mode, &rngs[b], hook, &trace,
+                                      img + b * per_img, err) < 0)
+                    goto done;
+            }
+        } else {
+            if (L.src != SRC_W &&
+                sg2_mapping_hooked(net, z, nb, (float)a->psi, a->cutoff, ws, hook, &trace, err) < 0)
+                goto done;
+            // ws -> images
+            sg2_synthesis_opts_t opts = {.noise_mode = a->noise_mode, .noise_rngs = rngs,
+                                         .arena = &arena, .hook = hook, .hook_user = &trace};
+            if (sg2_synthesis(net, ws, nb, &opts, img, err) < 0) goto done;
+        }
         sg2_to_uint8(img, nb, C, R, R, rgb);
         for (int b = 0; b < nb; b++) {
             char stem[4096], path[4200];
@@ -293,7 +338,12 @@ static int run(const gen_args_t *a, sal_err_t *err) {
         }
     }
     rc = 0;
+    if (hook) {
+        hook = NULL;
+        rc = trace_close(&trace, err);
+    }
 done:
+    if (hook) trace_close(&trace, &(sal_err_t){{0}});
     arena_free(&arena);
     free(z);
     free(ws);

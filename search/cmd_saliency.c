@@ -3,6 +3,7 @@
  * them (same preprocessing, same network, same point).
  *
  *   salient saliency --model MODEL IMAGE... [--json] [--heatmap OUT.png] [--threads N]
+ *       [--reference] [--trace DIR]
  *
  * Default output, one line per image:  IMAGE <tab> max <tab> x <tab> y
  * --json: one JSON object per line per image (sizes, max, point, all map values).
@@ -21,6 +22,7 @@
 #include "json.h"
 #include "saliency.h"
 #include "startup_check.h"
+#include "trace.h"
 
 static void saliency_help(FILE *f) {
     fprintf(f,
@@ -33,7 +35,12 @@ static void saliency_help(FILE *f) {
             "                     symmetric, values (the map, row-major)\n"
             "  --heatmap OUT.png  draw the map over the image, the maximum ringed; with several\n"
             "                     images OUT is a directory (OUT/<name>.heatmap.png)\n"
-            "  --threads N        threads for the network (default: all cores)\n\n"
+            "  --threads N        threads for the network (default: all cores)\n"
+            "  --reference        run the plain double-precision network (nets/fastgaze_ref.c,\n"
+            "                     slow; docs/saliency.md)\n"
+            "  --trace DIR        write the network input, every layer and the map to DIR as\n"
+            "                     .npy + PNG montages, listed in DIR/trace.txt (with several\n"
+            "                     images the names start with the image's file name)\n\n"
             "Default output: one line per image: IMAGE<tab>max<tab>x<tab>y\n"
             "(max = the largest map value; x y = the most salient point in image pixels).\n");
 }
@@ -71,8 +78,8 @@ static int write_heatmap(const char *out_path, const saliency_image_t *img,
 }
 
 int cmd_saliency(int argc, char **argv) {
-    const char *model_path = NULL, *heatmap = NULL;
-    int json = 0, threads = 0, n_images = 0;
+    const char *model_path = NULL, *heatmap = NULL, *trace_dir = NULL;
+    int json = 0, threads = 0, n_images = 0, reference = 0;
     const char **images = calloc((size_t)argc + 1, sizeof *images);
     if (!images) {
         fprintf(stderr, "salient saliency: out of memory\n");
@@ -86,7 +93,10 @@ int cmd_saliency(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = 1;
-        } else if (!strcmp(a, "--model") || !strcmp(a, "--heatmap") || !strcmp(a, "--threads")) {
+        } else if (!strcmp(a, "--reference")) {
+            reference = 1;
+        } else if (!strcmp(a, "--model") || !strcmp(a, "--heatmap") || !strcmp(a, "--threads") ||
+                   !strcmp(a, "--trace")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "salient saliency: %s needs a value (see --help)\n", a);
                 free(images);
@@ -95,6 +105,7 @@ int cmd_saliency(int argc, char **argv) {
             const char *v = argv[++i];
             if (!strcmp(a, "--model")) model_path = v;
             else if (!strcmp(a, "--heatmap")) heatmap = v;
+            else if (!strcmp(a, "--trace")) trace_dir = v;
             else {
                 sal_err_t terr;
                 if (cli_threads(v, &threads, &terr)) {
@@ -146,13 +157,32 @@ int cmd_saliency(int argc, char **argv) {
         free(images);
         return 1;
     }
+    trace_t trace;
+    saliency_opts_t opts = {.reference = reference};
+    if (trace_dir) {
+        if (trace_open(&trace, trace_dir, &err)) {
+            fprintf(stderr, "salient saliency: %s\n", err.msg);
+            arena_free(&ws);
+            cc_close_model(blob, &model);
+            free(images);
+            return 1;
+        }
+        opts.hook = trace_hook;
+        opts.hook_user = &trace;
+    }
     int failed = 0;
     for (int i = 0; i < n_images; i++) {
+        if (trace_dir && n_images > 1) {   // names start with the image's file name
+            const char *base = strrchr(images[i], '/');
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "%s.", base ? base + 1 : images[i]);
+            trace_set_prefix(&trace, prefix);
+        }
         image_u8_t pixels;
         saliency_image_t img;
         saliency_result_t r;
         if (saliency_load_file(images[i], &pixels, &img, &err) ||
-            saliency_run(&model, &img, &ws, &r, &err)) {
+            saliency_run_opts(&model, &img, &ws, &opts, &r, &err)) {
             fprintf(stderr, "salient saliency: %s\n", err.msg);
             image_free(&pixels);
             failed = 1;
@@ -172,6 +202,10 @@ int cmd_saliency(int argc, char **argv) {
         fflush(stdout);
         saliency_result_free(&r);
         image_free(&pixels);
+    }
+    if (trace_dir && trace_close(&trace, &err)) {
+        fprintf(stderr, "salient saliency: --trace: %s\n", err.msg);
+        failed = 1;
     }
     arena_free(&ws);
     cc_close_model(blob, &model);

@@ -1,68 +1,16 @@
 /* test_fastgaze.c — the fastgaze forward pass (nets/fastgaze.c on the fast
- * engine kernels) against a naive double-precision evaluation of the same
- * network written here from the spec (candidate_crops.md 4.2): 3x3/1x1
- * "same" convolutions, ReLU, sign-bit leaky ReLU, 2x2 ceil max-pooling, the
- * blur layer ignored. Odd input sizes exercise the partial pooling windows. */
+ * engine kernels) against the plain double-precision reference
+ * (nets/fastgaze_ref.c: 3x3/1x1 "same" convolutions, ReLU, sign-bit leaky
+ * ReLU, 2x2 ceil max-pooling, the blur layer ignored; docs/saliency.md).
+ * Odd input sizes exercise the partial pooling windows. */
 #include "check.h"
 
 #include <stdint.h>
 
 #include "blob.h"
 #include "fastgaze.h"
+#include "fastgaze_ref.h"
 #include "vxm.h"
-
-/* Naive forward in double: x (C, H, W) is replaced by the output. */
-static double *ref_forward(const fg_model_t *m, const double *in, int h, int w, int *oh, int *ow) {
-    int c = 3;
-    double *x = malloc(sizeof(double) * 3 * h * w);
-    memcpy(x, in, sizeof(double) * 3 * h * w);
-    for (int i = 0; i < m->n_layers; i++) {
-        const fg_layer_t *L = &m->layer[i];
-        if (L->kind == FG_CONV) {
-            const int k = L->k, p = k / 2;
-            double *y = malloc(sizeof(double) * L->c_out * h * w);
-            for (int o = 0; o < L->c_out; o++)
-                for (int yy = 0; yy < h; yy++)
-                    for (int xx = 0; xx < w; xx++) {
-                        double s = L->bias[o];
-                        for (int ci = 0; ci < c; ci++)
-                            for (int ky = 0; ky < k; ky++)
-                                for (int kx = 0; kx < k; kx++) {
-                                    int sy = yy + ky - p, sx = xx + kx - p;
-                                    if (sy < 0 || sy >= h || sx < 0 || sx >= w) continue;
-                                    s += (double)L->weight[((o * c + ci) * k + ky) * k + kx] *
-                                         x[(ci * h + sy) * w + sx];
-                                }
-                        if (L->act == ACT_RELU) s = s > 0 ? s : 0;
-                        else if (signbit(s)) s *= L->slope;
-                        y[(o * h + yy) * w + xx] = s;
-                    }
-            free(x);
-            x = y;
-            c = L->c_out;
-        } else if (L->kind == FG_MAXPOOL) {
-            const int h2 = (h + 1) / 2, w2 = (w + 1) / 2;
-            double *y = malloc(sizeof(double) * c * h2 * w2);
-            for (int ci = 0; ci < c; ci++)
-                for (int yy = 0; yy < h2; yy++)
-                    for (int xx = 0; xx < w2; xx++) {
-                        double mx = -INFINITY;
-                        for (int dy = 0; dy < 2; dy++)
-                            for (int dx = 0; dx < 2; dx++)
-                                if (2 * yy + dy < h && 2 * xx + dx < w)
-                                    mx = fmax(mx, x[(ci * h + 2 * yy + dy) * w + 2 * xx + dx]);
-                        y[(ci * h2 + yy) * w2 + xx] = mx;
-                    }
-            free(x);
-            x = y;
-            h = h2;
-            w = w2;
-        }
-    }
-    *oh = h;
-    *ow = w;
-    return x;
-}
 
 int main(void) {
     test_ctx_t t = test_begin("fastgaze");
@@ -91,7 +39,9 @@ int main(void) {
         float *map;
         int oh, ow, rh, rw;
         CHECK(&t, fg_forward(&m, in, h, w, &a, &map, &oh, &ow, &err) == 0, "%s", err.msg);
-        double *ref = ref_forward(&m, ind, h, w, &rh, &rw);
+        double *ref = NULL;
+        CHECK(&t, fg_ref_forward(&m, ind, h, w, NULL, NULL, &ref, &rh, &rw, &err) == 0, "%s", err.msg);
+        if (!ref) return test_end(&t);
         int eh = h, ew = w;
         for (int p = 0; p < 4; p++) { eh = (eh + 1) / 2; ew = (ew + 1) / 2; }
         CHECK(&t, oh == rh && ow == rw && oh == eh && ow == ew, "%dx%d: map %dx%d, want %dx%d", h, w,

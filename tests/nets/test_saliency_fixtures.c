@@ -1,5 +1,8 @@
 /* test_saliency_fixtures.c — our saliency pipeline against the real
  * candidate_crops tool's recorded outputs (../shared/fixtures/saliency).
+ * The first few images with a small network input also run through the
+ * plain reference network (saliency_opts_t.reference) and are held to the
+ * same rules.
  *
  * Every image of runs.tsv is scored once in-process (saliency_load_file +
  * saliency_run, the code bin/candidate_crops runs); then for each of its 4
@@ -130,8 +133,8 @@ static int is_uniform(const image_u8_t *in) {
 /* saliency_run, with the network skipped for a uniform input seen before. */
 /* Returns 1 (nothing done) if the network input is larger than max_area. */
 static int score(const saliency_model_t *m, const saliency_image_t *img, arena_t *ws,
-                 uniform_map_t *cache, int *n_cache, int *reused, long max_area,
-                 saliency_result_t *res, sal_err_t *err) {
+                 const saliency_opts_t *opts, uniform_map_t *cache, int *n_cache, int *reused,
+                 long max_area, saliency_result_t *res, sal_err_t *err) {
     image_u8_t in;
     int ow, oh, mw = 0, mh = 0;
     float *map = NULL;
@@ -141,7 +144,7 @@ static int score(const saliency_model_t *m, const saliency_image_t *img, arena_t
         image_free(&in);
         return 1;
     }
-    const int uniform = is_uniform(&in);
+    const int uniform = !opts->reference && is_uniform(&in);
     for (int i = 0; uniform && i < *n_cache; i++)
         if (cache[i].w == in.width && cache[i].h == in.height && !memcmp(cache[i].rgb, in.pixels, 3)) {
             mw = cache[i].map_w;
@@ -152,7 +155,7 @@ static int score(const saliency_model_t *m, const saliency_image_t *img, arena_t
             break;
         }
     if (!map) {
-        rc = saliency_map(m, &in, ws, &map, &mw, &mh, err);
+        rc = saliency_map_opts(m, &in, ws, opts, &map, &mw, &mh, err);
         if (rc == 0 && uniform && *n_cache < 256) {
             uniform_map_t *u = &cache[(*n_cache)++];
             u->w = in.width;
@@ -193,7 +196,13 @@ int main(void) {
     tsv = realloc(tsv, tsv_size + 1);
     tsv[tsv_size] = '\0';
 
-    stats_t st = {0};
+    stats_t st = {0}, st_ref = {0};
+    const saliency_opts_t fast = {0}, ref = {.reference = 1};
+    saliency_result_t res_ref = {0};
+    char *text_ref = NULL;
+    int have_ref = 0, n_ref = 0;
+    const int ref_max = SANITIZED ? 3 : 8;                          // images through the reference
+    const long ref_area = SANITIZED ? 320L * 16 : 160L * 160;      // network inputs up to this size
     uniform_map_t *cache = calloc(256, sizeof *cache);
     int n_cache = 0, reused = 0;
     char current[1024] = "";
@@ -223,7 +232,17 @@ int main(void) {
             status = SANITIZED && strstr(image, "/faces/") ? 1
                                                            : saliency_load_file(path, &pixels, &img, &err);
             if (status == 0)
-                status = score(&model, &img, &ws, cache, &n_cache, &reused, max_area, &res, &err);
+                status = score(&model, &img, &ws, &fast, cache, &n_cache, &reused, max_area, &res, &err);
+            // the plain reference network on the first few small inputs, held to the same output
+            if (have_ref) saliency_result_free(&res_ref);
+            have_ref = 0;
+            if (status == 0 && n_ref < ref_max) {
+                const int st_ref = score(&model, &img, &ws, &ref, NULL, NULL, NULL, ref_area,
+                                         &res_ref, &err);
+                CHECK(&t, st_ref == 0 || st_ref == 1, "%s: reference: %s", image, err.msg);
+                have_ref = st_ref == 0;
+                n_ref += have_ref;
+            }
             skip = status == 1;
             have = status == 0;
             if (skip) skipped++;
@@ -269,12 +288,28 @@ int main(void) {
                 CHECK(&t, compare_output(&t, label, text, want, &st), "%s differs", label);
                 free(want);
             }
+            if (have_ref && cc_format(&res_ref, &args, &text_ref, &err) == 0) {
+            char out_path[4096];
+            snprintf(out_path, sizeof out_path, "%s/out/%s.%s.txt", dir, image + strlen("images/"), mode);
+            size_t n;
+            char *want = test_read_raw(out_path, &n);
+            if (want) {
+                want = realloc(want, n + 1);
+                want[n] = '\0';
+                strcat(label, " [reference]");
+                CHECK(&t, compare_output(&t, label, text_ref, want, &st_ref), "%s differs", label);
+                free(want);
+            }
+            }
         }
+        free(text_ref);
+        text_ref = NULL;
         free(text);
         cc_args_free(&args);
         line = next;
     }
     if (have) saliency_result_free(&res);
+    if (have_ref) saliency_result_free(&res_ref);
     image_free(&pixels);
     free(tsv);
     for (int i = 0; i < n_cache; i++) free(cache[i].map);
@@ -287,6 +322,9 @@ int main(void) {
            st.runs, st.points, st.max_diff, st.worst);
     if (skipped) printf("(sanitizer build: %d images with a large network input not run)\n", skipped);
     printf("(%d uniform gray inputs reused a map computed for the same size and colour)\n", reused);
+    printf("reference network (nets/fastgaze_ref.c) on %d images: %d saliency values, max |diff| %.3g "
+           "from the tool (%s)\n", n_ref, st_ref.points, st_ref.max_diff, st_ref.worst);
     CHECK(&t, st.images >= (SANITIZED ? 10 : 320), "too few images compared: %d", st.images);
+    CHECK(&t, n_ref >= ref_max, "only %d images through the reference network", n_ref);
     return test_end(&t);
 }

@@ -106,6 +106,7 @@ typedef struct hook_ctx {
 static void compare_hook(void *user, const char *name, int ndim, const int64_t *shape,
                          const float *data) {
     hook_ctx_t *h = user;
+    if (strstr(name, ".demod")) return;   // (reported for --trace; the fixtures have no d)
     size_t n = 1;
     for (int i = 0; i < ndim; i++) n *= (size_t)shape[i];
     char file[256];

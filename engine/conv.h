@@ -135,7 +135,7 @@ void conv2d_s2_3x3_ref(const conv_weights_t *cw, const float *in, float *out, in
 int conv_weights_init_adjoint(conv_weights_t *cw, float **wt_out, const float *w, int c_out,
                               int c_in, int flip, sal_err_t *err);
 
-/* 4x4 FIR after the transposed conv (StyleGAN2's up-conv, FORMAT.md 2.5):
+/* 4x4 FIR after the transposed conv (StyleGAN2's up-conv, docs/stylegan2.md 3.2):
  *   out[p,Y,X] = ep( sum_{a,b=0..3} F[a,b] * in[p, Y+a-1, X+b-1] )
  * in (N, C, 2H+1, 2W+1) (zero outside) -> out (N, C, 2H, 2W), F = f f^T * gain
  * with the 4-tap f given. The epilogue's channel index is p's channel. */

@@ -33,6 +33,7 @@
 #include "stylegan2.h"
 #include "startup_check.h"
 #include "stylegan2_grad.h"
+#include "trace.h"
 
 #define PATH_LEN 4096
 
@@ -59,6 +60,9 @@ static void grad_help(FILE *f) {
             "                       RandomState(seed) after z, as salient generate)\n"
             "  --outdir DIR         output folder, created if needed (default: .)\n"
             "  --save-dimg          also write seedNNNN_dimg.npy: dL/dimage, float32 [3, R, R]\n"
+            "  --trace DIR          write the generator's intermediates of each seed's forward\n"
+            "                       and the gradients dL/dimage, dL/dws (.npy + PNG montages,\n"
+            "                       listed in DIR/trace.txt; names start with seedNNNN.)\n"
             "  --threads N          threads (default: all cores)\n"
             "  --shard I/N          only the seeds at positions = I (mod N) of the list\n"
             "                       (default: SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT)\n"
@@ -76,7 +80,7 @@ typedef enum grad_space { GSPACE_Z = 0, GSPACE_W = 1, GSPACE_WPLUS = 2 } grad_sp
 static const char *space_name(grad_space_t s) { return s == GSPACE_Z ? "z" : s == GSPACE_W ? "w" : "w+"; }
 
 typedef struct grad_args {
-    const char *network, *saliency, *outdir, *seeds_text, *shard;
+    const char *network, *saliency, *outdir, *seeds_text, *shard, *trace_dir;
     seedlist_t seeds;
     grad_space_t space;
     double psi, tau;
@@ -112,6 +116,9 @@ static int parse_args(int argc, char **argv, grad_args_t *a, sal_err_t *err) {
         } else if ((m = cli_value(argc, argv, &i, "--shard", &v, err)) != 0) {
             if (m < 0) return -1;
             a->shard = v;
+        } else if ((m = cli_value(argc, argv, &i, "--trace", &v, err)) != 0) {
+            if (m < 0) return -1;
+            a->trace_dir = v;
         } else if ((m = cli_value(argc, argv, &i, "--outdir", &v, err)) != 0) {
             if (m < 0) return -1;
             a->outdir = v;
@@ -284,7 +291,7 @@ static int write_seed_json(const grad_args_t *a, const sg2_config_t *cfg, const 
 
 /* One seed: forward with a tape, objective and dL/dimg, backward, files. */
 static int run_seed(const grad_args_t *a, const sg2_net_t *net, const saliency_model_t *sal, grad_bufs_t *b,
-                    uint32_t seed, seed_out_t *o, sal_err_t *err) {
+                    uint32_t seed, trace_t *trace, seed_out_t *o, sal_err_t *err) {
     const sg2_config_t *cfg = &net->cfg;
     const int R = cfg->img_resolution;
     memset(o, 0, sizeof *o);
@@ -300,6 +307,13 @@ static int run_seed(const grad_args_t *a, const sg2_net_t *net, const saliency_m
     double t0 = sal_now();
     if (latent_to_ws(a, net, b, err) < 0) return -1;
     sg2_synthesis_opts_t opts = {.noise_mode = a->noise_mode, .noise_rngs = &noise_rng};
+    char prefix[32];
+    if (trace) {
+        snprintf(prefix, sizeof prefix, "seed%04u.", seed);
+        trace_set_prefix(trace, prefix);
+        opts.hook = trace_hook;
+        opts.hook_user = trace;
+    }
     int rc = b->tape ? sg2_synthesis_forward_retape(net, b->ws, 1, &opts, b->img, b->tape, err)
                      : sg2_synthesis_forward_tape(net, b->ws, 1, &opts, b->img, &b->tape, err);
     if (rc < 0) return -1;
@@ -310,6 +324,10 @@ static int run_seed(const grad_args_t *a, const sg2_net_t *net, const saliency_m
     if (rc == 0) rc = ws_grad_to_latent(a, net, b, err);
     double t3 = sal_now();
     if (rc < 0) return -1;
+    if (trace) {
+        trace_hook(trace, "grad.dL_dimg", 4, (int64_t[]){1, 3, R, R}, b->dimg);
+        trace_hook(trace, "grad.dL_dws", 3, (int64_t[]){1, cfg->num_ws, cfg->w_dim}, b->dws);
+    }
     o->t_forward = t1 - t0;
     o->t_saliency = t2 - t1;
     o->t_backward = t3 - t2;
@@ -368,6 +386,8 @@ static int run(const grad_args_t *a, sal_err_t *err) {
     grad_bufs_t bufs;
     int bufs_ok = 0;
     seed_out_t *outs = NULL;
+    trace_t trace;
+    int tracing = 0;
     const double t_open = sal_now();
 
     const char *paths[2] = {a->network, a->saliency};
@@ -401,21 +421,30 @@ static int run(const grad_args_t *a, sal_err_t *err) {
     }
     // the folder is made only once everything loaded: a bad input leaves nothing behind
     if (sal_mkdir_p(a->outdir, err) < 0 || startup_check_record(&check, a->outdir, err) < 0) goto done;
+    if (a->trace_dir) {
+        if (trace_open(&trace, a->trace_dir, err) < 0) goto done;
+        tracing = 1;
+    }
     fprintf(stderr, "salient grad: %d seed%s, d(%s)/d%s, %dx%d images, %d thread%s (%s), loaded in %.1fs\n", a->seeds.n,
             a->seeds.n == 1 ? "" : "s", a->objective == SALIENCY_OBJ_MAX ? "max saliency" : "softmax saliency",
             space_name(a->space), cfg->img_resolution, cfg->img_resolution, threads_get(), threads_get() == 1 ? "" : "s",
             isa_name(cpu_isa()), sal_now() - t_open);
     for (int i = 0; i < a->seeds.n; i++) {
         seed_out_t *o = &outs[i];
-        if (run_seed(a, net, &sal, &bufs, a->seeds.seeds[i], o, err) < 0) goto done;
+        if (run_seed(a, net, &sal, &bufs, a->seeds.seeds[i], tracing ? &trace : NULL, o, err) < 0) goto done;
         fprintf(stderr, "seed %d/%d (%u): objective %.6g, max saliency %.4f at (%.0f, %.0f), |grad| %.4g; "
                         "forward %.2fs, saliency %.2fs, backward %.2fs\n",
                 i + 1, a->seeds.n, o->seed, o->sal.value, (double)o->sal.max_saliency, (double)o->sal.point_x,
                 (double)o->sal.point_y, o->grad_norm, o->t_forward, o->t_saliency, o->t_backward);
     }
     if (write_csv(a, outs, a->seeds.n, err) < 0) goto done;
+    if (tracing) {
+        tracing = 0;
+        if (trace_close(&trace, err) < 0) goto done;
+    }
     rc = 0;
 done:
+    if (tracing) trace_close(&trace, &(sal_err_t){{0}});
     free(outs);
     if (bufs_ok) bufs_free(&bufs);
     if (sal_ok) saliency_model_free(&sal);

@@ -97,5 +97,13 @@ check "awk -v e='$err' 'BEGIN {exit !(e <= 1e-5)}'" "w gradient vs summed w+ row
 grad --seeds 1 --space w --trunc 0.5 --outdir "$T/wt" 2>/dev/null
 check '[ -s "$T/wt/seed0001_grad.npy" ]' "grad w --trunc 0.5 failed"
 
+# --- --trace: the forward's intermediates and both gradients, every file listed exists
+grad --seeds 1 --outdir "$T/tr" --trace "$T/trace" 2>"$T/tr.err"
+check '[ $? -eq 0 ]' "grad --trace failed: $(cat "$T/tr.err")"
+check "grep -q '^seed0001.grad.dL_dimg' '$T/trace/trace.txt' && grep -q '^seed0001.grad.dL_dws' '$T/trace/trace.txt'" "trace.txt lacks the gradients"
+check "[ \$(grep -c '^seed0001.synthesis' '$T/trace/trace.txt') -ge 10 ]" "trace.txt lacks the synthesis intermediates"
+missing=$(awk -F'\t' 'NR>1 {print $2}' "$T/trace/trace.txt" | while read -r f; do [ -s "$T/trace/$f" ] || echo "$f"; done)
+check "[ -z '$missing' ]" "files named in trace.txt are missing: $missing"
+
 finish test_grad
 rm -rf "$T"

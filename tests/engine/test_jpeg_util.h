@@ -190,6 +190,7 @@ typedef struct tj_oracle {
     int live;
     char record_dir[1024];      /* record mode: where to write, else "" */
     FILE *record;
+    int kept;                   /* record mode: the last tj_source was kept */
     tj_answer_t *table;         /* recorded mode */
     size_t n;
     char ref_path[1200];
@@ -210,6 +211,7 @@ static inline int tj_oracle_init(tj_oracle_t *o, test_ctx_t *t, int live_ok) {
     memset(o, 0, sizeof *o);
     snprintf(o->ref_path, sizeof o->ref_path, "%s/oracle_ref.pnm", t->tmp);
     o->live = live_ok;
+    o->kept = 1;
     const char *rec = getenv("SALIENT_JPEG_RECORD");
     if (o->live && rec && *rec) {
         char path[1300];
@@ -217,7 +219,7 @@ static inline int tj_oracle_init(tj_oracle_t *o, test_ctx_t *t, int live_ok) {
         snprintf(path, sizeof path, "%s/%s.expected", rec, t->name);
         o->record = fopen(path, "w");
         CHECK(t, o->record != NULL, "cannot write %s", path);
-        if (o->record)
+        if (o->record && o->kept)
             fprintf(o->record, "# djpeg's answers for tests/engine/test_%s.c, written by "
                                "tests/data/jpeg/regenerate.sh\n# name@fnv-of-file scale "
                                "no_simd whole w h c fnv-pixels fnv-even-rows\n", t->name);
@@ -275,6 +277,7 @@ static inline int tj_copy_file(const char *from, const char *to) {
 static inline int tj_source(tj_oracle_t *o, const char *name, const char *args, const char *ppm,
                             const char *out, int keep) {
     char path[1300];
+    o->kept = keep;
     if (!o->live) {
         if (!keep) return -1;
         snprintf(path, sizeof path, "%s/%s", TJ_DATA, name);
@@ -300,7 +303,7 @@ static inline int tj_key(const char *name, const char *path, char *key, size_t l
 
 /* djpeg's answer for the file at `jpg` (test name `name`, no spaces) at
  * scale 1/denom, SIMD or C IDCT path. Live: runs djpeg (record mode: writes
- * the answer); recorded: looks it up. Returns 0 with *r filled, or -1 (a
+ * the answer, unless its source was not kept); recorded: looks it up. Returns 0 with *r filled, or -1 (a
  * failed CHECK naming the missing key). Free with tj_ref_free. */
 static inline int tj_reference(tj_oracle_t *o, test_ctx_t *t, const char *name, const char *jpg,
                                int denom, int no_simd, tj_ref_t *r) {
@@ -322,7 +325,7 @@ static inline int tj_reference(tj_oracle_t *o, test_ctx_t *t, const char *name, 
             r->fnv_even = tj_fnv_even_rows(r->img.px, r->w, r->h, r->c);
         }
         remove(o->ref_path);
-        if (o->record)
+        if (o->record && o->kept)
             fprintf(o->record, "%s %d %d %d %d %d %d %016llx %016llx\n", key, denom, no_simd,
                     r->ok, r->w, r->h, r->c, (unsigned long long)r->fnv,
                     (unsigned long long)r->fnv_even);

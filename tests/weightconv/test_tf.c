@@ -1021,6 +1021,8 @@ static void check_damage(test_ctx_t *t, const char *pkl, const char *vars, int t
 
 int main(void) {
     test_ctx_t t = test_begin("tf");
+    if (!test_need_shared(&t, "fixtures/stylegan2-tf") || !test_need_shared(&t, "fixtures/stylegan2"))
+        return test_end(&t);
     /* one thread: this test is about the conversion; the generator's threading
      * has its own tests, and on a busy 2-core machine OpenMP waits cost more
      * than the 8x8..64x64 passes here */

@@ -86,6 +86,7 @@ static void tiny_model(vbuf_t *b, int fault) {
 
 int main(void) {
     test_ctx_t t = test_begin("vxm");
+    if (!test_need_shared(&t, "data/fastgaze.vxm")) return test_end(&t);
     sal_err_t err = {{0}};
     char path[2048], out_path[4096];
     test_shared(&t, "data/fastgaze.vxm", path, sizeof path);

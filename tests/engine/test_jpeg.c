@@ -238,6 +238,7 @@ int main(void) {
               "%d of %d generated files match", gen.identical + gen.identical_except_440,
               gen.compared);
     }
+    tj_oracle_done(&o, &t);
     tj_oracle_free(&o);
     if (test_need_shared(&t, "fixtures/saliency/images")) {
         tally_t fix = {0, 0, 0};

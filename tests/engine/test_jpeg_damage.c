@@ -452,6 +452,7 @@ int main(void) {
         header_errors(&t, &o);
         scan_limit(&t, &o);
     }
+    tj_oracle_done(&o, &t);
     tj_oracle_free(&o);
     if (test_need_shared(&t, "fixtures/saliency/images/dummy.jpeg")) truncated_progressive(&t);
     printf("time %.1f s\n", sal_now() - t0);

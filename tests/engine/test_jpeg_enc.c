@@ -433,6 +433,7 @@ int main(void) {
                live ? "live" : "recorded in " TJ_DATA, compared, identical);
         CHECK(&t, compared == 56, "only %d comparisons", compared);
     }
+    tj_oracle_done(&o, &t);
     tj_oracle_free(&o);
     recorded_files(&t);
     exif_and_image_load(&t, test_need_shared(&t, "fixtures/saliency/images"));

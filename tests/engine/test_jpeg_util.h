@@ -170,7 +170,8 @@ static inline int tj_decode_file(const char *path, int denom, image_u8_t *img, s
  *             nothing here comes from our own decoder.
  * Keys contain the file's FNV, so a changed source (our encoder, or a
  * re-made file) finds no answer and fails, instead of comparing with a
- * stale one. */
+ * stale one. In live mode the recorded answers are checked too: each kept
+ * case must have one, equal to what djpeg says now (tj_oracle_done). */
 #define TJ_DATA "tests/data/jpeg"
 
 typedef struct tj_ref {
@@ -190,9 +191,10 @@ typedef struct tj_oracle {
     int live;
     char record_dir[1024];      /* record mode: where to write, else "" */
     FILE *record;
-    int kept;                   /* record mode: the last tj_source was kept */
-    tj_answer_t *table;         /* recorded mode */
+    int kept;                   /* the last tj_source was kept (recorded) */
+    tj_answer_t *table;         /* the recorded answers (recorded and live mode) */
     size_t n;
+    int confirmed, missing;     /* live: recorded answers equal to / absent from djpeg's */
     char ref_path[1200];
 } tj_oracle_t;
 
@@ -225,7 +227,6 @@ static inline int tj_oracle_init(tj_oracle_t *o, test_ctx_t *t, int live_ok) {
                                "no_simd whole w h c fnv-pixels fnv-even-rows\n", t->name);
         return o->record ? 0 : -1;
     }
-    if (o->live) return 0;
     char path[1300], line[512];
     snprintf(path, sizeof path, "%s/%s.expected", TJ_DATA, t->name);
     FILE *f = fopen(path, "r");
@@ -253,6 +254,16 @@ static inline int tj_oracle_init(tj_oracle_t *o, test_ctx_t *t, int live_ok) {
     fclose(f);
     CHECK(t, o->n > 0, "%s holds no answers", path);
     return o->n > 0 ? 0 : -1;
+}
+
+/* Live mode: every kept case must have had a recorded answer equal to
+ * djpeg's (else tests/data/jpeg is stale: regenerate.sh). */
+static inline void tj_oracle_done(tj_oracle_t *o, test_ctx_t *t) {
+    if (!o->live || o->record) return;
+    printf("recorded answers in %s: %d confirmed by djpeg, %d missing\n", TJ_DATA, o->confirmed,
+           o->missing);
+    CHECK(t, o->missing == 0, "%d cases have no recorded answer: run tests/data/jpeg/regenerate.sh",
+          o->missing);
 }
 
 static inline void tj_oracle_free(tj_oracle_t *o) {
@@ -325,6 +336,22 @@ static inline int tj_reference(tj_oracle_t *o, test_ctx_t *t, const char *name, 
             r->fnv_even = tj_fnv_even_rows(r->img.px, r->w, r->h, r->c);
         }
         remove(o->ref_path);
+        if (!o->record && o->kept) {   /* the recorded answer must agree */
+            const tj_answer_t *a = NULL;
+            for (size_t i = 0; i < o->n && !a; i++)
+                if (o->table[i].denom == denom && o->table[i].no_simd == no_simd &&
+                    strcmp(o->table[i].key, key) == 0)
+                    a = &o->table[i];
+            if (!a) {
+                o->missing++;
+            } else {
+                int same = a->r.ok == r->ok && a->r.w == r->w && a->r.h == r->h &&
+                           a->r.c == r->c && a->r.fnv == r->fnv;
+                o->confirmed += same;
+                CHECK(t, same, "%s 1/%d: the recorded djpeg answer differs from djpeg's", key,
+                      denom);
+            }
+        }
         if (o->record && o->kept)
             fprintf(o->record, "%s %d %d %d %d %d %d %016llx %016llx\n", key, denom, no_simd,
                     r->ok, r->w, r->h, r->c, (unsigned long long)r->fnv,

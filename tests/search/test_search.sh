@@ -17,7 +17,7 @@ rm -rf "$T"; mkdir -p "$T"
 SEEDS=0-2; LAST=0002; CAND=3; IMP_STEPS=4; SHARDS=3; SMALL_CAND=2
 if [ -n "${SALIENT_ASAN:-}" ]; then
     SEEDS=0-1; LAST=0001
-    full || { CAND=2; IMP_STEPS=2; SHARDS=2; SMALL_CAND=1; }
+    full || { CAND=1; IMP_STEPS=2; SHARDS=2; SMALL_CAND=1; }
 fi
 TINY=$T/tiny.blob
 $BIN/weightconv "$FX/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"

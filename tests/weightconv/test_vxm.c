@@ -84,8 +84,83 @@ static void tiny_model(vbuf_t *b, int fault) {
     finish(b);
 }
 
+/* Hand-built models (no fixture needed): the good one, then each defect. */
+static void hand_built(test_ctx_t *t) {
+    sal_err_t err = {{0}};
+    blob_t *b = NULL;
+    /* hand-built models: the good one, then each defect */
+    vbuf_t v;
+    tiny_model(&v, 0);
+    CHECK(t, vxm_blob_from_memory(v.p, v.n, "tiny", &b, &err) == 0, "%s", err.msg);
+    if (b) {
+        fg_model_t m;
+        CHECK(t, fg_load(&m, b, &err) == 0, "%s", err.msg);
+        CHECK(t, m.n_layers == 4 && m.stride == 2 && m.layer[2].k == 1 && m.layer[2].slope == 0.25f &&
+                      m.layer[3].kind == FG_IGNORED, "tiny structure");
+        /* forward on a 3x3x5 input, checked by hand for one output */
+        float in[3 * 3 * 5];
+        for (int i = 0; i < 45; i++) in[i] = (float)(i % 4) - 1.0f;
+        arena_t a;
+        arena_init(&a, fg_arena_bytes(&m, 3, 5));
+        float *map;
+        int oh, ow;
+        CHECK(t, fg_forward(&m, in, 3, 5, &a, &map, &oh, &ow, &err) == 0 && oh == 2 && ow == 3,
+              "tiny forward %dx%d", ow, oh);
+        /* by hand: conv0 at every pixel, pool, then 1x1 + leaky */
+        float c[2][3][5];
+        for (int o = 0; o < 2; o++)
+            for (int y = 0; y < 3; y++)
+                for (int x = 0; x < 5; x++) {
+                    double s = 0;
+                    for (int ci = 0; ci < 3; ci++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                int yy = y + ky - 1, xx = x + kx - 1;
+                                if (yy < 0 || yy >= 3 || xx < 0 || xx >= 5) continue;
+                                s += (double)((((o * 3 + ci) * 9 + ky * 3 + kx) * 7) % 11 - 5) / 8.0 *
+                                     in[(ci * 3 + yy) * 5 + xx];
+                            }
+                    s += o == 0 ? 0.5 : -0.25;
+                    c[o][y][x] = (float)(s > 0 ? s : 0);
+                }
+        int ok = 1;
+        for (int y = 0; y < 2; y++)
+            for (int x = 0; x < 3; x++) {
+                float p[2];
+                for (int o = 0; o < 2; o++) {
+                    p[o] = 0;
+                    for (int dy = 0; dy < 2; dy++)
+                        for (int dx = 0; dx < 2; dx++)
+                            if (2 * y + dy < 3 && 2 * x + dx < 5 && c[o][2 * y + dy][2 * x + dx] > p[o])
+                                p[o] = c[o][2 * y + dy][2 * x + dx];
+                }
+                double v = 1.0 * p[0] - 2.0 * p[1] + 0.125;
+                if (v < 0) v *= 0.25;
+                ok &= fabs(map[y * 3 + x] - v) < 1e-5;
+            }
+        CHECK(t, ok, "tiny forward values");
+        arena_free(&a);
+        fg_free(&m);
+        blob_close(b);
+    }
+    free(v.p);
+    const char *why[12] = {NULL, "layerCount", "activation", "input channels", "3x3",
+                           "float32 values", "float32", "layer type", "alpha", "twice",
+                           "unexpected bytes", NULL};
+    for (int f = 1; f <= 11; f++) {
+        tiny_model(&v, f);
+        b = NULL;
+        int rc = vxm_blob_from_memory(v.p, v.n, "tiny", &b, &err);
+        if (f == 11) CHECK(t, rc == 0, "fault 11 (unused key) should pass: %s", err.msg);
+        else CHECK(t, rc != 0 && strstr(err.msg, why[f]), "fault %d: '%s'", f, rc ? err.msg : "accepted");
+        blob_close(b);
+        free(v.p);
+    }
+}
+
 int main(void) {
     test_ctx_t t = test_begin("vxm");
+    hand_built(&t);
     if (!test_need_shared(&t, "data/fastgaze.vxm")) return test_end(&t);
     sal_err_t err = {{0}};
     char path[2048], out_path[4096];
@@ -180,73 +255,5 @@ int main(void) {
     free(c0);
     free(data);
 
-    /* hand-built models: the good one, then each defect */
-    vbuf_t v;
-    tiny_model(&v, 0);
-    CHECK(&t, vxm_blob_from_memory(v.p, v.n, "tiny", &b, &err) == 0, "%s", err.msg);
-    if (b) {
-        fg_model_t m;
-        CHECK(&t, fg_load(&m, b, &err) == 0, "%s", err.msg);
-        CHECK(&t, m.n_layers == 4 && m.stride == 2 && m.layer[2].k == 1 && m.layer[2].slope == 0.25f &&
-                      m.layer[3].kind == FG_IGNORED, "tiny structure");
-        /* forward on a 3x3x5 input, checked by hand for one output */
-        float in[3 * 3 * 5];
-        for (int i = 0; i < 45; i++) in[i] = (float)(i % 4) - 1.0f;
-        arena_t a;
-        arena_init(&a, fg_arena_bytes(&m, 3, 5));
-        float *map;
-        int oh, ow;
-        CHECK(&t, fg_forward(&m, in, 3, 5, &a, &map, &oh, &ow, &err) == 0 && oh == 2 && ow == 3,
-              "tiny forward %dx%d", ow, oh);
-        /* by hand: conv0 at every pixel, pool, then 1x1 + leaky */
-        float c[2][3][5];
-        for (int o = 0; o < 2; o++)
-            for (int y = 0; y < 3; y++)
-                for (int x = 0; x < 5; x++) {
-                    double s = 0;
-                    for (int ci = 0; ci < 3; ci++)
-                        for (int ky = 0; ky < 3; ky++)
-                            for (int kx = 0; kx < 3; kx++) {
-                                int yy = y + ky - 1, xx = x + kx - 1;
-                                if (yy < 0 || yy >= 3 || xx < 0 || xx >= 5) continue;
-                                s += (double)((((o * 3 + ci) * 9 + ky * 3 + kx) * 7) % 11 - 5) / 8.0 *
-                                     in[(ci * 3 + yy) * 5 + xx];
-                            }
-                    s += o == 0 ? 0.5 : -0.25;
-                    c[o][y][x] = (float)(s > 0 ? s : 0);
-                }
-        int ok = 1;
-        for (int y = 0; y < 2; y++)
-            for (int x = 0; x < 3; x++) {
-                float p[2];
-                for (int o = 0; o < 2; o++) {
-                    p[o] = 0;
-                    for (int dy = 0; dy < 2; dy++)
-                        for (int dx = 0; dx < 2; dx++)
-                            if (2 * y + dy < 3 && 2 * x + dx < 5 && c[o][2 * y + dy][2 * x + dx] > p[o])
-                                p[o] = c[o][2 * y + dy][2 * x + dx];
-                }
-                double v = 1.0 * p[0] - 2.0 * p[1] + 0.125;
-                if (v < 0) v *= 0.25;
-                ok &= fabs(map[y * 3 + x] - v) < 1e-5;
-            }
-        CHECK(&t, ok, "tiny forward values");
-        arena_free(&a);
-        fg_free(&m);
-        blob_close(b);
-    }
-    free(v.p);
-    const char *why[12] = {NULL, "layerCount", "activation", "input channels", "3x3",
-                           "float32 values", "float32", "layer type", "alpha", "twice",
-                           "unexpected bytes", NULL};
-    for (int f = 1; f <= 11; f++) {
-        tiny_model(&v, f);
-        b = NULL;
-        int rc = vxm_blob_from_memory(v.p, v.n, "tiny", &b, &err);
-        if (f == 11) CHECK(&t, rc == 0, "fault 11 (unused key) should pass: %s", err.msg);
-        else CHECK(&t, rc != 0 && strstr(err.msg, why[f]), "fault %d: '%s'", f, rc ? err.msg : "accepted");
-        blob_close(b);
-        free(v.p);
-    }
     return test_end(&t);
 }

@@ -16,7 +16,7 @@ MODEL="$SALIENT_SHARED/data/fastgaze.vxm"
 TMP="$ROOT/$SALIENT_TMP/test_candidate_crops${SALIENT_ASAN:+_asan}"
 mkdir -p "$TMP"
 check() { expect "$@"; }   # description, then a command that must succeed
-need_shared fixtures/saliency && need_shared data/fastgaze.vxm || { finish candidate_crops; exit 0; }
+need_shared fixtures/saliency && need_shared data/fastgaze.vxm || { finish candidate_crops; exit $((fail > 0)); }
 
 # same_output OURS THEIRS: equal line counts, "x y s" lines within 2e-5, others identical
 same_output() {

@@ -11,7 +11,7 @@ MODEL="$SALIENT_SHARED/data/fastgaze.vxm"
 TMP="$ROOT/$SALIENT_TMP/test_cmd_saliency${SALIENT_ASAN:+_asan}"
 rm -rf "$TMP"; mkdir -p "$TMP"
 check() { expect "$@"; }
-need_shared fixtures/saliency && need_shared data/fastgaze.vxm || { finish cmd_saliency; exit 0; }
+need_shared fixtures/saliency && need_shared data/fastgaze.vxm || { finish cmd_saliency; exit $((fail > 0)); }
 
 A=images/synthetic/wide_2000x100.png
 B=images/grid/gray_1000x10.png

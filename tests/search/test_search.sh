@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 FX=$SALIENT_SHARED/fixtures/stylegan2
 VXM=$SALIENT_SHARED/data/fastgaze.vxm
-need_shared fixtures/stylegan2 && need_shared data/fastgaze.vxm || { finish test_search; exit 0; }
+need_shared fixtures/stylegan2 && need_shared data/fastgaze.vxm || { finish test_search; exit $((fail > 0)); }
 T=$SALIENT_TMP/test_search.$$
 rm -rf "$T"; mkdir -p "$T"
 

@@ -2,6 +2,8 @@
 #
 #   make                 build bin/salient, bin/weightconv, bin/candidate_crops
 #   make test            build + run every test, also under ASan/UBSan
+#                        (a few minutes; no optional tools or fixtures needed)
+#   make test-full       the same with the full sizes under ASan (CI runs it)
 #   make bench           speed benchmark (random ffhq1024 weights)
 #   make models          download + check the published model files
 #   make demo            the main job on a fresh machine
@@ -55,11 +57,11 @@ endif
 LIB_OBJ   := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
 TEST_BINS := $(patsubst %.c,$(B)/%,$(TEST_SRC))
 
-.PHONY: all lib tests asan test bench models demo fuzz clean help
+.PHONY: all lib tests asan test test-full bench models demo fuzz clean help
 all: $(addprefix $(BINDIR)/,$(PROGS))
 
 help:
-	@sed -n '3,11p' Makefile
+	@sed -n '3,13p' Makefile
 
 lib: $(B)/libsalient.a
 tests: $(TEST_BINS) $(addprefix $(BINDIR)/,$(PROGS))
@@ -112,10 +114,22 @@ $(BINDIR)/salient-mpi: search/salient_mpi_main.c $(B)/libsalient.a
 asan:
 	$(MAKE) B=build-asan tests
 
+# `make test` builds both flavours with one job per core unless -j was given.
+# Tests needing a missing optional program (djpeg, mpirun) or the ../shared
+# fixtures print one "skipped" line each; the last line is
+# "N passed, N failed, N skipped". `make test-full` (SALIENT_FULL=1) runs the
+# same tests with the full sizes and repetitions under the sanitizers too.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+JOBS = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(NPROC))
 test:
-	$(MAKE) tests
-	$(MAKE) B=build-asan tests
+	$(MAKE) $(JOBS) tests
+	$(MAKE) $(JOBS) B=build-asan tests
 	sh tests/run.sh
+
+test-full:
+	$(MAKE) $(JOBS) tests
+	$(MAKE) $(JOBS) B=build-asan tests
+	SALIENT_FULL=1 sh tests/run.sh
 
 bench: all
 	sh tests/bench.sh

@@ -20,25 +20,24 @@
 
 /* ------------------------------------------------------------ 1. baseline */
 
-static void truncated_baseline(test_ctx_t *t) {
+static void truncated_baseline(test_ctx_t *t, tj_oracle_t *or) {
     const char *options[] = {"-sample 2x2 -quality 80",
                              "-sample 1x1 -quality 95 -restart 1",
                              "-sample 2x1 -quality 60 -restart 3B",
                              "-grayscale -quality 70",
                              "-sample 4x1 -quality 85 -optimize",
                              "-sample 2x2 -quality 30 -restart 2B"};
-    char ppm[1200], full[1200], cut[1200], ref_path[1200];
+    char ppm[1200], full[1200], cut[1200], name[64];
     snprintf(ppm, sizeof ppm, "%s/src.ppm", t->tmp);
     snprintf(full, sizeof full, "%s/full.jpg", t->tmp);
     snprintf(cut, sizeof cut, "%s/cut.jpg", t->tmp);
-    snprintf(ref_path, sizeof ref_path, "%s/ref.pnm", t->tmp);
     tj_image_t im = tj_make_image(250, 190, 2, 3);
     tj_write_pnm(ppm, &im);
     free(im.px);
     int compared = 0, identical = 0, both_fail = 0;
     for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
-        CHECK(t, tj_run("cjpeg %s -outfile '%s' '%s' 2>/dev/null", options[o], full, ppm) == 0,
-              "cjpeg %s", options[o]);
+        snprintf(name, sizeof name, "d_trunc_o%zu.jpg", o);
+        CHECK(t, tj_source(or, name, options[o], ppm, full, 1) == 0, "cjpeg %s", options[o]);
         size_t n = 0;
         uint8_t *data = test_read_raw(full, &n);
         if (!data) continue;
@@ -52,21 +51,23 @@ static void truncated_baseline(test_ctx_t *t) {
                 jpeg_decode_opts_t opts = {0};
                 opts.scale_denom = denom;
                 int rc = jpeg_decode(data, len, "cut.jpg", &opts, &ours, NULL, &err);
-                tj_image_t ref;
-                remove(ref_path);
-                tj_djpeg(cut, denom, ref_path, 0);
-                if (tj_read_pnm(ref_path, &ref) < 0) {
+                tj_ref_t ref;
+                if (tj_reference(or, t, name, cut, denom, 0, &ref) != 0) {
+                    if (rc == 0) image_free(&ours);
+                    continue;
+                }
+                if (!ref.ok) {
                     CHECK(t, rc < 0, "%s cut at %zu: djpeg fails, we decode", options[o], len);
                     CHECK(t, rc == 0 || strstr(err.msg, "cut.jpg") != NULL,
                           "error without file name: %s", err.msg);
                     both_fail += rc < 0;
                 } else {
                     compared++;
-                    int same = rc == 0 && tj_same(&ours, &ref);
+                    int same = rc == 0 && tj_ref_same(&ref, &ours);
                     identical += same;
                     CHECK(t, same, "%s cut at %zu/%zu 1/%d: differs from djpeg (%s)", options[o],
                           len, n, denom, rc < 0 ? err.msg : "decoded");
-                    free(ref.px);
+                    tj_ref_free(&ref);
                 }
                 if (rc == 0) image_free(&ours);
             }
@@ -146,15 +147,14 @@ static size_t scan_data_start(const uint8_t *d, size_t n) {
  * model vs djpeg's C path (JSIMD_FORCENONE=1) with changes in the entropy
  * data only (Debian's C path keeps 16-bit multipliers, which only matters
  * when a change creates a 16-bit quantisation table). */
-static void byte_flips(test_ctx_t *t) {
+static void byte_flips(test_ctx_t *t, tj_oracle_t *or) {
     const char *options[] = {"-sample 2x2 -quality 85", "-sample 1x1 -quality 20 -restart 1",
                              "-sample 2x1 -quality 95", "-sample 2x2 -progressive",
                              "-grayscale -progressive -restart 1"};
-    char ppm[1200], src[1200], bad[1200], ref_path[1200];
+    char ppm[1200], src[1200], bad[1200], name[64];
     snprintf(ppm, sizeof ppm, "%s/flip.ppm", t->tmp);
     snprintf(src, sizeof src, "%s/flip_src.jpg", t->tmp);
     snprintf(bad, sizeof bad, "%s/flip.jpg", t->tmp);
-    snprintf(ref_path, sizeof ref_path, "%s/flip_ref.pnm", t->tmp);
     tj_image_t im = tj_make_image(96, 72, 1, 11);
     tj_write_pnm(ppm, &im);
     free(im.px);
@@ -162,7 +162,9 @@ static void byte_flips(test_ctx_t *t) {
     int decoded = 0, failed = 0, compared[2] = {0, 0}, identical[2] = {0, 0};
     for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
         int progressive = strstr(options[o], "progressive") != NULL;
-        tj_run("cjpeg %s -outfile '%s' '%s' 2>/dev/null", options[o], src, ppm);
+        snprintf(name, sizeof name, "d_flip_o%zu.jpg", o);
+        remove(src);
+        tj_source(or, name, options[o], ppm, src, 1);
         size_t n = 0;
         uint8_t *data = test_read_raw(src, &n);
         CHECK(t, data != NULL, "cjpeg %s", options[o]);
@@ -193,17 +195,15 @@ static void byte_flips(test_ctx_t *t) {
             CHECK(t, ours.width > 0 && ours.height > 0 && ours.pixels, "empty decode");
             if (!progressive) {
                 tj_write_file(bad, copy, n);
-                remove(ref_path);
-                tj_djpeg(bad, denom, ref_path, portable);
-                tj_image_t ref;
-                if (tj_read_pnm(ref_path, &ref) == 0) {
+                tj_ref_t ref;
+                if (tj_reference(or, t, name, bad, denom, portable, &ref) == 0 && ref.ok) {
                     compared[portable]++;
-                    int same = tj_same(&ours, &ref);
+                    int same = tj_ref_same(&ref, &ours);
                     identical[portable] += same;
                     CHECK(t, same, "%s flip trial %d 1/%d (%s IDCT): differs from djpeg",
                           options[o], trial, denom, portable ? "C" : "SIMD");
-                    free(ref.px);
                 }
+                tj_ref_free(&ref);
             }
             image_free(&ours);
         }
@@ -249,7 +249,7 @@ static void expect_error(test_ctx_t *t, const uint8_t *d, size_t n, const char *
           what, err.msg, needle);
 }
 
-static void header_errors(test_ctx_t *t) {
+static void header_errors(test_ctx_t *t, tj_oracle_t *or) {
     char ppm[1200], jpg[1200];
     snprintf(ppm, sizeof ppm, "%s/h.ppm", t->tmp);
     snprintf(jpg, sizeof jpg, "%s/h.jpg", t->tmp);
@@ -257,7 +257,8 @@ static void header_errors(test_ctx_t *t) {
     tj_write_pnm(ppm, &im);
     free(im.px);
     size_t n = 0, m = 0;
-    tj_run("cjpeg -quality 75 -outfile '%s' '%s' 2>/dev/null", jpg, ppm);
+    remove(jpg);
+    tj_source(or, "d_hdr.jpg", "-quality 75", ppm, jpg, 1);
     uint8_t *base = test_read_raw(jpg, &n);
     CHECK(t, base != NULL, "cjpeg failed");
     if (!base) return;
@@ -359,8 +360,10 @@ static void header_errors(test_ctx_t *t) {
     if (d != base) free(d);
 
     /* Progressive files get no default tables. */
-    tj_run("cjpeg -progressive -outfile '%s' '%s' 2>/dev/null", jpg, ppm);
+    remove(jpg);
+    tj_source(or, "d_hdr_prog.jpg", "-progressive", ppm, jpg, 1);
     uint8_t *prog = test_read_raw(jpg, &m);
+    CHECK(t, prog != NULL, "cjpeg -progressive failed");
     if (prog) {
         size_t pn;
         uint8_t *e = drop_segment(prog, m, 0xC4, &pn);
@@ -383,7 +386,7 @@ static size_t last_marker(const uint8_t *d, size_t n, int marker) {
 /* A progressive file repeating its last scan decodes up to the scan limit
  * (libjpeg only warns about the bogus progression) and fails clearly past it:
  * the limit bounds the work a small file can ask for. */
-static void scan_limit(test_ctx_t *t) {
+static void scan_limit(test_ctx_t *t, tj_oracle_t *or) {
     char ppm[1200], jpg[1200];
     snprintf(ppm, sizeof ppm, "%s/s.ppm", t->tmp);
     snprintf(jpg, sizeof jpg, "%s/s.jpg", t->tmp);
@@ -391,7 +394,8 @@ static void scan_limit(test_ctx_t *t) {
     tj_write_pnm(ppm, &im);
     free(im.px);
     size_t n = 0;
-    tj_run("cjpeg -progressive -quality 80 -outfile '%s' '%s' 2>/dev/null", jpg, ppm);
+    remove(jpg);
+    tj_source(or, "d_scan.jpg", "-progressive -quality 80", ppm, jpg, 1);
     uint8_t *base = test_read_raw(jpg, &n);
     CHECK(t, base != NULL && n > 4, "cjpeg -progressive failed");
     if (!base || n <= 4) { free(base); return; }
@@ -438,13 +442,19 @@ static void scan_limit(test_ctx_t *t) {
 
 int main(void) {
     test_ctx_t t = test_begin("jpeg_damage");
-    if (!tj_have_djpeg(&t)) return test_end(&t);
+    int live = tj_have_djpeg(&t);
+    tj_oracle_t o;
     double t0 = sal_now();
-    truncated_baseline(&t);
-    truncated_progressive(&t);
-    byte_flips(&t);
-    header_errors(&t);
-    scan_limit(&t);
+    if (tj_oracle_init(&o, &t, live) == 0) {
+        printf("oracle: %s\n", live ? "cjpeg/djpeg" : "recorded in " TJ_DATA);
+        truncated_baseline(&t, &o);
+        byte_flips(&t, &o);
+        header_errors(&t, &o);
+        scan_limit(&t, &o);
+    }
+    tj_oracle_done(&o, &t);
+    tj_oracle_free(&o);
+    if (test_need_shared(&t, "fixtures/saliency/images/dummy.jpeg")) truncated_progressive(&t);
     printf("time %.1f s\n", sal_now() - t0);
     return test_end(&t);
 }

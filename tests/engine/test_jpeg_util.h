@@ -1,7 +1,8 @@
 /* test_jpeg_util.h — helpers shared by the JPEG decoder tests:
  *   - PNM (PPM/PGM) reading and writing, synthetic test images
  *   - FNV-1a hashes of pixel data (to compare with recorded reference decodes)
- *   - running djpeg/cjpeg (Debian's libjpeg-turbo-progs, the test oracle)
+ *   - running djpeg/cjpeg (Debian's libjpeg-turbo-progs, the test oracle),
+ *     or, where they are not installed, the recorded oracle (below)
  *   - a small JPEG *encoder* (baseline, sequential multi-scan, simple
  *     progressive) for files cjpeg cannot make: CMYK/YCCK/RGB Adobe files,
  *     odd sampling factors, separate scans per component, progressive files
@@ -127,12 +128,11 @@ static inline int tj_run(const char *fmt, ...) {
     return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-/* The oracle must be there: CI installs libjpeg-turbo-progs. */
+/* 1 if djpeg and cjpeg are installed (CI installs libjpeg-turbo-progs);
+ * else one "skipped" line naming the package. */
 static inline int tj_have_djpeg(test_ctx_t *t) {
-    int ok = tj_run("djpeg -version >/dev/null 2>&1") == 0 &&
-             tj_run("cjpeg -version >/dev/null 2>&1") == 0;
-    CHECK(t, ok, "djpeg/cjpeg not found: install Debian's libjpeg-turbo-progs");
-    return ok;
+    return test_need_command(t, "djpeg", "libjpeg-turbo-progs") &&
+           test_need_command(t, "cjpeg", "libjpeg-turbo-progs");
 }
 
 /* djpeg -dct int -scale 1/N into `out` (a PNM). Returns djpeg's status. */
@@ -150,6 +150,236 @@ static inline int tj_decode_file(const char *path, int denom, image_u8_t *img, s
     int rc = jpeg_decode(data, n, path, &o, img, NULL, err);
     free(data);
     return rc;
+}
+
+/* ------------------------------------------------------ the oracle */
+
+/* The tests ask two things of libjpeg-turbo: "make this JPEG" (cjpeg, from
+ * our synthetic PPMs) and "what does djpeg decode from this file" (djpeg
+ * -dct int -scale 1/N). A fresh clone has neither program, so the answers
+ * are recorded once, from the real programs, into tests/data/jpeg/:
+ *   - the cjpeg files the tests keep (the small ones), byte for byte;
+ *   - <test>.expected: per file (name + FNV-1a of its bytes), scale and
+ *     IDCT path, djpeg's answer: a whole image or not, its size and FNV-1a
+ *     of its pixels (all rows, and the even rows alone for the 4:4:0 rule).
+ * Modes (tj_oracle_init):
+ *   live      cjpeg/djpeg installed: sources from cjpeg, answers from djpeg
+ *   record    live, and SALIENT_JPEG_RECORD=DIR: also writes the kept files
+ *             and every answer to DIR (tests/data/jpeg/regenerate.sh)
+ *   recorded  sources from tests/data/jpeg, answers from <test>.expected;
+ *             nothing here comes from our own decoder.
+ * Keys contain the file's FNV, so a changed source (our encoder, or a
+ * re-made file) finds no answer and fails, instead of comparing with a
+ * stale one. In live mode the recorded answers are checked too: each kept
+ * case must have one, equal to what djpeg says now (tj_oracle_done). */
+#define TJ_DATA "tests/data/jpeg"
+
+typedef struct tj_ref {
+    int ok;                     /* djpeg wrote a whole image */
+    int w, h, c;
+    uint64_t fnv, fnv_even;     /* FNV-1a of the pixels / of the even rows only */
+    tj_image_t img;             /* live: the pixels; recorded: px == NULL */
+} tj_ref_t;
+
+typedef struct tj_answer {
+    char key[128];              /* name@fnv-of-file */
+    int denom, no_simd;
+    tj_ref_t r;
+} tj_answer_t;
+
+typedef struct tj_oracle {
+    int live;
+    char record_dir[1024];      /* record mode: where to write, else "" */
+    FILE *record;
+    int kept;                   /* the last tj_source was kept (recorded) */
+    tj_answer_t *table;         /* the recorded answers (recorded and live mode) */
+    size_t n;
+    int confirmed, missing;     /* live: recorded answers equal to / absent from djpeg's */
+    char ref_path[1200];
+} tj_oracle_t;
+
+static inline uint64_t tj_fnv_even_rows(const uint8_t *px, int w, int h, int c) {
+    uint64_t hsh = 1469598103934665603ull;
+    for (int y = 0; y < h; y += 2)
+        for (size_t i = 0; i < (size_t)w * c; i++)
+            hsh = (hsh ^ px[(size_t)y * w * c + i]) * 1099511628211ull;
+    return hsh;
+}
+
+/* Live when djpeg and cjpeg exist (`live_ok` = tj_have_djpeg's answer),
+ * else loads TJ_DATA/<name>.expected. Returns 0, or -1 (a failed CHECK)
+ * when neither is available. */
+static inline int tj_oracle_init(tj_oracle_t *o, test_ctx_t *t, int live_ok) {
+    memset(o, 0, sizeof *o);
+    snprintf(o->ref_path, sizeof o->ref_path, "%s/oracle_ref.pnm", t->tmp);
+    o->live = live_ok;
+    o->kept = 1;
+    const char *rec = getenv("SALIENT_JPEG_RECORD");
+    if (o->live && rec && *rec) {
+        char path[1300];
+        snprintf(o->record_dir, sizeof o->record_dir, "%s", rec);
+        snprintf(path, sizeof path, "%s/%s.expected", rec, t->name);
+        o->record = fopen(path, "w");
+        CHECK(t, o->record != NULL, "cannot write %s", path);
+        if (o->record && o->kept)
+            fprintf(o->record, "# djpeg's answers for tests/engine/test_%s.c, written by "
+                               "tests/data/jpeg/regenerate.sh\n# name@fnv-of-file scale "
+                               "no_simd whole w h c fnv-pixels fnv-even-rows\n", t->name);
+        return o->record ? 0 : -1;
+    }
+    char path[1300], line[512];
+    snprintf(path, sizeof path, "%s/%s.expected", TJ_DATA, t->name);
+    FILE *f = fopen(path, "r");
+    CHECK(t, f != NULL, "cannot read %s (run the tests from the repository root)", path);
+    if (!f) return -1;
+    size_t cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#') continue;
+        tj_answer_t a;
+        unsigned long long fnv = 0, even = 0;
+        memset(&a, 0, sizeof a);
+        if (sscanf(line, "%127s %d %d %d %d %d %d %llx %llx", a.key, &a.denom, &a.no_simd,
+                   &a.r.ok, &a.r.w, &a.r.h, &a.r.c, &fnv, &even) != 9) {
+            CHECK(t, 0, "%s: bad line '%s'", path, line);
+            continue;
+        }
+        a.r.fnv = fnv;
+        a.r.fnv_even = even;
+        if (o->n == cap) {
+            cap = cap ? 2 * cap : 256;
+            o->table = realloc(o->table, cap * sizeof *o->table);
+        }
+        o->table[o->n++] = a;
+    }
+    fclose(f);
+    CHECK(t, o->n > 0, "%s holds no answers", path);
+    return o->n > 0 ? 0 : -1;
+}
+
+/* Live mode: every kept case must have had a recorded answer equal to
+ * djpeg's (else tests/data/jpeg is stale: regenerate.sh). */
+static inline void tj_oracle_done(tj_oracle_t *o, test_ctx_t *t) {
+    if (!o->live || o->record) return;
+    printf("recorded answers in %s: %d confirmed by djpeg, %d missing\n", TJ_DATA, o->confirmed,
+           o->missing);
+    CHECK(t, o->missing == 0, "%d cases have no recorded answer: run tests/data/jpeg/regenerate.sh",
+          o->missing);
+}
+
+static inline void tj_oracle_free(tj_oracle_t *o) {
+    if (o->record) fclose(o->record);
+    free(o->table);
+    memset(o, 0, sizeof *o);
+}
+
+static inline int tj_copy_file(const char *from, const char *to) {
+    size_t n = 0;
+    uint8_t *d = test_read_raw(from, &n);
+    if (!d) return -1;
+    int rc = tj_write_file(to, d, n);
+    free(d);
+    return rc;
+}
+
+/* A cjpeg file: live: `cjpeg ARGS -outfile out ppm` (record mode: kept files
+ * are also copied to the record folder as `name`); recorded: TJ_DATA/name
+ * copied to `out` when kept. Returns 0 when `out` holds the file, -1 when
+ * this case has no source here (recorded mode, not kept) or cjpeg failed. */
+static inline int tj_source(tj_oracle_t *o, const char *name, const char *args, const char *ppm,
+                            const char *out, int keep) {
+    char path[1300];
+    o->kept = keep;
+    if (!o->live) {
+        if (!keep) return -1;
+        snprintf(path, sizeof path, "%s/%s", TJ_DATA, name);
+        return tj_copy_file(path, out);
+    }
+    if (tj_run("cjpeg %s -outfile '%s' '%s' 2>/dev/null", args, out, ppm) != 0) return -1;
+    if (o->record_dir[0] && keep) {
+        snprintf(path, sizeof path, "%s/%s", o->record_dir, name);
+        if (tj_copy_file(out, path) != 0) return -1;
+    }
+    return 0;
+}
+
+/* The key of a test file: "name@" + FNV-1a of its bytes. */
+static inline int tj_key(const char *name, const char *path, char *key, size_t len) {
+    size_t n = 0;
+    uint8_t *d = test_read_raw(path, &n);
+    if (!d) return -1;
+    snprintf(key, len, "%s@%016llx", name, (unsigned long long)tj_fnv1a(d, n));
+    free(d);
+    return 0;
+}
+
+/* djpeg's answer for the file at `jpg` (test name `name`, no spaces) at
+ * scale 1/denom, SIMD or C IDCT path. Live: runs djpeg (record mode: writes
+ * the answer, unless its source was not kept); recorded: looks it up. Returns 0 with *r filled, or -1 (a
+ * failed CHECK naming the missing key). Free with tj_ref_free. */
+static inline int tj_reference(tj_oracle_t *o, test_ctx_t *t, const char *name, const char *jpg,
+                               int denom, int no_simd, tj_ref_t *r) {
+    char key[128];
+    memset(r, 0, sizeof *r);
+    if (tj_key(name, jpg, key, sizeof key) != 0) {
+        CHECK(t, 0, "cannot read %s", jpg);
+        return -1;
+    }
+    if (o->live) {
+        remove(o->ref_path);
+        tj_djpeg(jpg, denom, o->ref_path, no_simd);
+        if (tj_read_pnm(o->ref_path, &r->img) == 0) {
+            r->ok = 1;
+            r->w = r->img.w;
+            r->h = r->img.h;
+            r->c = r->img.c;
+            r->fnv = tj_fnv1a(r->img.px, (size_t)r->w * r->h * r->c);
+            r->fnv_even = tj_fnv_even_rows(r->img.px, r->w, r->h, r->c);
+        }
+        remove(o->ref_path);
+        if (!o->record && o->kept) {   /* the recorded answer must agree */
+            const tj_answer_t *a = NULL;
+            for (size_t i = 0; i < o->n && !a; i++)
+                if (o->table[i].denom == denom && o->table[i].no_simd == no_simd &&
+                    strcmp(o->table[i].key, key) == 0)
+                    a = &o->table[i];
+            if (!a) {
+                o->missing++;
+            } else {
+                int same = a->r.ok == r->ok && a->r.w == r->w && a->r.h == r->h &&
+                           a->r.c == r->c && a->r.fnv == r->fnv;
+                o->confirmed += same;
+                CHECK(t, same, "%s 1/%d: the recorded djpeg answer differs from djpeg's", key,
+                      denom);
+            }
+        }
+        if (o->record && o->kept)
+            fprintf(o->record, "%s %d %d %d %d %d %d %016llx %016llx\n", key, denom, no_simd,
+                    r->ok, r->w, r->h, r->c, (unsigned long long)r->fnv,
+                    (unsigned long long)r->fnv_even);
+        return 0;
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        if (o->table[i].denom == denom && o->table[i].no_simd == no_simd &&
+            strcmp(o->table[i].key, key) == 0) {
+            *r = o->table[i].r;
+            return 0;
+        }
+    }
+    CHECK(t, 0, "no recorded djpeg answer for %s at 1/%d (%s IDCT): the file changed; run "
+                "tests/data/jpeg/regenerate.sh", key, denom, no_simd ? "C" : "SIMD");
+    return -1;
+}
+
+static inline void tj_ref_free(tj_ref_t *r) {
+    free(r->img.px);
+    r->img.px = NULL;
+}
+
+/* 1 if our decode equals djpeg's: byte for byte (live) or by FNV (recorded). */
+static inline int tj_ref_same(const tj_ref_t *r, const image_u8_t *a) {
+    if (!r->ok || a->width != r->w || a->height != r->h || a->channels != r->c) return 0;
+    if (r->img.px) return tj_same(a, &r->img);
+    return tj_fnv1a(a->pixels, (size_t)r->w * r->h * r->c) == r->fnv;
 }
 
 /* ------------------------------------------------------- a tiny encoder */

@@ -866,7 +866,7 @@ int main(void) {
     test_trns(&t, &seed);
     test_chunk_layout(&t, &seed);
     test_errors(&t);
-    test_fixtures(&t);
+    if (test_need_shared(&t, "fixtures/saliency/images")) test_fixtures(&t);
     printf("time %.2f s\n", sal_now() - t0);
     return test_end(&t);
 }

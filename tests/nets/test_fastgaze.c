@@ -14,6 +14,7 @@
 
 int main(void) {
     test_ctx_t t = test_begin("fastgaze");
+    if (!test_need_shared(&t, "data/fastgaze.vxm")) return test_end(&t);
     char path[2048];
     test_shared(&t, "data/fastgaze.vxm", path, sizeof path);
     sal_err_t err = {{0}};

@@ -57,6 +57,7 @@ static uint8_t *make_picture(int w, int h, int channels) {
 
 int main(void) {
     test_ctx_t t = test_begin("saliency");
+    if (!test_need_shared(&t, "data/fastgaze.vxm")) return test_end(&t);
     char model_path[2048], path[4096];
     test_shared(&t, "data/fastgaze.vxm", model_path, sizeof model_path);
     sal_err_t err = {{0}};

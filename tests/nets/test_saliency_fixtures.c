@@ -174,6 +174,8 @@ static int score(const saliency_model_t *m, const saliency_image_t *img, arena_t
 
 int main(void) {
     test_ctx_t t = test_begin("saliency_fixtures");
+    if (!test_need_shared(&t, "fixtures/saliency") || !test_need_shared(&t, "data/fastgaze.vxm"))
+        return test_end(&t);
     char dir[2048], path[4096], model_path[2048];
     test_shared(&t, "fixtures/saliency", dir, sizeof dir);
     test_shared(&t, "data/fastgaze.vxm", model_path, sizeof model_path);

@@ -544,6 +544,7 @@ static void run_uint8_rules(test_ctx_t *t) {
 
 int main(void) {
     test_ctx_t t = test_begin("stylegan2");
+    if (!test_need_shared(&t, "fixtures/stylegan2")) return test_end(&t);
     errstat_t st[3];
     memset(st, 0, sizeof st);
     const char *isa_env = getenv("SALIENT_ISA");

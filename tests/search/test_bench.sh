@@ -6,13 +6,12 @@
 # folder or --saliency model fails at once, before any timing.
 # The sanitizer run checks the options only: timing kernels under ASan
 # measures nothing.
-BIN=${BIN:-bin}
+. "$(dirname "$0")/../lib.sh"
 ROOT=$(pwd)
 SAL="$ROOT/$BIN/salient"
-TMP="$ROOT/${SALIENT_TMP:-build/tmp}/test_bench${SALIENT_ASAN:+_asan}"
+TMP="$ROOT/$SALIENT_TMP/test_bench${SALIENT_ASAN:+_asan}"
 rm -rf "$TMP"; mkdir -p "$TMP"
-pass=0; fail=0
-check() { d=$1; shift; if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d" >&2; fi; }
+check() { expect "$@"; }
 
 "$SAL" bench --help > "$TMP/help.out"; rc=$?
 check "--help: exit 0" [ $rc -eq 0 ]
@@ -81,5 +80,5 @@ if [ -z "$SALIENT_ASAN" ]; then
     check "json: closes" [ "$(tail -n 1 "$J")" = "}" ]
 fi
 
-echo "test_bench.sh: $pass passed, $fail failed"
+finish test_bench.sh
 [ "$fail" -eq 0 ]

@@ -8,20 +8,15 @@
 # compare x and y exactly and s within 2e-5; every other line exactly.
 # Under the sanitizers (SALIENT_ASAN=1, convolutions ~60x slower) only the
 # error cases and images with a tiny network input are run.
-BIN=${BIN:-bin}
+. "$(dirname "$0")/../lib.sh"
 ROOT=$(pwd)
 CC="$ROOT/$BIN/candidate_crops"
-FIX="$ROOT/${SALIENT_SHARED:-../shared}/fixtures/saliency"
-MODEL="$ROOT/${SALIENT_SHARED:-../shared}/data/fastgaze.vxm"
-TMP="$ROOT/${SALIENT_TMP:-build/tmp}/test_candidate_crops${SALIENT_ASAN:+_asan}"
+FIX="$SALIENT_SHARED/fixtures/saliency"
+MODEL="$SALIENT_SHARED/data/fastgaze.vxm"
+TMP="$ROOT/$SALIENT_TMP/test_candidate_crops${SALIENT_ASAN:+_asan}"
 mkdir -p "$TMP"
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { # description, then a command that must succeed
-    d=$1; shift
-    if "$@"; then ok; else bad "$d"; fi
-}
+check() { expect "$@"; }   # description, then a command that must succeed
+need_shared fixtures/saliency && need_shared data/fastgaze.vxm || { finish candidate_crops; exit $((fail > 0)); }
 
 # same_output OURS THEIRS: equal line counts, "x y s" lines within 2e-5, others identical
 same_output() {
@@ -144,5 +139,5 @@ check "SALIENT_CC_DEBUG=1: debug line" grep -qx 'showAllPoints=false, argv\[3\]=
 (cd "$FIX" && SALIENT_CC_DEBUG=1 "$CC" "$MODEL" images/grid/gray_1000x10.png show_all_points > /dev/null 2> "$TMP/debug2.err")
 check "SALIENT_CC_DEBUG=1 sap: debug line" grep -qx 'showAllPoints=true, argv\[3\]=show_all_points' "$TMP/debug2.err"
 
-echo "candidate_crops: $pass passed, $fail failed"
+finish candidate_crops
 [ "$fail" -eq 0 ]

@@ -3,15 +3,15 @@
 # point against the real tool's recordings (max of the "x y s" lines and the
 # first line of its show_all_points output), --json, --heatmap, errors.
 # Images with a small network input only, so the sanitizer run stays quick.
-BIN=${BIN:-bin}
+. "$(dirname "$0")/../lib.sh"
 ROOT=$(pwd)
 SAL="$ROOT/$BIN/salient"
-FIX="$ROOT/${SALIENT_SHARED:-../shared}/fixtures/saliency"
-MODEL="$ROOT/${SALIENT_SHARED:-../shared}/data/fastgaze.vxm"
-TMP="$ROOT/${SALIENT_TMP:-build/tmp}/test_cmd_saliency${SALIENT_ASAN:+_asan}"
+FIX="$SALIENT_SHARED/fixtures/saliency"
+MODEL="$SALIENT_SHARED/data/fastgaze.vxm"
+TMP="$ROOT/$SALIENT_TMP/test_cmd_saliency${SALIENT_ASAN:+_asan}"
 rm -rf "$TMP"; mkdir -p "$TMP"
-pass=0; fail=0
-check() { d=$1; shift; if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d" >&2; fi; }
+check() { expect "$@"; }
+need_shared fixtures/saliency && need_shared data/fastgaze.vxm || { finish cmd_saliency; exit $((fail > 0)); }
 
 A=images/synthetic/wide_2000x100.png
 B=images/grid/gray_1000x10.png
@@ -76,5 +76,5 @@ check "bad image: one stderr line naming it" sh -c "[ \$(wc -l < '$TMP/mixed.err
 "$SAL" saliency --model /nonexistent.vxm "$FIX/$A" > /dev/null 2> "$TMP/m.err"; rc=$?
 check "bad model: exit 1" [ $rc -eq 1 ]
 
-echo "cmd_saliency: $pass passed, $fail failed"
+finish cmd_saliency
 [ "$fail" -eq 0 ]

@@ -71,6 +71,7 @@ typedef struct gen_case {
 
 int main(void) {
     test_ctx_t t = test_begin("generate");
+    if (!test_need_shared(&t, "fixtures/stylegan2")) return test_end(&t);
     const gen_case_t cases[] = {
         {"tiny", 32, "0-3", 0, 4, "1", "const", "3", "seed%d_psi1.0_const_u8.bin"},
         {"tiny", 32, "0-3", 0, 4, "0.7", "none", "1", "seed%d_psi0.7_none_u8.bin"},

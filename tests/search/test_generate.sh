@@ -9,6 +9,7 @@
 # Runs with $BIN = bin or build-asan/bin; prints "N passed, N failed".
 . "$(dirname "$0")/../lib.sh"
 FX=$SALIENT_SHARED/fixtures/stylegan2
+need_shared fixtures/stylegan2 || { finish test_generate.sh; exit $((fail > 0)); }
 REF=$FX/tiny/ref
 PKL=$FX/tiny/tiny.pkl
 T=$SALIENT_TMP/test_generate.$$

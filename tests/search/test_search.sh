@@ -7,11 +7,18 @@
 . "$(dirname "$0")/../lib.sh"
 FX=$SALIENT_SHARED/fixtures/stylegan2
 VXM=$SALIENT_SHARED/data/fastgaze.vxm
+need_shared fixtures/stylegan2 && need_shared data/fastgaze.vxm || { finish test_search; exit $((fail > 0)); }
 T=$SALIENT_TMP/test_search.$$
 rm -rf "$T"; mkdir -p "$T"
 
-# Under the sanitizers everything runs ~10x slower: fewer seeds there.
-SEEDS=0-2; LAST=0002; [ -n "${SALIENT_ASAN:-}" ] && SEEDS=0-1 && LAST=0001
+# Under the sanitizers everything runs ~10x slower: fewer seeds there, and
+# in `make test` (not test-full) also fewer candidates, improve steps and
+# shards -- the same checks on smaller runs.
+SEEDS=0-2; LAST=0002; CAND=3; IMP_STEPS=4; SHARDS=3; SMALL_CAND=2
+if [ -n "${SALIENT_ASAN:-}" ]; then
+    SEEDS=0-1; LAST=0001
+    full || { CAND=1; IMP_STEPS=2; SHARDS=2; SMALL_CAND=1; }
+fi
 TINY=$T/tiny.blob
 $BIN/weightconv "$FX/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"
 
@@ -21,7 +28,7 @@ run() { # outdir, extra args...
 }
 
 # --- a 3-seed run, 3 steps x 4 candidates ---------------------------------
-run "$T/a" --seeds $SEEDS --steps 2 --candidates 3 --sigma 0.5 --threads 2 2>"$T/a.err"
+run "$T/a" --seeds $SEEDS --steps 2 --candidates $CAND --sigma 0.5 --threads 2 2>"$T/a.err"
 check '[ $? -eq 0 ]' "search run failed: $(cat "$T/a.err")"
 for s in 0000 0001 $LAST; do
     for f in step00.png step02.png latents.npy log.csv strip.png plot.png result.json; do
@@ -49,7 +56,7 @@ check "awk -F, 'NR>1 && \$1>0 { if (!(\$1 in m) || \$3>m[\$1]) m[\$1]=\$3; if (\
      END { for (s in m) if (c[s]!=m[s]) exit 1; exit 0 }' '$T/a/seed0000/log.csv'" "best rule: chosen is not the maximum"
 
 # --- accept rule 'improve': the current score never decreases -------------
-run "$T/imp" --seeds 1 --steps 4 --candidates 3 --sigma 2 --accept improve 2>"$T/imp.err"
+run "$T/imp" --seeds 1 --steps $IMP_STEPS --candidates $CAND --sigma 2 --accept improve 2>"$T/imp.err"
 check '[ $? -eq 0 ]' "improve run failed: $(cat "$T/imp.err")"
 check "awk -F, 'NR>1 { if (\$1==0) cur=\$3; else if (\$6==1) { if (\$3<=cur) exit 1; cur=\$3 } }
      END { exit 0 }' '$T/imp/seed0001/log.csv'" "improve rule accepted a worse candidate"
@@ -57,24 +64,24 @@ check "awk -F, 'NR>1 && \$1>0 { if (\$3>best[\$1]||!(\$1 in best)) best[\$1]=\$3
      END { exit 0 }' '$T/imp/seed0001/log.csv'" "improve log unreadable"
 
 # --- same results with 1 thread ------------------------------------------
-run "$T/b" --seeds $SEEDS --steps 2 --candidates 3 --sigma 0.5 --threads 1 2>"$T/b.err"
+run "$T/b" --seeds $SEEDS --steps 2 --candidates $CAND --sigma 0.5 --threads 1 2>"$T/b.err"
 check '[ $? -eq 0 ]' "1-thread run failed"
 check "diff -r '$T/a' '$T/b' >/dev/null" "outputs differ between --threads 2 and --threads 1"
 
 # --- kill mid-run, resume, identical results ------------------------------
-run "$T/c" --seeds $SEEDS --steps 2 --candidates 3 --sigma 0.5 2>/dev/null &
+run "$T/c" --seeds $SEEDS --steps 2 --candidates $CAND --sigma 0.5 2>/dev/null &
 pid=$!
 i=0
 while [ $i -lt 600 ] && [ ! -s "$T/c/seed0001/state.json" ]; do sleep 0.05; i=$((i+1)); done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 check "[ ! -s '$T/c/summary.csv' ]" "run finished before it could be killed (test is not testing resume)"
-run "$T/c" --seeds $SEEDS --steps 2 --candidates 3 --sigma 0.5 2>/dev/null
+run "$T/c" --seeds $SEEDS --steps 2 --candidates $CAND --sigma 0.5 2>/dev/null
 check "[ \$? -ne 0 ]" "a second run into the same folder without --resume must refuse"
-run "$T/c" --seeds $SEEDS --steps 2 --candidates 3 --sigma 0.5 --resume 2>"$T/c.err"
+run "$T/c" --seeds $SEEDS --steps 2 --candidates $CAND --sigma 0.5 --resume 2>"$T/c.err"
 check '[ $? -eq 0 ]' "resume failed: $(cat "$T/c.err")"
 rm -f "$T"/c/seed*/*.tmp.*
 check "diff -r '$T/a' '$T/c' >/dev/null" "resumed run differs from an uninterrupted one"
-run "$T/c" --seeds $SEEDS --steps 2 --candidates 3 --sigma 0.5 --resume 2>/dev/null
+run "$T/c" --seeds $SEEDS --steps 2 --candidates $CAND --sigma 0.5 --resume 2>/dev/null
 check "diff -r '$T/a' '$T/c' >/dev/null" "resuming a finished run changed it"
 run "$T/c" --seeds 0-2 --steps 3 --candidates 5 --sigma 0.5 --resume 2>"$T/c2.err"
 check "[ \$? -ne 0 ] && grep -q 'other options' '$T/c2.err'" "resume with other options must refuse"
@@ -86,27 +93,27 @@ $BIN/salient report "$T/a" 2>/dev/null
 check "cmp -s '$T/a/summary.csv' '$T/summary.ref' && cmp -s '$T/a/index.html' '$T/index.ref'" "report output differs"
 
 # --- shards merge to the same summary -------------------------------------
-for i in 0 1 2; do run "$T/s" --seeds $SEEDS --steps 2 --candidates 3 --sigma 0.5 --shard $i/3 2>/dev/null; done
+i=0; while [ $i -lt $SHARDS ]; do run "$T/s" --seeds $SEEDS --steps 2 --candidates $CAND --sigma 0.5 --shard $i/$SHARDS 2>/dev/null; i=$((i+1)); done
 check "cmp -s '$T/s/summary.csv' '$T/summary.ref'" "sharded runs give another summary"
 check "diff -r '$T/a/seed0001' '$T/s/seed0001' >/dev/null" "sharded seed folder differs"
 
 # --- w and w+ spaces, sigma file, the small fixture ---------------------------
-run "$T/w" --seeds 3 --steps 2 --candidates 3 --space w+ 2>"$T/w.err"
+run "$T/w" --seeds 3 --steps 2 --candidates $CAND --space w+ 2>"$T/w.err"
 check '[ $? -eq 0 ]' "w+ run failed: $(cat "$T/w.err")"
 check "head -c 200 '$T/w/seed0003/latents.npy' | grep -q \"'shape': (3, 8, 64)\"" "w+ latents.npy shape"
 printf '\223NUMPY\001\000v\000{\047descr\047: \047<f4\047, \047fortran_order\047: False, \047shape\047: (3,), }                                                            \012\315\314\314=\315\314\314=\315\314\314=' > "$T/bad_sigma.npy"
 run "$T/x" --seeds 0 --sigma-file "$T/bad_sigma.npy" 2>"$T/x.err"
 check "[ \$? -ne 0 ] && [ \$(wc -l < '$T/x.err') -eq 1 ] && grep -q 'has 3 values' '$T/x.err'" "bad sigma file: want one error line, got: $(cat "$T/x.err")"
 $BIN/weightconv "$FX/small/small.pkl" "$T/small.blob" >/dev/null 2>&1
-$BIN/salient search --network "$T/small.blob" --saliency "$VXM" --outdir "$T/sm" -q --seeds 0 --steps 1 --candidates 2 --trunc 0.7 2>"$T/sm.err"
+$BIN/salient search --network "$T/small.blob" --saliency "$VXM" --outdir "$T/sm" -q --seeds 0 --steps 1 --candidates $SMALL_CAND --trunc 0.7 2>"$T/sm.err"
 check '[ $? -eq 0 ] && [ -s "$T/sm/seed0000/result.json" ]' "small fixture run failed: $(cat "$T/sm.err")"
 
 # --- --fast (Winograd): same search within 1e-3 of max saliency, recorded --------
-$BIN/salient search --network "$T/small.blob" --saliency "$VXM" --outdir "$T/smf" -q --seeds 0 --steps 1 --candidates 2 --trunc 0.7 --fast 2>"$T/smf.err"
+$BIN/salient search --network "$T/small.blob" --saliency "$VXM" --outdir "$T/smf" -q --seeds 0 --steps 1 --candidates $SMALL_CAND --trunc 0.7 --fast 2>"$T/smf.err"
 check '[ $? -eq 0 ] && grep -q "\"fast\": true" "$T/smf/seed0000/result.json"' "fast run failed or not recorded: $(cat "$T/smf.err")"
 fd=$(paste -d, "$T/sm/seed0000/log.csv" "$T/smf/seed0000/log.csv" | awk -F, 'NR>1 {d=$3-$10; if (d<0) d=-d; if (d>m) m=d} END {print m+0}')
 check "awk -v d='$fd' 'BEGIN {exit !(d <= 1e-3)}'" "--fast changed max saliency by $fd"
-$BIN/salient search --network "$T/small.blob" --saliency "$VXM" --outdir "$T/sm" -q --seeds 0 --steps 1 --candidates 2 --trunc 0.7 --fast --resume 2>"$T/smf2.err"
+$BIN/salient search --network "$T/small.blob" --saliency "$VXM" --outdir "$T/sm" -q --seeds 0 --steps 1 --candidates $SMALL_CAND --trunc 0.7 --fast --resume 2>"$T/smf2.err"
 check "[ \$? -ne 0 ] && grep -q 'other options' '$T/smf2.err'" "resuming an exact run with --fast must refuse"
 
 # --- bad arguments: one clear line, nonzero exit, no output folder -----------

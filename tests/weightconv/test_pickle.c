@@ -382,7 +382,7 @@ int main(void) {
     test_forbidden(&t);
     test_lengths(&t);
     test_memo_and_stack(&t);
-    test_corrupted_fixtures(&t);
+    if (test_need_shared(&t, "fixtures/stylegan2/tiny")) test_corrupted_fixtures(&t);
     printf("  %.2f s\n", sal_now() - t0);
     return test_end(&t);
 }

@@ -386,6 +386,7 @@ static int same_tensors(const blob_t *a, const blob_t *b) {
 
 int main(void) {
     test_ctx_t t = test_begin("sg2_pytorch");
+    if (!test_need_shared(&t, "fixtures/stylegan2")) return test_end(&t);
     blob_t *tiny = NULL, *tiny_p3 = NULL;
     for (size_t i = 0; i < sizeof FIX / sizeof FIX[0]; i++)
         check_fixture(&t, &FIX[i], i == 0 ? &tiny : i == 1 ? &tiny_p3 : NULL);

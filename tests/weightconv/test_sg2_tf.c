@@ -184,6 +184,9 @@ static void check_corrupt(test_ctx_t *t) {
 
 int main(void) {
     test_ctx_t t = test_begin("sg2_tf");
+    if (!test_need_shared(&t, "fixtures/stylegan2-tf") ||
+        !test_need_shared(&t, "fixtures/stylegan2"))
+        return test_end(&t);
     blob_t *tiny = open_net(&t, "fixtures/stylegan2/tiny/tiny.pkl", 0);
     blob_t *small = open_net(&t, "fixtures/stylegan2/small/small.pkl", 0);
     blob_t *tiny_G = open_net(&t, "fixtures/stylegan2/tiny/tiny.pkl", 1);

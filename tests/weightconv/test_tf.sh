@@ -10,6 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 TF=$SALIENT_SHARED/fixtures/stylegan2-tf
 PT=$SALIENT_SHARED/fixtures/stylegan2
+need_shared fixtures/stylegan2-tf && need_shared fixtures/stylegan2 || { finish tf_cli; exit $((fail > 0)); }
 T=$SALIENT_TMP/test_tf_sh.$$
 rm -rf "$T"; mkdir -p "$T"
 WC=$BIN/weightconv

@@ -425,6 +425,6 @@ static void test_state_dict(test_ctx_t *t) {
 int main(void) {
     test_ctx_t t = test_begin("torch_storage");
     test_containers(&t);
-    test_state_dict(&t);
+    if (test_need_shared(&t, "fixtures/stylegan2/tiny")) test_state_dict(&t);
     return test_end(&t);
 }

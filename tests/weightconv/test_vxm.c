@@ -3,6 +3,7 @@
  * damaged files (truncated at many points, flipped bytes, wrong magic,
  * duplicate keys, bad lengths, inconsistent shapes) fail cleanly. */
 #include "check.h"
+#include "vxm_build.h"
 
 #include <stdint.h>
 
@@ -10,82 +11,84 @@
 #include "fastgaze.h"
 #include "vxm.h"
 
-/* ---- a tiny vxm writer for hand-built models ---- */
-typedef struct vbuf {
-    uint8_t *p;
-    size_t n, cap;
-    uint32_t count;
-} vbuf_t;
-
-static void put(vbuf_t *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
+/* Hand-built models (no fixture needed): the good one, then each defect. */
+static void hand_built(test_ctx_t *t) {
+    sal_err_t err = {{0}};
+    blob_t *b = NULL;
+    /* hand-built models: the good one, then each defect */
+    vbuf_t v;
+    tiny_model(&v, 0);
+    CHECK(t, vxm_blob_from_memory(v.p, v.n, "tiny", &b, &err) == 0, "%s", err.msg);
+    if (b) {
+        fg_model_t m;
+        CHECK(t, fg_load(&m, b, &err) == 0, "%s", err.msg);
+        CHECK(t, m.n_layers == 4 && m.stride == 2 && m.layer[2].k == 1 && m.layer[2].slope == 0.25f &&
+                      m.layer[3].kind == FG_IGNORED, "tiny structure");
+        /* forward on a 3x3x5 input, checked by hand for one output */
+        float in[3 * 3 * 5];
+        for (int i = 0; i < 45; i++) in[i] = (float)(i % 4) - 1.0f;
+        arena_t a;
+        arena_init(&a, fg_arena_bytes(&m, 3, 5));
+        float *map;
+        int oh, ow;
+        CHECK(t, fg_forward(&m, in, 3, 5, &a, &map, &oh, &ow, &err) == 0 && oh == 2 && ow == 3,
+              "tiny forward %dx%d", ow, oh);
+        /* by hand: conv0 at every pixel, pool, then 1x1 + leaky */
+        float c[2][3][5];
+        for (int o = 0; o < 2; o++)
+            for (int y = 0; y < 3; y++)
+                for (int x = 0; x < 5; x++) {
+                    double s = 0;
+                    for (int ci = 0; ci < 3; ci++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                int yy = y + ky - 1, xx = x + kx - 1;
+                                if (yy < 0 || yy >= 3 || xx < 0 || xx >= 5) continue;
+                                s += (double)((((o * 3 + ci) * 9 + ky * 3 + kx) * 7) % 11 - 5) / 8.0 *
+                                     in[(ci * 3 + yy) * 5 + xx];
+                            }
+                    s += o == 0 ? 0.5 : -0.25;
+                    c[o][y][x] = (float)(s > 0 ? s : 0);
+                }
+        int ok = 1;
+        for (int y = 0; y < 2; y++)
+            for (int x = 0; x < 3; x++) {
+                float p[2];
+                for (int o = 0; o < 2; o++) {
+                    p[o] = 0;
+                    for (int dy = 0; dy < 2; dy++)
+                        for (int dx = 0; dx < 2; dx++)
+                            if (2 * y + dy < 3 && 2 * x + dx < 5 && c[o][2 * y + dy][2 * x + dx] > p[o])
+                                p[o] = c[o][2 * y + dy][2 * x + dx];
+                }
+                double v = 1.0 * p[0] - 2.0 * p[1] + 0.125;
+                if (v < 0) v *= 0.25;
+                ok &= fabs(map[y * 3 + x] - v) < 1e-5;
+            }
+        CHECK(t, ok, "tiny forward values");
+        arena_free(&a);
+        fg_free(&m);
+        blob_close(b);
     }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-static void put_u32(vbuf_t *b, uint32_t v) {
-    uint8_t q[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    put(b, q, 4);
-}
-static void entry(vbuf_t *b, const char *key, const void *val, uint32_t len) {
-    put_u32(b, (uint32_t)strlen(key) + 1);
-    put(b, key, strlen(key) + 1);
-    put_u32(b, len);
-    put(b, val, len);
-    b->count++;
-}
-static void entry_int(vbuf_t *b, const char *key, int32_t v) { entry(b, key, &v, 4); }
-static void begin(vbuf_t *b) {
-    memset(b, 0, sizeof *b);
-    put(b, "\x01tPM", 4);
-    put_u32(b, 0);   // count, patched by finish
-}
-static void finish(vbuf_t *b) {
-    uint8_t q[4] = {(uint8_t)b->count, (uint8_t)(b->count >> 8), 0, 0};
-    memcpy(b->p + 4, q, 4);
-}
-
-/* Model: conv3x3 3->2 ReLU, maxpool, conv1x1 2->1 leaky(0.25), unused blur.
- * `fault` selects one defect (0 = none). */
-static void tiny_model(vbuf_t *b, int fault) {
-    float w0[2 * 3 * 9], b0[2] = {0.5f, -0.25f}, w1[2] = {1.0f, -2.0f}, b1[1] = {0.125f},
-          alpha[1] = {0.25f};
-    for (int i = 0; i < 54; i++) w0[i] = (float)((i * 7) % 11 - 5) / 8.0f;
-    begin(b);
-    entry_int(b, "layerCount", fault == 1 ? 300 : 4);
-    entry_int(b, "0Type", 0);
-    entry_int(b, "0Act", fault == 2 ? 7 : 1);
-    entry_int(b, "0w.shape[0]", 2);
-    entry_int(b, "0w.shape[1]", fault == 3 ? 4 : 3);
-    entry_int(b, "0w.shape[2]", fault == 4 ? 5 : 3);
-    entry_int(b, "0w.shape[3]", fault == 4 ? 5 : 3);
-    entry(b, "0w", w0, fault == 5 ? sizeof w0 - 4 : sizeof w0);
-    entry(b, "0b", b0, sizeof b0);
-    if (fault != 6) entry(b, "0w.dtype", "float32", 7);
-    else entry(b, "0w.dtype", "float16", 7);
-    entry_int(b, "1Type", fault == 7 ? 5 : 2);
-    entry_int(b, "1Pool", 2);
-    entry_int(b, "2Type", 0);
-    entry_int(b, "2Act", 4);
-    entry_int(b, "2w.shape[0]", 1);
-    entry_int(b, "2w.shape[2]", 1);
-    entry_int(b, "2w.shape[3]", 1);
-    entry(b, "2w", w1, sizeof w1);
-    entry(b, "2b", b1, sizeof b1);
-    if (fault != 8) entry(b, "2alpha", alpha, sizeof alpha);
-    entry_int(b, "3Type", 3);
-    entry_int(b, "3Std", 3);
-    entry_int(b, "3KernelSize", 19);
-    if (fault == 9) entry_int(b, "3Std", 4);      // duplicate key
-    if (fault == 10) put(b, "x", 1);              // trailing byte (not an entry)
-    if (fault == 11) entry(b, "modelType", "\x02\0\0\0\0", 5);   // harmless: never read
-    finish(b);
+    free(v.p);
+    const char *why[12] = {NULL, "layerCount", "activation", "input channels", "3x3",
+                           "float32 values", "float32", "layer type", "alpha", "twice",
+                           "unexpected bytes", NULL};
+    for (int f = 1; f <= 11; f++) {
+        tiny_model(&v, f);
+        b = NULL;
+        int rc = vxm_blob_from_memory(v.p, v.n, "tiny", &b, &err);
+        if (f == 11) CHECK(t, rc == 0, "fault 11 (unused key) should pass: %s", err.msg);
+        else CHECK(t, rc != 0 && strstr(err.msg, why[f]), "fault %d: '%s'", f, rc ? err.msg : "accepted");
+        blob_close(b);
+        free(v.p);
+    }
 }
 
 int main(void) {
     test_ctx_t t = test_begin("vxm");
+    hand_built(&t);
+    if (!test_need_shared(&t, "data/fastgaze.vxm")) return test_end(&t);
     sal_err_t err = {{0}};
     char path[2048], out_path[4096];
     test_shared(&t, "data/fastgaze.vxm", path, sizeof path);
@@ -179,73 +182,5 @@ int main(void) {
     free(c0);
     free(data);
 
-    /* hand-built models: the good one, then each defect */
-    vbuf_t v;
-    tiny_model(&v, 0);
-    CHECK(&t, vxm_blob_from_memory(v.p, v.n, "tiny", &b, &err) == 0, "%s", err.msg);
-    if (b) {
-        fg_model_t m;
-        CHECK(&t, fg_load(&m, b, &err) == 0, "%s", err.msg);
-        CHECK(&t, m.n_layers == 4 && m.stride == 2 && m.layer[2].k == 1 && m.layer[2].slope == 0.25f &&
-                      m.layer[3].kind == FG_IGNORED, "tiny structure");
-        /* forward on a 3x3x5 input, checked by hand for one output */
-        float in[3 * 3 * 5];
-        for (int i = 0; i < 45; i++) in[i] = (float)(i % 4) - 1.0f;
-        arena_t a;
-        arena_init(&a, fg_arena_bytes(&m, 3, 5));
-        float *map;
-        int oh, ow;
-        CHECK(&t, fg_forward(&m, in, 3, 5, &a, &map, &oh, &ow, &err) == 0 && oh == 2 && ow == 3,
-              "tiny forward %dx%d", ow, oh);
-        /* by hand: conv0 at every pixel, pool, then 1x1 + leaky */
-        float c[2][3][5];
-        for (int o = 0; o < 2; o++)
-            for (int y = 0; y < 3; y++)
-                for (int x = 0; x < 5; x++) {
-                    double s = 0;
-                    for (int ci = 0; ci < 3; ci++)
-                        for (int ky = 0; ky < 3; ky++)
-                            for (int kx = 0; kx < 3; kx++) {
-                                int yy = y + ky - 1, xx = x + kx - 1;
-                                if (yy < 0 || yy >= 3 || xx < 0 || xx >= 5) continue;
-                                s += (double)((((o * 3 + ci) * 9 + ky * 3 + kx) * 7) % 11 - 5) / 8.0 *
-                                     in[(ci * 3 + yy) * 5 + xx];
-                            }
-                    s += o == 0 ? 0.5 : -0.25;
-                    c[o][y][x] = (float)(s > 0 ? s : 0);
-                }
-        int ok = 1;
-        for (int y = 0; y < 2; y++)
-            for (int x = 0; x < 3; x++) {
-                float p[2];
-                for (int o = 0; o < 2; o++) {
-                    p[o] = 0;
-                    for (int dy = 0; dy < 2; dy++)
-                        for (int dx = 0; dx < 2; dx++)
-                            if (2 * y + dy < 3 && 2 * x + dx < 5 && c[o][2 * y + dy][2 * x + dx] > p[o])
-                                p[o] = c[o][2 * y + dy][2 * x + dx];
-                }
-                double v = 1.0 * p[0] - 2.0 * p[1] + 0.125;
-                if (v < 0) v *= 0.25;
-                ok &= fabs(map[y * 3 + x] - v) < 1e-5;
-            }
-        CHECK(&t, ok, "tiny forward values");
-        arena_free(&a);
-        fg_free(&m);
-        blob_close(b);
-    }
-    free(v.p);
-    const char *why[12] = {NULL, "layerCount", "activation", "input channels", "3x3",
-                           "float32 values", "float32", "layer type", "alpha", "twice",
-                           "unexpected bytes", NULL};
-    for (int f = 1; f <= 11; f++) {
-        tiny_model(&v, f);
-        b = NULL;
-        int rc = vxm_blob_from_memory(v.p, v.n, "tiny", &b, &err);
-        if (f == 11) CHECK(&t, rc == 0, "fault 11 (unused key) should pass: %s", err.msg);
-        else CHECK(&t, rc != 0 && strstr(err.msg, why[f]), "fault %d: '%s'", f, rc ? err.msg : "accepted");
-        blob_close(b);
-        free(v.p);
-    }
     return test_end(&t);
 }

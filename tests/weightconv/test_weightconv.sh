@@ -3,15 +3,10 @@
 # and pickles, --random, --use-G, and clear one-line errors for bad input
 # and bad flags (no output file left behind on failure).
 # Run with $BIN = bin or build-asan/bin (tests/run.sh sets it).
-BIN=${BIN:-bin}
-SHARED=${SALIENT_SHARED:-../shared}
-F=$SHARED/fixtures/stylegan2
-TMP=${SALIENT_TMP:-build/tmp}/weightconv_sh.$$
+. "$(dirname "$0")/../lib.sh"
+F=$SALIENT_SHARED/fixtures/stylegan2
+TMP=$SALIENT_TMP/weightconv_sh.$$
 mkdir -p "$TMP"
-P=0; FL=0
-ok() { P=$((P + 1)); }
-bad() { FL=$((FL + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
 WC=$BIN/weightconv
 
 $WC --help > "$TMP/help" 2>&1; rc=$?
@@ -23,6 +18,8 @@ check '[ $rc -eq 2 ] && grep -q "seed" "$TMP/e"' "bad seed"
 $WC --random nosuch "$TMP/r.blob" 2> "$TMP/e"; rc=$?
 check '[ $rc -eq 2 ] && grep -q "unknown config" "$TMP/e" && [ ! -e "$TMP/r.blob" ]' "unknown config"
 
+# the rest reads the fixture pickles
+if need_shared fixtures/stylegan2; then
 # --info on a pickle: the config of small.pkl (manifest.json)
 $WC --info "$F/small/small.pkl" > "$TMP/info" 2> "$TMP/e"; rc=$?
 check '[ $rc -eq 0 ]' "--info small.pkl: $(cat "$TMP/e")"
@@ -61,7 +58,8 @@ check 'cmp -s "$TMP/r1.blob" "$TMP/r2.blob" && ! cmp -s "$TMP/r1.blob" "$TMP/r3.
 $WC --info "$TMP/r1.blob" | grep ' crc ' | sed 's/ *crc .*//' > "$TMP/t1"
 grep ' crc ' "$TMP/i1" | sed 's/ *crc .*//' > "$TMP/t2"
 check 'cmp -s "$TMP/t1" "$TMP/t2" && [ $(wc -l < "$TMP/t1") -eq 87 ]' "random tiny tensor table differs from tiny.pkl's"
+fi
 
 rm -rf "$TMP"
-echo "weightconv_cli: $P passed, $FL failed"
-[ "$FL" -eq 0 ]
+finish weightconv_cli
+[ "$fail" -eq 0 ]

@@ -29,7 +29,8 @@ typedef struct node_chunk {
 
 struct pk_ctx {
     pk_options_t opt;
-    size_t used, limit;
+    size_t used, limit;   /* limit: max_memory */
+    size_t input_bytes;   /* pickle bytes loaded so far (bounds `used` too) */
     node_chunk_t *chunks;
     pk_node_t **persids;  /* every PK_PERSID made, in order (torch storages) */
     size_t n_persids, cap_persids;
@@ -69,8 +70,19 @@ size_t pk_ctx_persids(const pk_ctx_t *c, pk_node_t *const **out) {
     return c->n_persids;
 }
 
+/* The memory this context may use now: max_memory, and no more than the
+ * input loaded so far can plausibly need (see PK_MEMORY_PER_BYTE). */
+static size_t effective_limit(const pk_ctx_t *c) {
+    size_t rel;
+    if (__builtin_mul_overflow(c->input_bytes, (size_t)PK_MEMORY_PER_BYTE, &rel) ||
+        __builtin_add_overflow(rel, PK_MEMORY_BASE, &rel))
+        rel = SIZE_MAX;
+    return rel < c->limit ? rel : c->limit;
+}
+
 static int charge(pk_ctx_t *c, size_t bytes) {
-    if (bytes > c->limit - c->used) return -1;
+    size_t limit = effective_limit(c);
+    if (c->used > limit || bytes > limit - c->used) return -1;
     c->used += bytes;
     return 0;
 }
@@ -104,8 +116,11 @@ static int vm_fail(vm_t *vm, const char *fmt, ...) {
 }
 
 static int vm_oom(vm_t *vm) {
-    return vm_fail(vm, "pickle needs more than the %zu MB memory limit",
-                   vm->c->limit >> 20);
+    size_t limit = effective_limit(vm->c);
+    if (limit < vm->c->limit)
+        return vm_fail(vm, "objects built from %zu bytes of pickle exceed the %zu MB memory limit for that size "
+                       "(a memo/reference bomb?)", vm->c->input_bytes, limit >> 20);
+    return vm_fail(vm, "pickle needs more than the %zu MB memory limit", limit >> 20);
 }
 
 /* Grows *arr (of elem-size items, capacity *cap) to hold at least `need`. */
@@ -786,6 +801,7 @@ int pk_load(pk_ctx_t *c, const uint8_t *data, size_t len, size_t *consumed, pk_n
     vm.len = data ? len : 0;
     vm.err = err;
     *out = NULL;
+    c->input_bytes = vm.len > SIZE_MAX - c->input_bytes ? SIZE_MAX : c->input_bytes + vm.len;
     int rc = run(&vm, out);
     if (consumed) *consumed = vm.pos;
     /* The stack, marks and memo die with this load; the nodes stay. */

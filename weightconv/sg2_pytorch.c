@@ -50,6 +50,7 @@ typedef struct conv {
     char **names;           /* tensors added so far */
     int64_t (*shapes)[TENSOR_MAX_DIMS + 1];  /* their ndim, shape... */
     int n_tensors, cap_names;
+    uint64_t out_bytes;     /* float32 bytes of the tensors added so far */
     sal_err_t *err;
 } conv_t;
 
@@ -100,6 +101,16 @@ static int add_tensor(conv_t *cv, const char *name, const pk_node_t *node) {
     float *owned;
     if (cv->n_tensors >= MAX_TENSORS) return sal_errf(cv->err, "%s: more than %d tensors", cv->file, MAX_TENSORS);
     if (ts_tensor_from_node(&cv->arch, node, cv->file, name, &t, cv->err)) return -1;
+    /* the whole network stays a plausible size for the bytes it came from
+     * (see torch_storage.h); checked before anything is allocated */
+    uint64_t cap = TS_MAX_EXPANSION * 2 * ((uint64_t)cv->in->size + cv->arch.inflated) + TS_NETWORK_SLACK_BYTES;
+    if (cap > TS_MAX_INFLATED_TOTAL) cap = TS_MAX_INFLATED_TOTAL;
+    cv->out_bytes += (uint64_t)ts_tensor_numel(&t) * sizeof(float);  /* numel <= 2^28: no overflow */
+    if (cv->out_bytes > cap)
+        return sal_errf(cv->err, "%s: tensors reach %llu MiB at '%s', more than this %llu-byte file can hold "
+                        "(limit %llu MiB; repeated storage views?)", cv->file,
+                        (unsigned long long)(cv->out_bytes >> 20), name, (unsigned long long)cv->in->size,
+                        (unsigned long long)(cap >> 20));
     if (ts_tensor_to_f32(&t, cv->file, name, &data, &owned, cv->err)) return -1;
     if (owned && wc_input_own(cv->in, owned, cv->err)) return -1;
     if (blob_writer_tensor(cv->w, name, DT_F32, t.ndim, t.shape, data, 0, cv->err))

@@ -150,8 +150,9 @@ int zr_read(const zr_archive_t *z, const zr_entry_t *e, uint64_t max_size, const
     if (!in_bounds(z, data_off, e->comp_size))
         return sal_errf(err, "%s: zip member '%s' extends past the end of the file", z->name, e->name);
     if (e->size > max_size)
-        return sal_errf(err, "%s: zip member '%s' is too large (%llu bytes)", z->name, e->name,
-                        (unsigned long long)e->size);
+        return sal_errf(err, "%s: zip member '%s' inflates to %llu bytes, over the %llu bytes left of the "
+                        "archive's budget (a zip bomb?)", z->name, e->name, (unsigned long long)e->size,
+                        (unsigned long long)max_size);
     const uint8_t *src = z->data + data_off;
     if (e->method == 0) {
         if (e->comp_size != e->size)

@@ -277,6 +277,31 @@ static void test_memo_and_stack(test_ctx_t *t) {
     l = load_opts(b.p, b.n, 0, 0);
     CHECK(t, l.rc == 0 && l.root->n == 100000, "same list with the default budget: %s", l.err.msg);
     pk_ctx_free(l.ctx);
+    /* memo bomb: a list of 30000 pairs, then 13000 x OrderedDict(that list)
+     * (7 bytes each: BINGET BINGET TUPLE1 REDUCE POP), each copying 30000
+     * pairs: 181 KB of pickle asked for gigabytes (it reached 947 MB RSS
+     * under the flat 1 GiB budget). The budget now scales with the input. */
+    b.n = 0;
+    test_put(&b, "\x80\x02" "ccollections\nOrderedDict\nq\x00]q\x01(", 33);
+    put_rep(&b, "NN\x86", 3, 30000);
+    test_put1(&b, 'e');
+    put_rep(&b, "h\x00h\x01\x85R0", 7, 13000);
+    test_put(&b, "N.", 2);
+    l = load(b.p, b.n);
+    size_t budget = PK_MEMORY_BASE + PK_MEMORY_PER_BYTE * b.n;
+    CHECK(t, one_line_error(&l, "memo/reference bomb") && pk_ctx_memory(l.ctx) <= budget,
+          "memo bomb (%zu bytes): %zu MB used, '%s'", b.n, pk_ctx_memory(l.ctx) >> 20, l.err.msg);
+    pk_ctx_free(l.ctx);
+    /* ... while a few such copies (what a real file might share) load */
+    b.n = 0;
+    test_put(&b, "\x80\x02" "ccollections\nOrderedDict\nq\x00]q\x01(", 33);
+    put_rep(&b, "NN\x86", 3, 30000);
+    test_put1(&b, 'e');
+    put_rep(&b, "h\x00h\x01\x85R0", 7, 20);
+    test_put(&b, "N.", 2);
+    l = load(b.p, b.n);
+    CHECK(t, l.rc == 0, "20 shared copies: %s", l.err.msg);
+    pk_ctx_free(l.ctx);
     free(b.p);
     free(c.p);
 }

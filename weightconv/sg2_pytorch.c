@@ -20,7 +20,7 @@
 
 #define MAX_MODULE_DEPTH 32
 #define MAX_MODULES 4096     /* visits; shared (memoised) modules could otherwise explode */
-#define MAX_TENSORS 20000
+#define MAX_TENSORS BLOB_MAX_TENSORS  /* engine/blob.h */
 #define MAX_NAME 255
 
 /* FORMAT.md §1.3: every global a StyleGAN2-ADA snapshot references. */

@@ -32,6 +32,15 @@ const char *netload_format_name(netload_format_t f) {
     }
 }
 
+/* The saliency model was wanted but the file is something else. */
+static int not_saliency_model(const char *name, netload_format_t f, sal_err_t *err) {
+    if (f == NETLOAD_UNKNOWN)
+        return sal_errf(err, "%s: not a saliency model (unknown file format): expected Twitter's fastgaze model, "
+                        "fastgaze.vxm (see `make models`), or the blob `weightconv fastgaze.vxm OUT.blob` makes", name);
+    return sal_errf(err, "%s: looks like a %s (a network file), not a saliency model: expected Twitter's fastgaze model, fastgaze.vxm "
+                    "(see `make models`), or its blob", name, netload_format_name(f));
+}
+
 int netload_convert(wc_input_t *in, const netload_options_t *opt, blob_writer_t *w, sal_err_t *err) {
     const char *name = wc_basename(in->path);
     switch (netload_detect(in->data, in->size)) {
@@ -53,7 +62,9 @@ int netload_convert(wc_input_t *in, const netload_options_t *opt, blob_writer_t 
         return rc;
     }
     default:
-        return sal_errf(err, "%s: unknown network file format (not a blob, pickle or torch.save file)", name);
+        if (opt && opt->saliency) return not_saliency_model(name, NETLOAD_UNKNOWN, err);
+        return sal_errf(err, "%s: unknown file format: neither a network (salient blob, StyleGAN2 .pkl, "
+                        "torch.save .pt) nor a saliency model (fastgaze.vxm or its blob)", name);
     }
 }
 
@@ -61,7 +72,12 @@ int netload_open_ex(const char *path, const netload_options_t *opt, blob_t **out
     *out = NULL;
     wc_input_t in;
     if (wc_input_open(&in, path, err)) return -1;
-    if (netload_detect(in.data, in.size) == NETLOAD_BLOB) {
+    netload_format_t f = netload_detect(in.data, in.size);
+    if (opt && opt->saliency && f != NETLOAD_BLOB && f != NETLOAD_VXM) {
+        wc_input_close(&in);
+        return not_saliency_model(wc_basename(path), f, err);
+    }
+    if (f == NETLOAD_BLOB) {
         wc_input_close(&in);
         return blob_open(out, path, 1, err);
     }

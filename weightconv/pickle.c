@@ -115,6 +115,10 @@ static int vm_fail(vm_t *vm, const char *fmt, ...) {
                     vm->op, (unsigned long long)(vm->c->opt.base_offset + vm->op_pos));
 }
 
+/* Running out of input: most often an incomplete download, so say so first
+ * and keep the detail after. */
+#define PK_TRUNCATED "truncated or corrupt pickle (incomplete download?): "
+
 static int vm_oom(vm_t *vm) {
     size_t limit = effective_limit(vm->c);
     if (limit < vm->c->limit)
@@ -223,7 +227,7 @@ static int pop_mark(vm_t *vm, size_t *first) {
 static int take(vm_t *vm, size_t n, const uint8_t **out) {
     *out = vm->p + vm->pos;
     if (n > vm->len - vm->pos)
-        return vm_fail(vm, "truncated: %llu bytes needed, %llu left", (unsigned long long)n,
+        return vm_fail(vm, PK_TRUNCATED "%llu bytes needed, %llu left", (unsigned long long)n,
                        (unsigned long long)(vm->len - vm->pos));
     *out = vm->p + vm->pos;
     vm->pos += n;
@@ -249,7 +253,7 @@ static int take_line(vm_t *vm, const uint8_t **start, size_t *n) {
     size_t lim = left < MAX_TEXT_LINE ? left : MAX_TEXT_LINE;
     const uint8_t *s = vm->p + vm->pos;
     const uint8_t *nl = memchr(s, '\n', lim);
-    if (!nl) return vm_fail(vm, left < MAX_TEXT_LINE ? "truncated text argument" : "text argument too long");
+    if (!nl) return vm_fail(vm, left < MAX_TEXT_LINE ? PK_TRUNCATED "unterminated text argument" : "text argument too long");
     *start = s;
     *n = (size_t)(nl - s);
     vm->pos += *n + 1;
@@ -491,7 +495,7 @@ static int take_payload(vm_t *vm, int nbytes, const uint8_t **b, size_t *n) {
     uint64_t len;
     if (take_uint(vm, nbytes, &len)) return -1;
     if (len > vm->len - vm->pos)
-        return vm_fail(vm, "length %llu exceeds the %llu bytes left", (unsigned long long)len,
+        return vm_fail(vm, PK_TRUNCATED "length %llu exceeds the %llu bytes left", (unsigned long long)len,
                        (unsigned long long)(vm->len - vm->pos));
     *n = (size_t)len;
     return take(vm, *n, b);
@@ -501,7 +505,7 @@ static int run(vm_t *vm, pk_node_t **out) {
     for (;;) {
         vm->op_pos = vm->pos;
         vm->op = 0;
-        if (vm->pos >= vm->len) return vm_fail(vm, "truncated: no STOP opcode");
+        if (vm->pos >= vm->len) return vm_fail(vm, PK_TRUNCATED "no STOP opcode");
         vm->op = vm->p[vm->pos++];
         const uint8_t *b = NULL;
         size_t n = 0;
@@ -517,7 +521,7 @@ static int run(vm_t *vm, pk_node_t **out) {
         case OP_FRAME:
             if (take_uint(vm, 8, &u)) return -1;
             if (u > vm->len - vm->pos)
-                return vm_fail(vm, "frame of %llu bytes exceeds the %llu bytes left",
+                return vm_fail(vm, PK_TRUNCATED "frame of %llu bytes exceeds the %llu bytes left",
                                (unsigned long long)u, (unsigned long long)(vm->len - vm->pos));
             break;
         case OP_STOP:
@@ -562,7 +566,7 @@ static int run(vm_t *vm, pk_node_t **out) {
         case OP_LONG4: {
             if (take_uint(vm, 4, &u)) return -1;
             if ((int32_t)(uint32_t)u < 0) return vm_fail(vm, "negative LONG4 length");
-            if (u > vm->len - vm->pos) return vm_fail(vm, "length %llu exceeds the data", (unsigned long long)u);
+            if (u > vm->len - vm->pos) return vm_fail(vm, PK_TRUNCATED "length %llu exceeds the data", (unsigned long long)u);
             if (take(vm, (size_t)u, &b) || push(vm, make_long(vm, b, (size_t)u))) return -1;
             break;
         }
@@ -614,7 +618,7 @@ static int run(vm_t *vm, pk_node_t **out) {
         case OP_BINSTRING:
             if (take_uint(vm, 4, &u)) return -1;
             if ((int32_t)(uint32_t)u < 0) return vm_fail(vm, "negative BINSTRING length");
-            if (u > vm->len - vm->pos) return vm_fail(vm, "length %llu exceeds the data", (unsigned long long)u);
+            if (u > vm->len - vm->pos) return vm_fail(vm, PK_TRUNCATED "length %llu exceeds the data", (unsigned long long)u);
             if (take(vm, (size_t)u, &b) || push(vm, make_str(vm, b, (size_t)u))) return -1;
             break;
         case OP_BINUNICODE8:

@@ -187,7 +187,22 @@ static void test_lengths(test_ctx_t *t) {
     EXPECT_ERROR(t, "", "no STOP");
     EXPECT_ERROR(t, "I12345678901234567890123\n.", "too large");
     EXPECT_ERROR(t, "I12x\n.", "bad text integer");
-    EXPECT_ERROR(t, "cos", "truncated text argument");
+    EXPECT_ERROR(t, "cos", "unterminated text argument");
+    /* a cut download: lead with what most likely happened, keep the detail */
+    uint8_t cut[100] = {0x80, 0x04, 0x95, 0xb9, 0x12};  /* FRAME of 4793 bytes, 89 left */
+    loaded_t l = load(cut, sizeof cut);
+    CHECK(t, l.rc < 0 && !strcmp(l.err.msg, "x.pkl: truncated or corrupt pickle (incomplete download?): frame of 4793 "
+                                             "bytes exceeds the 89 bytes left (opcode 0x95 at byte 2)"),
+          "cut frame: '%s'", l.err.msg);
+    pk_ctx_free(l.ctx);
+    static const char *const CUTS[] = {"\x80\x02" "J\x01\x02", "\x80\x02" "K\x01", "\x80\x02" "X\x05\x00\x00\x00" "ab", "cos"};
+    int lead = 0;
+    for (int i = 0; i < 4; i++) {
+        l = load(CUTS[i], strlen(CUTS[i]));
+        lead += l.rc < 0 && !strncmp(l.err.msg, "x.pkl: truncated or corrupt pickle (incomplete download?): ", 59);
+        pk_ctx_free(l.ctx);
+    }
+    CHECK(t, lead == 4, "%d of 4 cut pickles lead with 'truncated or corrupt pickle'", lead);
 }
 
 static void test_memo_and_stack(test_ctx_t *t) {

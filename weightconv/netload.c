@@ -8,6 +8,26 @@
 #include "vxm.h"
 #include "zip_reader.h"
 
+/* "module.path\nName\n": two lines of identifier characters (and dots). */
+static int looks_like_global(const uint8_t *p, size_t n) {
+    int lines = 0;
+    size_t len = 0;
+    for (size_t i = 0; i < n && i < 512 && lines < 2; i++) {
+        uint8_t c = p[i];
+        if (c == '\n') {
+            if (!len) return 0;
+            lines++;
+            len = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                   c == '.') {
+            len++;
+        } else {
+            return 0;
+        }
+    }
+    return lines == 2;
+}
+
 netload_format_t netload_detect(const uint8_t *data, size_t size) {
     if (size >= 8 && memcmp(data, BLOB_MAGIC, 8) == 0) return NETLOAD_BLOB;
     if (zr_is_zip(data, size)) return NETLOAD_PYTORCH;
@@ -17,8 +37,11 @@ netload_format_t netload_detect(const uint8_t *data, size_t size) {
     }
     if (vxm_sniff(data, size)) return NETLOAD_VXM;
     /* protocol 0/1 pickles have no PROTO opcode: they open with MARK, a
-     * GLOBAL or an empty container; the pickle reader judges the rest */
-    if (size >= 2 && strchr("(c}])", data[0]) && data[0]) return NETLOAD_PYTORCH;
+     * GLOBAL or an empty container; the pickle reader judges the rest. A
+     * GLOBAL must look like one ("cmodule.path\nName\n"), so that a text
+     * file starting with 'c' is not called a pickle. */
+    if (size >= 2 && data[0] == 'c') return looks_like_global(data + 1, size - 1) ? NETLOAD_PYTORCH : NETLOAD_UNKNOWN;
+    if (size >= 2 && strchr("(}])", data[0]) && data[0]) return NETLOAD_PYTORCH;
     return NETLOAD_UNKNOWN;
 }
 

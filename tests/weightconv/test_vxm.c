@@ -105,6 +105,15 @@ static void test_wrong_file(test_ctx_t *t, const char *vxm_path) {
     rc = netload_open(text, &b, &err);  /* a caller that does not say what it wants */
     CHECK(t, rc < 0 && strstr(err.msg, "neither a network") && strstr(err.msg, "nor a saliency model (fastgaze.vxm or its blob)"),
           "text file, no expectation: '%s'", err.msg);
+    /* text starting with 'c' is no protocol-0 GLOBAL ("cmodule\nname\n") */
+    f = fopen(text, "w");
+    if (f) { fputs("cat these notes, please\n", f); fclose(f); }
+    rc = netload_open_ex(text, &sal, &b, &err);
+    CHECK(t, rc < 0 && strstr(err.msg, "notes.txt: not a saliency model (unknown file format)"),
+          "text starting with 'c': '%s'", err.msg);
+    CHECK(t, netload_detect((const uint8_t *)"ctorch._utils\n_rebuild_tensor_v2\n", 33) == NETLOAD_PYTORCH &&
+                 netload_detect((const uint8_t *)"cat notes\n", 10) == NETLOAD_UNKNOWN,
+          "protocol-0 GLOBAL sniffing");
     rc = netload_open_ex(vxm_path, &sal, &b, &err);
     CHECK(t, rc == 1 && b, "fastgaze.vxm as saliency model: %s", err.msg);
     blob_close(b);

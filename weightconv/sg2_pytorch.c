@@ -22,6 +22,11 @@
 #define MAX_MODULES 4096     /* visits; shared (memoised) modules could otherwise explode */
 #define MAX_TENSORS BLOB_MAX_TENSORS  /* engine/blob.h */
 #define MAX_NAME 255
+/* Entries of one module's dicts and sets (state, _parameters, _buffers,
+ * _modules, _non_persistent_buffers_set): real modules have a few dozen.
+ * Lookups in them are linear and every module visit repeats them, so a
+ * shared module with a huge state could otherwise cost 4096 x millions. */
+#define MAX_MODULE_ENTRIES 1024
 
 /* FORMAT.md §1.3: every global a StyleGAN2-ADA snapshot references. */
 static const pk_global_t SG2PT_GLOBALS[] = {
@@ -65,9 +70,17 @@ static const pk_node_t *module_state(conv_t *cv, const pk_node_t *m, const char 
         return NULL;
     }
     const pk_node_t *meta = m->args->items[0];
+    if (meta->n > MAX_MODULE_ENTRIES) {
+        sal_errf(cv->err, "%s: module '%s' has more than %d attributes", cv->file, path, MAX_MODULE_ENTRIES);
+        return NULL;
+    }
     const pk_node_t *cls = pk_dict_get(meta, "class_name"), *state = pk_dict_get(meta, "state");
     if (!cls || cls->type != PK_STR || !state || state->type != PK_DICT) {
         sal_errf(cv->err, "%s: module '%s' lacks class_name/state", cv->file, path);
+        return NULL;
+    }
+    if (state->n > MAX_MODULE_ENTRIES) {
+        sal_errf(cv->err, "%s: module '%s' has more than %d attributes", cv->file, path, MAX_MODULE_ENTRIES);
         return NULL;
     }
     *class_name = cls->s;
@@ -136,6 +149,9 @@ static int add_tensor(conv_t *cv, const char *name, const pk_node_t *node) {
 static int add_tensor_dict(conv_t *cv, const char *prefix, const pk_node_t *d, const pk_node_t *skip) {
     if (!d) return 0;
     if (d->type != PK_DICT) return sal_errf(cv->err, "%s: '%s' has a malformed tensor dict", cv->file, prefix);
+    if (d->n > MAX_MODULE_ENTRIES || (skip && skip->n > MAX_MODULE_ENTRIES))
+        return sal_errf(cv->err, "%s: '%s' has more than %d tensors or skipped names", cv->file, prefix,
+                        MAX_MODULE_ENTRIES);
     for (size_t i = 0; i < d->n; i++) {
         const pk_node_t *k = d->items[2 * i], *v = d->items[2 * i + 1];
         if (!valid_key(k)) return sal_errf(cv->err, "%s: '%s' has a bad tensor name", cv->file, prefix);
@@ -161,6 +177,8 @@ static int walk_module(conv_t *cv, const pk_node_t *m, const char *prefix, int d
     const pk_node_t *mods = pk_dict_get(st, "_modules");
     if (!mods) return 0;
     if (mods->type != PK_DICT) return sal_errf(cv->err, "%s: '%s' has a malformed _modules", cv->file, prefix);
+    if (mods->n > MAX_MODULE_ENTRIES)
+        return sal_errf(cv->err, "%s: '%s' has more than %d child modules", cv->file, prefix, MAX_MODULE_ENTRIES);
     for (size_t i = 0; i < mods->n; i++) {
         const pk_node_t *k = mods->items[2 * i], *v = mods->items[2 * i + 1];
         if (!valid_key(k)) return sal_errf(cv->err, "%s: '%s' has a bad module name", cv->file, prefix);

@@ -747,8 +747,47 @@ static void test_many_members(test_ctx_t *t) {
     free(zip.p);
 }
 
+/* A network pickle whose generator module has `n_attrs` junk attributes:
+ * module dicts are searched linearly on every visit (up to 4096 visits of
+ * shared modules), so their size is capped. */
+static int module_with_attrs(int n_attrs, sal_err_t *err) {
+    test_buf_t b = {0};
+    test_put(&b, "\x80\x02}(", 4);
+    pe_str(&b, "G_ema");
+    pe_global(&b, "torch_utils.persistence", "_reconstruct_persistent_obj");
+    test_put(&b, "}(", 2);
+    pe_str(&b, "class_name");
+    pe_str(&b, "training.networks.Generator");
+    pe_str(&b, "state");
+    test_put(&b, "}(", 2);
+    for (int i = 0; i < n_attrs; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "a%d", i);
+        pe_str(&b, k);
+        test_put1(&b, 'N');
+    }
+    test_put(&b, "uu\x85Ru.", 6);
+    wc_input_t in;
+    blob_writer_t *w = blob_writer_new();
+    int rc = wc_input_from_memory(&in, b.p, b.n, "attrs.pkl", err) || netload_convert(&in, NULL, w, err);
+    blob_writer_free(w);
+    wc_input_close(&in);
+    free(b.p);
+    return rc;
+}
+
+static void test_module_caps(test_ctx_t *t) {
+    sal_err_t err;
+    int rc = module_with_attrs(1025, &err);
+    CHECK(t, rc && strstr(err.msg, "attrs.pkl: module 'G_ema' has more than 1024 attributes"), "1025 attributes: '%s'",
+          err.msg);
+    rc = module_with_attrs(1024, &err);  /* allowed; fails later, for what the module lacks */
+    CHECK(t, rc && !strstr(err.msg, "more than"), "1024 attributes: '%s'", err.msg);
+}
+
 int main(void) {
     test_ctx_t t = test_begin("torch_storage");
+    test_module_caps(&t);
     test_many_members(&t);
     test_containers(&t);
     test_state_dict(&t);

@@ -19,7 +19,6 @@
 #include <zlib.h>
 
 #define HEADER_SIZE 64
-#define MAX_ENTRIES 1000000u
 #define MAX_STR (16u << 20)
 
 /* ---- little-endian helpers --------------------------------------------- */
@@ -59,6 +58,8 @@ struct blob {
     blob_meta_t *meta;
     blob_tensor_t *tensors;
     char *strings;       /* NUL-terminated copies of keys, names, string values */
+    const blob_meta_t **meta_by_key;        /* sorted by key, for lookups */
+    const blob_tensor_t **tensors_by_name;  /* sorted by name */
 };
 
 /* A bounds-checked cursor over the index. */
@@ -70,6 +71,33 @@ static int take(cursor_t *c, size_t n, const uint8_t **out) {
     if ((size_t)(c->end - c->p) < n) return -1;
     *out = c->p;
     c->p += n;
+    return 0;
+}
+
+static int cmp_meta_key(const void *a, const void *b) {
+    return strcmp((*(const blob_meta_t *const *)a)->key, (*(const blob_meta_t *const *)b)->key);
+}
+static int cmp_tensor_name(const void *a, const void *b) {
+    return strcmp((*(const blob_tensor_t *const *)a)->name, (*(const blob_tensor_t *const *)b)->name);
+}
+
+/* Builds the sorted lookup tables; a name that occurs twice is an error
+ * (sorting puts duplicates side by side: O(n log n), not O(n^2)). */
+static int index_names(blob_t *b, const char *path, sal_err_t *err) {
+    size_t nm = (size_t)b->n_meta, nt = (size_t)b->n_tensors;
+    b->meta_by_key = malloc((nm ? nm : 1) * sizeof *b->meta_by_key);
+    b->tensors_by_name = malloc((nt ? nt : 1) * sizeof *b->tensors_by_name);
+    if (!b->meta_by_key || !b->tensors_by_name) return sal_errf(err, "%s: out of memory", path);
+    for (size_t i = 0; i < nm; i++) b->meta_by_key[i] = &b->meta[i];
+    for (size_t i = 0; i < nt; i++) b->tensors_by_name[i] = &b->tensors[i];
+    qsort(b->meta_by_key, nm, sizeof *b->meta_by_key, cmp_meta_key);
+    qsort(b->tensors_by_name, nt, sizeof *b->tensors_by_name, cmp_tensor_name);
+    for (size_t i = 1; i < nm; i++)
+        if (strcmp(b->meta_by_key[i - 1]->key, b->meta_by_key[i]->key) == 0)
+            return sal_errf(err, "%s: duplicate metadata key '%s'", path, b->meta_by_key[i]->key);
+    for (size_t i = 1; i < nt; i++)
+        if (strcmp(b->tensors_by_name[i - 1]->name, b->tensors_by_name[i]->name) == 0)
+            return sal_errf(err, "%s: duplicate tensor name '%s'", path, b->tensors_by_name[i]->name);
     return 0;
 }
 
@@ -105,8 +133,9 @@ static int parse_blob(blob_t *b, int check_crc, sal_err_t *err) {
                         (unsigned long long)file_size, b->size);
     uint32_t n_meta = rd32(d + 24), n_tensors = rd32(d + 28);
     uint64_t index_off = rd64(d + 32), index_size = rd64(d + 40), data_off = rd64(d + 48);
-    if (n_meta > MAX_ENTRIES || n_tensors > MAX_ENTRIES)
-        return sal_errf(err, "%s: absurd entry counts (%u metadata, %u tensors)", path, n_meta, n_tensors);
+    if (n_meta > BLOB_MAX_META || n_tensors > BLOB_MAX_TENSORS)
+        return sal_errf(err, "%s: absurd entry counts (%u metadata, %u tensors; at most %d and %d)", path, n_meta,
+                        n_tensors, BLOB_MAX_META, BLOB_MAX_TENSORS);
     if (index_off != HEADER_SIZE || index_size > b->size - HEADER_SIZE || data_off < index_off + index_size ||
         data_off > b->size || data_off % BLOB_ALIGN != 0)
         return sal_errf(err, "%s: index out of bounds", path);
@@ -148,8 +177,6 @@ static int parse_blob(blob_t *b, int check_crc, sal_err_t *err) {
         } else {
             return sal_errf(err, "%s: metadata '%s' has unknown type %u", path, m->key, type);
         }
-        for (uint32_t j = 0; j < i; j++)
-            if (strcmp(b->meta[j].key, m->key) == 0) return sal_errf(err, "%s: duplicate metadata key '%s'", path, m->key);
     }
 
     for (uint32_t i = 0; i < n_tensors; i++) {
@@ -187,8 +214,6 @@ static int parse_blob(blob_t *b, int check_crc, sal_err_t *err) {
             return sal_errf(err, "%s: tensor '%s' lies outside the file (offset %llu, %llu bytes)", path, t->name,
                             (unsigned long long)t->offset, (unsigned long long)t->nbytes);
         t->t = tensor_make(dt, ndim, shape, (void *)(d + t->offset));
-        for (uint32_t j = 0; j < i; j++)
-            if (strcmp(b->tensors[j].name, t->name) == 0) return sal_errf(err, "%s: duplicate tensor name '%s'", path, t->name);
     }
     if (c.p != c.end) return sal_errf(err, "%s: %zu unexpected bytes at the end of the index", path, (size_t)(c.end - c.p));
 
@@ -209,6 +234,7 @@ static int parse_blob(blob_t *b, int check_crc, sal_err_t *err) {
     }
     b->n_meta = (int)n_meta;
     b->n_tensors = (int)n_tensors;
+    if (index_names(b, path, err)) return -1;
     if (check_crc) {
         for (uint32_t i = 0; i < n_tensors; i++) {
             const blob_tensor_t *t = &b->tensors[i];
@@ -290,6 +316,8 @@ void blob_close(blob_t *b) {
     else if (b->owned) sal_free_aligned((void *)b->data);
     free(b->path);
     free(b->meta);
+    free(b->meta_by_key);
+    free(b->tensors_by_name);
     free(b->tensors);
     free(b->strings);
     free(b);
@@ -302,15 +330,21 @@ int blob_tensor_count(const blob_t *b) { return b->n_tensors; }
 const blob_tensor_t *blob_tensor_at(const blob_t *b, int i) { return i >= 0 && i < b->n_tensors ? &b->tensors[i] : NULL; }
 
 const blob_meta_t *blob_meta_find(const blob_t *b, const char *key) {
-    for (int i = 0; i < b->n_meta; i++)
-        if (strcmp(b->meta[i].key, key) == 0) return &b->meta[i];
-    return NULL;
+    if (!b->n_meta) return NULL;
+    blob_meta_t probe;
+    probe.key = key;
+    const blob_meta_t *pp = &probe, *const *hit =
+        bsearch(&pp, b->meta_by_key, (size_t)b->n_meta, sizeof *b->meta_by_key, cmp_meta_key);
+    return hit ? *hit : NULL;
 }
 
 const blob_tensor_t *blob_tensor_find(const blob_t *b, const char *name) {
-    for (int i = 0; i < b->n_tensors; i++)
-        if (strcmp(b->tensors[i].name, name) == 0) return &b->tensors[i];
-    return NULL;
+    if (!b->n_tensors) return NULL;
+    blob_tensor_t probe;
+    probe.name = name;
+    const blob_tensor_t *pp = &probe, *const *hit =
+        bsearch(&pp, b->tensors_by_name, (size_t)b->n_tensors, sizeof *b->tensors_by_name, cmp_tensor_name);
+    return hit ? *hit : NULL;
 }
 
 int blob_get_int(const blob_t *b, const char *key, int64_t *out, sal_err_t *err) {
@@ -379,11 +413,64 @@ typedef struct wtensor {
     uint32_t crc;
 } wtensor_t;
 
+/* Names already used, for O(1) duplicate checks while adding: open
+ * addressing (linear probing) over slots of (name, entry index); the
+ * names are the entries' own strdup'ed strings, which never move. */
+typedef struct name_slot {
+    const char *name;  /* NULL: empty */
+    int idx;
+} name_slot_t;
+typedef struct name_index {
+    name_slot_t *slots;
+    size_t cap;        /* power of two, kept at least twice the count */
+    size_t count;
+} name_index_t;
+
+static size_t name_hash(const char *s) {  /* FNV-1a */
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* Index of the entry called `name`, or -1. */
+static int index_lookup(const name_index_t *ix, const char *name) {
+    if (!ix->cap) return -1;
+    for (size_t i = name_hash(name) & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+        if (!ix->slots[i].name) return -1;
+        if (strcmp(ix->slots[i].name, name) == 0) return ix->slots[i].idx;
+    }
+}
+
+static void index_place(name_slot_t *slots, size_t cap, const char *name, int idx) {
+    size_t i = name_hash(name) & (cap - 1);
+    while (slots[i].name) i = (i + 1) & (cap - 1);
+    slots[i].name = name;
+    slots[i].idx = idx;
+}
+
+/* Adds a name not yet present; -1 when out of memory. */
+static int index_insert(name_index_t *ix, const char *name, int idx) {
+    if (2 * (ix->count + 1) > ix->cap) {
+        size_t cap = ix->cap ? 2 * ix->cap : 64;
+        name_slot_t *slots = calloc(cap, sizeof *slots);
+        if (!slots) return -1;
+        for (size_t i = 0; i < ix->cap; i++)
+            if (ix->slots[i].name) index_place(slots, cap, ix->slots[i].name, ix->slots[i].idx);
+        free(ix->slots);
+        ix->slots = slots;
+        ix->cap = cap;
+    }
+    index_place(ix->slots, ix->cap, name, idx);
+    ix->count++;
+    return 0;
+}
+
 struct blob_writer {
     wmeta_t *meta;
     int n_meta, cap_meta;
     wtensor_t *tensors;
     int n_tensors, cap_tensors;
+    name_index_t meta_names, tensor_names;
 };
 
 blob_writer_t *blob_writer_new(void) { return calloc(1, sizeof(blob_writer_t)); }
@@ -400,6 +487,8 @@ void blob_writer_free(blob_writer_t *w) {
     }
     free(w->meta);
     free(w->tensors);
+    free(w->meta_names.slots);
+    free(w->tensor_names.slots);
     free(w);
 }
 
@@ -411,12 +500,15 @@ static int check_key(const char *key, sal_err_t *err) {
 
 static wmeta_t *add_meta(blob_writer_t *w, const char *key, sal_err_t *err) {
     if (check_key(key, err)) return NULL;
-    for (int i = 0; i < w->n_meta; i++) {
-        if (strcmp(w->meta[i].key, key) == 0) {  /* overwrite */
-            free(w->meta[i].s);
-            w->meta[i].s = NULL;
-            return &w->meta[i];
-        }
+    int old = index_lookup(&w->meta_names, key);
+    if (old >= 0) {  /* overwrite */
+        free(w->meta[old].s);
+        w->meta[old].s = NULL;
+        return &w->meta[old];
+    }
+    if (w->n_meta >= BLOB_MAX_META) {
+        sal_errf(err, "blob writer: more than %d metadata entries", BLOB_MAX_META);
+        return NULL;
     }
     if (w->n_meta == w->cap_meta) {
         int cap = w->cap_meta ? 2 * w->cap_meta : 16;
@@ -427,7 +519,11 @@ static wmeta_t *add_meta(blob_writer_t *w, const char *key, sal_err_t *err) {
     }
     wmeta_t *m = &w->meta[w->n_meta];
     memset(m, 0, sizeof *m);
-    if (!(m->key = strdup(key))) { sal_errf(err, "blob writer: out of memory"); return NULL; }
+    if (!(m->key = strdup(key)) || index_insert(&w->meta_names, m->key, w->n_meta)) {
+        free(m->key);
+        sal_errf(err, "blob writer: out of memory");
+        return NULL;
+    }
     w->n_meta++;
     return m;
 }
@@ -463,8 +559,8 @@ int blob_writer_tensor(blob_writer_t *w, const char *name, dtype_t dt, int ndim,
     size_t esize = dtype_size(dt);
     if (!esize) return sal_errf(err, "blob writer: tensor '%s' has unknown dtype", name);
     if (ndim < 0 || ndim > TENSOR_MAX_DIMS) return sal_errf(err, "blob writer: tensor '%s' has %d dims", name, ndim);
-    for (int i = 0; i < w->n_tensors; i++)
-        if (strcmp(w->tensors[i].name, name) == 0) return sal_errf(err, "blob writer: duplicate tensor '%s'", name);
+    if (index_lookup(&w->tensor_names, name) >= 0) return sal_errf(err, "blob writer: duplicate tensor '%s'", name);
+    if (w->n_tensors >= BLOB_MAX_TENSORS) return sal_errf(err, "blob writer: more than %d tensors", BLOB_MAX_TENSORS);
     size_t nbytes = esize;
     for (int i = 0; i < ndim; i++)
         if (shape[i] < 0 || sal_mul_size(nbytes, (size_t)shape[i], &nbytes))
@@ -493,6 +589,11 @@ int blob_writer_tensor(blob_writer_t *w, const char *name, dtype_t dt, int ndim,
         t->data = t->owned;
     } else {
         t->data = data;
+    }
+    if (index_insert(&w->tensor_names, t->name, w->n_tensors)) {
+        free(t->owned);
+        free(t->name);
+        return sal_errf(err, "blob writer: out of memory");
     }
     w->n_tensors++;
     return 0;

@@ -18,6 +18,12 @@
 #define BLOB_VERSION 1
 #define BLOB_ALIGN 64
 #define BLOB_MAX_NAME 255
+/* Entry limits, far above real networks (the FFHQ 1024 generator has ~370
+ * tensors and ~20 metadata keys; a fastgaze model ~150 tensors and ~1000
+ * keys at the 256-layer maximum) and far below what could make the
+ * validation slow: names are checked for duplicates by sorting, O(n log n). */
+#define BLOB_MAX_TENSORS 16384
+#define BLOB_MAX_META 16384
 
 typedef enum blob_meta_type {
     BLOB_META_INT = 1,    /* int64 */

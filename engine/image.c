@@ -32,6 +32,7 @@ int image_load_memory(const uint8_t *data, size_t size, const char *name,
         jpeg_decode_opts_t jo = {0};
         jo.scale_denom = opts->jpeg_scale_denom ? opts->jpeg_scale_denom : 1;
         jo.max_pixels = opts->max_pixels;
+        jo.max_bytes = opts->max_bytes;
         jpeg_header_t h;
         if (jpeg_decode(data, size, name, &jo, out, &h, err) < 0) return -1;
         info->orientation = h.orientation;
@@ -41,7 +42,8 @@ int image_load_memory(const uint8_t *data, size_t size, const char *name,
     }
     if (png_sniff(data, size)) {
         info->format = IMAGE_PNG;
-        if (png_decode(data, size, name, opts->max_pixels, out, &info->png, err) < 0) return -1;
+        png_decode_opts_t po = {opts->max_pixels, opts->max_bytes};
+        if (png_decode_ex(data, size, name, &po, out, &info->png, err) < 0) return -1;
         info->src_width = info->png.width;
         info->src_height = info->png.height;
         return 0;

@@ -8,6 +8,7 @@
 typedef struct image_load_opts {
     int jpeg_scale_denom;   /* 1 (default when 0), 2, 4 or 8: libjpeg scaled decoding */
     size_t max_pixels;      /* 0: default limit */
+    size_t max_bytes;       /* decoder memory, 0: SAL_IMAGE_DEFAULT_MAX_BYTES (png.h) */
 } image_load_opts_t;
 
 typedef enum image_format { IMAGE_UNKNOWN = 0, IMAGE_JPEG = 1, IMAGE_PNG = 2 } image_format_t;

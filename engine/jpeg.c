@@ -988,7 +988,7 @@ static jpeg_color_t guess_color(const jpg_decoder_t *d) {
 
 static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
 
-static int setup_frame(jpg_decoder_t *d, int scale_denom, size_t max_pixels) {
+static int setup_frame(jpg_decoder_t *d, int scale_denom, size_t max_pixels, size_t max_bytes) {
     if (d->width > JPEG_MAX_DIMENSION || d->height > JPEG_MAX_DIMENSION)
         return sal_errf(d->err, "%s: JPEG too large (%dx%d, libjpeg's limit is %d)", d->name,
                         d->width, d->height, JPEG_MAX_DIMENSION);
@@ -1058,6 +1058,22 @@ static int setup_frame(jpg_decoder_t *d, int scale_denom, size_t max_pixels) {
             c->v_expand = d->max_v / v_in;
         }
     }
+
+    /* The memory all of it takes (planes, coefficients, output with at most
+     * 4 channels), against the limit before anything is allocated. Sizes are
+     * below 2^16 x 2^16 x 4^2 x 8^2 per factor, so uint64 sums cannot wrap. */
+    uint64_t need = (uint64_t)d->out_w * (uint64_t)d->out_h * (d->ncomp == 1 ? 1u : d->ncomp == 4 ? 4u : 3u);
+    for (int i = 0; i < d->ncomp; i++) {
+        const jpg_component_t *c = &d->comp[i];
+        need += (uint64_t)c->bw * c->dct_size * (uint64_t)c->bh * c->dct_size;
+        need += (uint64_t)c->bw_alloc * (uint64_t)(d->multi_scan ? c->bh_alloc : c->v) * 64 * sizeof(int16_t);
+    }
+    if (!max_bytes) max_bytes = SAL_IMAGE_DEFAULT_MAX_BYTES;
+    if (need > (uint64_t)max_bytes)
+        return sal_errf(d->err, "%s: JPEG too large to decode (%dx%d%s: needs %llu MiB, limit %zu MiB; "
+                        "SALIENT_MAX_IMAGE_MB raises it)", d->name, d->width, d->height,
+                        scale_denom == 2 ? " at 1/2" : scale_denom == 4 ? " at 1/4" : scale_denom == 8 ? " at 1/8" : "",
+                        (unsigned long long)((need >> 20) + 1), max_bytes >> 20);
 
     /* Allocate planes (and coefficient buffers), sizes checked first. */
     for (int i = 0; i < d->ncomp; i++) {
@@ -1362,7 +1378,7 @@ int jpeg_decode(const uint8_t *data, size_t size, const char *name, const jpeg_d
      * coefficients of the whole image until EOI. */
     d->multi_scan = d->progressive || d->scan_ncomp < d->ncomp;
     d->portable_idct = opts->portable_idct != 0;
-    if (setup_frame(d, opts->scale_denom, opts->max_pixels) < 0) goto done;
+    if (setup_frame(d, opts->scale_denom, opts->max_pixels, opts->max_bytes) < 0) goto done;
     if (header) fill_header(d, header);
     if (!d->progressive) install_std_tables(d);
 

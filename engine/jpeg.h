@@ -44,6 +44,9 @@ typedef struct jpeg_decode_opts {
     int max_scans;          /* refuse files with more scans than this (a progressive
                              * file can repeat scans to make decoding arbitrarily
                              * slow); 0 = JPEG_MAX_SCANS */
+    size_t max_bytes;       /* bound on the decoder's memory: output + component planes
+                             * + coefficient buffers, checked on the header before
+                             * allocating; 0 = SAL_IMAGE_DEFAULT_MAX_BYTES (png.h) */
     int portable_idct;      /* 0 (default): the IDCT arithmetic of libjpeg-turbo's x86
                              * SIMD code (SSE2/AVX2, 16-bit lanes), as in x86 builds;
                              * 1: its portable C code (builds without SIMD). They give

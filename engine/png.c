@@ -73,6 +73,7 @@ typedef struct png_decoder {
     int has_key;                      /* tRNS colour key for gray / RGB */
     unsigned key[3];                  /* 16-bit key values: gray or R, G, B */
     int out_channels;
+    size_t max_bytes;                 /* memory limit (SAL_IMAGE_DEFAULT_MAX_BYTES) */
     /* the decompressed scanlines of all passes, one buffer */
     uint8_t *raw;
     size_t raw_size;                  /* what IHDR says it must be, exactly */
@@ -161,7 +162,41 @@ static int parse_ihdr(png_decoder_t *d, const uint8_t *p, uint32_t len, size_t m
     d->color_type = ctype;
     d->interlaced = interlace;
     d->bits_per_pixel = d->samples_per_pixel * depth;
+    /* the memory limit, also before anything is allocated */
+    png_info_t info = {d->width, d->height, depth, ctype, interlace, 0};
+    uint64_t need = png_decode_bytes(&info);
+    if (need > (uint64_t)d->max_bytes)
+        return sal_errf(err, "%s: image too large to decode (%ux%u, %d-bit colour type %d: needs %llu MiB, "
+                        "limit %zu MiB; SALIENT_MAX_IMAGE_MB raises it)", d->name, w, h, depth, ctype,
+                        (unsigned long long)((need >> 20) + 1), d->max_bytes >> 20);
     return 0;
+}
+
+uint64_t png_decode_bytes(const png_info_t *info) {
+    static const int max_out_channels[7] = {1, 0, 4, 4, 2, 0, 4};  /* by colour type; tRNS may add alpha */
+    static const int samples[7] = {1, 0, 3, 1, 2, 0, 4};
+    if (info->color_type < 0 || info->color_type > 6 || !samples[info->color_type] || info->width <= 0 ||
+        info->height <= 0)
+        return UINT64_MAX;
+    const uint64_t w = (uint64_t)info->width, h = (uint64_t)info->height;
+    const uint64_t bpp = (uint64_t)(samples[info->color_type] * info->bit_depth);
+    /* the inflated scanlines, pass by pass (one pass when not interlaced):
+     * rows x (1 filter byte + ceil(row width x bpp / 8)), as the decoder sizes them */
+    uint64_t raw = 0, px, out, total;
+    for (int p = info->interlaced ? 0 : -1; p < (info->interlaced ? 7 : 0); p++) {
+        const uint64_t x0 = p < 0 ? 0 : (uint64_t)adam7_x0[p], y0 = p < 0 ? 0 : (uint64_t)adam7_y0[p];
+        const uint64_t dx = p < 0 ? 1 : (uint64_t)adam7_dx[p], dy = p < 0 ? 1 : (uint64_t)adam7_dy[p];
+        const uint64_t pw = w > x0 ? (w - x0 + dx - 1) / dx : 0, ph = h > y0 ? (h - y0 + dy - 1) / dy : 0;
+        uint64_t pass;  /* pw * bpp < 2^37, the product with ph may overflow */
+        if (pw && ph && (__builtin_mul_overflow(ph, 1 + (pw * bpp + 7) / 8, &pass) ||
+                         __builtin_add_overflow(raw, pass, &raw)))
+            return UINT64_MAX;
+    }
+    if (__builtin_mul_overflow(w, h, &px) ||
+        __builtin_mul_overflow(px, (uint64_t)max_out_channels[info->color_type], &out) ||
+        __builtin_add_overflow(raw, out, &total))
+        return UINT64_MAX;
+    return total;
 }
 
 static int parse_plte(png_decoder_t *d, const uint8_t *p, uint32_t len, sal_err_t *err) {
@@ -419,8 +454,43 @@ static int decode_scanlines(png_decoder_t *d, image_u8_t *out, sal_err_t *err) {
 
 static int is_letter(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 
+int png_read_header(const uint8_t *data, size_t size, const char *name, png_info_t *info, sal_err_t *err) {
+    memset(info, 0, sizeof *info);
+    if (!name) name = "png";
+    if (!png_sniff(data, size)) {
+        sal_errf(err, "%s: not a PNG file (bad signature)", name);
+        return PNG_ERR_FORMAT;
+    }
+    if (size < 8 + 8 + 13 + 4 || read_be32(data + 8) != 13 || memcmp(data + 12, "IHDR", 4) != 0) {
+        sal_errf(err, "%s: no IHDR chunk at the start", name);
+        return PNG_ERR_FORMAT;
+    }
+    if ((uint32_t)crc32(crc32(0L, Z_NULL, 0), data + 12, 17) != read_be32(data + 29)) {
+        sal_errf(err, "%s: CRC error in IHDR chunk", name);
+        return PNG_ERR_FORMAT;
+    }
+    png_decoder_t d;
+    memset(&d, 0, sizeof d);
+    d.name = name;
+    d.max_bytes = SIZE_MAX;
+    if (parse_ihdr(&d, data + 16, 13, SIZE_MAX, err) < 0) return PNG_ERR_FORMAT;
+    info->width = d.width;
+    info->height = d.height;
+    info->bit_depth = d.bit_depth;
+    info->color_type = d.color_type;
+    info->interlaced = d.interlaced;
+    return 0;
+}
+
 int png_decode(const uint8_t *data, size_t size, const char *name, size_t max_pixels,
                image_u8_t *out, png_info_t *info, sal_err_t *err) {
+    png_decode_opts_t o = {max_pixels, 0};
+    return png_decode_ex(data, size, name, &o, out, info, err);
+}
+
+int png_decode_ex(const uint8_t *data, size_t size, const char *name, const png_decode_opts_t *opts,
+                  image_u8_t *out, png_info_t *info, sal_err_t *err) {
+    size_t max_pixels = opts ? opts->max_pixels : 0;
     memset(out, 0, sizeof *out);
     if (info) memset(info, 0, sizeof *info);
     if (!name) name = "png";
@@ -432,6 +502,7 @@ int png_decode(const uint8_t *data, size_t size, const char *name, size_t max_pi
     png_decoder_t *d = calloc(1, sizeof *d);
     if (!d) return sal_errf(err, "%s: out of memory", name);
     d->name = name;
+    d->max_bytes = opts && opts->max_bytes ? opts->max_bytes : SAL_IMAGE_DEFAULT_MAX_BYTES;
     int seen_ihdr = 0, seen_plte = 0, seen_trns = 0, in_image_data = 0;
     enum { BEFORE_IDAT, IN_IDAT, AFTER_IDAT } idat_state = BEFORE_IDAT;
     int rc = -1;

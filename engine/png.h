@@ -17,6 +17,17 @@ typedef struct image_u8 {
 
 void image_free(image_u8_t *img);
 
+/* Decoding limit, in bytes a decoder holds at once: the decoded output plus
+ * its full-size intermediate buffers (PNG: the inflated scanlines; JPEG: the
+ * component planes and, for progressive or multi-scan files, the DCT
+ * coefficients). Checked on the header, before anything is allocated, so a
+ * small file claiming a huge image fails at once. 256 MiB covers 8-bit RGB
+ * PNGs up to ~40 MP and 4:2:0 baseline JPEGs up to ~55 MP at full size (the
+ * saliency path decodes large JPEGs at 1/2..1/8 scale, needing far less);
+ * a 16384^2 RGBA16 PNG (3 GiB) or a 65500^2 JPEG at 1/8 (400 MB) is refused.
+ * The programs raise it with the environment variable SALIENT_MAX_IMAGE_MB. */
+#define SAL_IMAGE_DEFAULT_MAX_BYTES ((size_t)256 << 20)
+
 /* png_decode/png_load return PNG_ERR_FORMAT (-2) when the file fails before
  * any image data is read (bad signature, bad IHDR, unknown critical chunk,
  * damaged chunk before the first IDAT chunk header): there libpng's
@@ -51,6 +62,22 @@ typedef struct png_info {
  * Returns 0, PNG_ERR_FORMAT or -1 (see above). */
 int png_decode(const uint8_t *data, size_t size, const char *name, size_t max_pixels,
                image_u8_t *out, png_info_t *info, sal_err_t *err);
+/* The same with every limit: max_pixels as above, max_bytes bounds the
+ * decoder's memory (SAL_IMAGE_DEFAULT_MAX_BYTES when 0). png_decode uses
+ * the default max_bytes. opts may be NULL. */
+typedef struct png_decode_opts {
+    size_t max_pixels;
+    size_t max_bytes;
+} png_decode_opts_t;
+int png_decode_ex(const uint8_t *data, size_t size, const char *name, const png_decode_opts_t *opts,
+                  image_u8_t *out, png_info_t *info, sal_err_t *err);
+/* Reads only the signature and the IHDR chunk (its CRC checked): size, bit
+ * depth, colour type, interlace (has_trns is not known: 0). Returns 0 or
+ * PNG_ERR_FORMAT. */
+int png_read_header(const uint8_t *data, size_t size, const char *name, png_info_t *info, sal_err_t *err);
+/* Bytes png_decode_ex would hold for this header (see
+ * SAL_IMAGE_DEFAULT_MAX_BYTES), at most; UINT64_MAX if absurd. */
+uint64_t png_decode_bytes(const png_info_t *info);
 int png_load(const char *path, image_u8_t *out, png_info_t *info, sal_err_t *err);
 
 /* Encodes 8-bit gray (1), gray+alpha (2), RGB (3) or RGBA (4); the result is

@@ -390,11 +390,25 @@ static void fit_target_raw(int orig_w, int orig_h, int *w, int *h) {
 
 /* JPEG: decoded at the smallest libjpeg scale 1/2, 1/4, 1/8 that still covers
  * the 320 fit (imagecore's computeReadDimensions + beginRead, spec 2.2). */
-static int load_jpeg(const uint8_t *data, size_t size, const char *path, image_u8_t *pixels,
+/* The size rule on the header: a side that rounds to 0 px in the 320 fit
+ * fails before anything is decoded (a 1 x 268M PNG would otherwise be
+ * decoded in full first). */
+static int check_fit(int display_w, int display_h, const char *name, sal_err_t *err) {
+    int w, h;
+    if (saliency_fit_size(display_w, display_h, &w, &h, err)) {
+        sal_err_prefix(err, "%s", name);
+        return SALIENCY_E_SIZE;
+    }
+    return 0;
+}
+
+static int load_jpeg(const uint8_t *data, size_t size, const char *path, size_t max_bytes, image_u8_t *pixels,
                      saliency_image_t *img, sal_err_t *err) {
     jpeg_header_t hd;
     if (jpeg_read_header(data, size, path, &hd, err)) return SALIENCY_E_FORMAT;
     const int swap = orientation_swaps(hd.orientation);
+    int rc = check_fit(swap ? hd.height : hd.width, swap ? hd.width : hd.height, path, err);
+    if (rc) return rc;
     int tw, th;   // target in file orientation
     fit_target_raw(swap ? hd.height : hd.width, swap ? hd.width : hd.height, &tw, &th);
     if (swap) {
@@ -426,7 +440,7 @@ static int load_jpeg(const uint8_t *data, size_t size, const char *path, image_u
         sal_errf(err, "%s: JPEG scale %d/8 is not supported", path, k);
         return SALIENCY_E_DECODE;
     }
-    jpeg_decode_opts_t opts = {.scale_denom = 8 / k};
+    jpeg_decode_opts_t opts = {.scale_denom = 8 / k, .max_bytes = max_bytes};
     if (jpeg_decode(data, size, path, &opts, pixels, NULL, err)) return SALIENCY_E_DECODE;
     if (pixels->width != rw || pixels->height != rh) {
         image_free(pixels);
@@ -442,17 +456,28 @@ static int load_jpeg(const uint8_t *data, size_t size, const char *path, image_u
 
 int saliency_load_memory(const uint8_t *data, size_t size, const char *name, image_u8_t *pixels,
                          saliency_image_t *img, sal_err_t *err) {
+    return saliency_load_memory_ex(data, size, name, NULL, pixels, img, err);
+}
+
+int saliency_load_memory_ex(const uint8_t *data, size_t size, const char *name, const saliency_load_opts_t *opts,
+                            image_u8_t *pixels, saliency_image_t *img, sal_err_t *err) {
     memset(pixels, 0, sizeof *pixels);
     memset(img, 0, sizeof *img);
+    const size_t max_bytes = opts ? opts->max_image_bytes : 0;
     int rc;
+    png_info_t hdr;
     if (png_sniff(data, size)) {
+        // the size rule first, on IHDR; a damaged IHDR is left to the decoder's message
+        if (png_read_header(data, size, name, &hdr, err) == 0 && (rc = check_fit(hdr.width, hdr.height, name, err)))
+            return rc;
         // 16-bit -> high byte, palette / tRNS -> RGB(A), gray tRNS ignored (png.h)
-        rc = png_decode(data, size, name, 0, pixels, NULL, err);
+        png_decode_opts_t po = {0, max_bytes};
+        rc = png_decode_ex(data, size, name, &po, pixels, NULL, err);
         if (rc == PNG_ERR_FORMAT) rc = SALIENCY_E_FORMAT;
         else if (rc) rc = SALIENCY_E_DECODE;
         else *img = saliency_image_rgb(pixels->pixels, pixels->width, pixels->height, pixels->channels);
     } else if (jpeg_sniff(data, size)) {
-        rc = load_jpeg(data, size, name, pixels, img, err);
+        rc = load_jpeg(data, size, name, max_bytes, pixels, img, err);
     } else {
         sal_errf(err, "%s: unknown or corrupt image format", name);
         rc = SALIENCY_E_FORMAT;
@@ -462,6 +487,11 @@ int saliency_load_memory(const uint8_t *data, size_t size, const char *name, ima
 
 int saliency_load_file(const char *path, image_u8_t *pixels, saliency_image_t *img,
                        sal_err_t *err) {
+    return saliency_load_file_ex(path, NULL, pixels, img, err);
+}
+
+int saliency_load_file_ex(const char *path, const saliency_load_opts_t *opts, image_u8_t *pixels,
+                          saliency_image_t *img, sal_err_t *err) {
     memset(pixels, 0, sizeof *pixels);
     memset(img, 0, sizeof *img);
     struct stat st;
@@ -477,7 +507,7 @@ int saliency_load_file(const char *path, image_u8_t *pixels, saliency_image_t *i
     uint8_t *data;
     size_t size;
     if (sal_read_file(path, SALIENCY_MAX_FILE, &data, &size, err)) return SALIENCY_E_OPEN;
-    int rc = saliency_load_memory(data, size, path, pixels, img, err);
+    int rc = saliency_load_memory_ex(data, size, path, opts, pixels, img, err);
     free(data);
     return rc;
 }

@@ -134,5 +134,18 @@ int saliency_load_file(const char *path, image_u8_t *pixels, saliency_image_t *i
 /* Same for a file's bytes in memory (`name` for messages); no SALIENCY_E_OPEN. */
 int saliency_load_memory(const uint8_t *data, size_t size, const char *name, image_u8_t *pixels,
                          saliency_image_t *img, sal_err_t *err);
+/* Limits for loading: max_image_bytes bounds the decoder's memory (0 =
+ * SAL_IMAGE_DEFAULT_MAX_BYTES, png.h). Whatever the limit, the size rules
+ * (SALIENCY_E_SIZE: a side rounds to 0 px in the 320 fit) and the memory
+ * limit are checked on the file's header, before any pixel is decoded; the
+ * memory limit fails like the decoder's other size limits (PNG:
+ * SALIENCY_E_FORMAT, JPEG: SALIENCY_E_DECODE). */
+typedef struct saliency_load_opts {
+    size_t max_image_bytes;
+} saliency_load_opts_t;
+int saliency_load_file_ex(const char *path, const saliency_load_opts_t *opts, image_u8_t *pixels,
+                          saliency_image_t *img, sal_err_t *err);
+int saliency_load_memory_ex(const uint8_t *data, size_t size, const char *name, const saliency_load_opts_t *opts,
+                            image_u8_t *pixels, saliency_image_t *img, sal_err_t *err);
 
 #endif

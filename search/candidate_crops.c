@@ -38,7 +38,8 @@ void cc_args_free(cc_args_t *a) {
 
 int cc_open_model(const char *path, blob_t **blob, saliency_model_t *m, sal_err_t *err) {
     // a .vxm is converted in memory (a few ms); a blob is mmapped
-    if (netload_open(path, blob, err) < 0) return -1;
+    netload_options_t o = {.saliency = 1};  // errors say what a saliency model is
+    if (netload_open_ex(path, &o, blob, err) < 0) return -1;
     if (saliency_model_init(m, *blob, err)) {
         blob_close(*blob);
         *blob = NULL;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "candidate_crops.h"
+#include "cli.h"
 #include "saliency.h"
 #include "startup_check.h"
 
@@ -60,6 +61,8 @@ static void help(void) {
            "(\"-\": read from stdin).\n"
            "Exit codes: 0 ok, 1 undecodable image, 2 bad model, 3 usage, 4 unknown image\n"
            "format, 5 cannot open the image, 10 image too thin to fit 320x320.\n"
+           "Images needing more than 256 MiB to decode are refused (SALIENT_MAX_IMAGE_MB=N\n"
+           "raises the limit).\n"
            "SALIENT_CC_DEBUG=1 also prints the original tool's debug line on stderr.\n");
 }
 
@@ -94,6 +97,12 @@ int main(int argc, char **argv) {
         return EXIT_OTHER;
     }
 
+    saliency_load_opts_t load_opts = {0};
+    if (cli_image_limit(&load_opts.max_image_bytes, &err)) {
+        fprintf(stderr, "candidate_crops: %s\n", err.msg);
+        cc_args_free(&args);
+        return EXIT_OTHER;
+    }
     // the image first, then the model: the original's order, so errors come out alike
     image_u8_t pixels;
     saliency_image_t img;
@@ -102,12 +111,16 @@ int main(int argc, char **argv) {
         uint8_t *data;
         size_t size;
         rc = read_stdin(&data, &size) ? SALIENCY_E_OPEN
-                                      : saliency_load_memory(data, size, "-", &pixels, &img, &err);
+                                      : saliency_load_memory_ex(data, size, "-", &load_opts, &pixels, &img, &err);
         if (rc != SALIENCY_E_OPEN) free(data);
     } else {
-        rc = saliency_load_file(args.image, &pixels, &img, &err);
+        rc = saliency_load_file_ex(args.image, &load_opts, &pixels, &img, &err);
     }
-    if (rc) {
+    // a too-thin image is found on its header now, but the original only
+    // fails on it after loading the model: a bad model still exits 2 first
+    sal_err_t thin_err = err;
+    const int thin = rc == SALIENCY_E_SIZE;
+    if (rc && !thin) {
         switch (rc) {
         case SALIENCY_E_OPEN:
             fprintf(stderr, "error: unable to open input file for '%s'\n", args.image);
@@ -115,9 +128,6 @@ int main(int argc, char **argv) {
         case SALIENCY_E_FORMAT:
             fprintf(stderr, "error: unknown or corrupt image format for '%s' (%s)\n", args.image,
                     err.msg);
-            break;
-        case SALIENCY_E_SIZE:
-            fprintf(stderr, "error: bad image dimensions: %s\n", err.msg);
             break;
         default:
             fprintf(stderr, "error: unable to read source image: %s\n", err.msg);
@@ -134,6 +144,12 @@ int main(int argc, char **argv) {
         image_free(&pixels);
         cc_args_free(&args);
         return EXIT_MODEL;
+    }
+    if (thin) {
+        fprintf(stderr, "error: bad image dimensions: %s\n", thin_err.msg);
+        cc_close_model(blob, &model);
+        cc_args_free(&args);
+        return cc_exit_code(SALIENCY_E_SIZE);
     }
 
     saliency_result_t res;

@@ -46,3 +46,13 @@ int cli_value(int argc, char **argv, int *i, const char *flag, const char **val,
     *val = argv[++*i];
     return 1;
 }
+
+int cli_image_limit(size_t *max_bytes, sal_err_t *err) {
+    *max_bytes = 0;
+    const char *v = getenv("SALIENT_MAX_IMAGE_MB");
+    if (!v || !*v) return 0;
+    int mb;
+    if (cli_int("SALIENT_MAX_IMAGE_MB", v, 1, 1L << 20, &mb, err)) return -1;
+    *max_bytes = (size_t)mb << 20;
+    return 0;
+}

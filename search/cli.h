@@ -17,4 +17,10 @@ int cli_double(const char *flag, const char *val, double lo, double hi, double *
  * Returns 1 if matched, 0 if not, -1 on a missing value. */
 int cli_value(int argc, char **argv, int *i, const char *flag, const char **val, sal_err_t *err);
 
+/* The image decoding limit (bytes a decoder may hold, png.h's
+ * SAL_IMAGE_DEFAULT_MAX_BYTES) from the environment variable
+ * SALIENT_MAX_IMAGE_MB (MiB, 1..1048576); *max_bytes = 0 (the default)
+ * when unset or empty. For the programs' main code only. */
+int cli_image_limit(size_t *max_bytes, sal_err_t *err);
+
 #endif

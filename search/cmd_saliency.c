@@ -42,7 +42,9 @@ static void saliency_help(FILE *f) {
             "                     .npy + PNG montages, listed in DIR/trace.txt (with several\n"
             "                     images the names start with the image's file name)\n\n"
             "Default output: one line per image: IMAGE<tab>max<tab>x<tab>y\n"
-            "(max = the largest map value; x y = the most salient point in image pixels).\n");
+            "(max = the largest map value; x y = the most salient point in image pixels).\n"
+            "Images needing more than 256 MiB to decode are refused from their header;\n"
+            "SALIENT_MAX_IMAGE_MB=N raises that limit.\n");
 }
 
 static void print_json(const char *path, const saliency_result_t *r) {
@@ -137,6 +139,12 @@ int cmd_saliency(int argc, char **argv) {
         free(images);
         return 1;
     }
+    saliency_load_opts_t load_opts = {0};
+    if (cli_image_limit(&load_opts.max_image_bytes, &err)) {
+        fprintf(stderr, "salient saliency: %s\n", err.msg);
+        free(images);
+        return 2;
+    }
     blob_t *blob;
     saliency_model_t model;
     if (cc_open_model(model_path, &blob, &model, &err)) {
@@ -181,7 +189,7 @@ int cmd_saliency(int argc, char **argv) {
         image_u8_t pixels;
         saliency_image_t img;
         saliency_result_t r;
-        if (saliency_load_file(images[i], &pixels, &img, &err) ||
+        if (saliency_load_file_ex(images[i], &load_opts, &pixels, &img, &err) ||
             saliency_run_opts(&model, &img, &ws, &opts, &r, &err)) {
             fprintf(stderr, "salient saliency: %s\n", err.msg);
             image_free(&pixels);

@@ -29,7 +29,9 @@ typedef enum netload_format {
 } netload_format_t;
 
 typedef struct netload_options {
-    int use_G;  /* PyTorch snapshots: convert G instead of G_ema */
+    int use_G;     /* PyTorch snapshots: convert G instead of G_ema */
+    int saliency;  /* the caller wants the saliency model: only a .vxm or a blob
+                    * is accepted, and errors say what a saliency model is */
 } netload_options_t;
 
 /* Format of a file from its first bytes (pass the whole buffer or at

@@ -29,7 +29,8 @@ typedef struct node_chunk {
 
 struct pk_ctx {
     pk_options_t opt;
-    size_t used, limit;
+    size_t used, limit;   /* limit: max_memory */
+    size_t input_bytes;   /* pickle bytes loaded so far (bounds `used` too) */
     node_chunk_t *chunks;
     pk_node_t **persids;  /* every PK_PERSID made, in order (torch storages) */
     size_t n_persids, cap_persids;
@@ -69,8 +70,19 @@ size_t pk_ctx_persids(const pk_ctx_t *c, pk_node_t *const **out) {
     return c->n_persids;
 }
 
+/* The memory this context may use now: max_memory, and no more than the
+ * input loaded so far can plausibly need (see PK_MEMORY_PER_BYTE). */
+static size_t effective_limit(const pk_ctx_t *c) {
+    size_t rel;
+    if (__builtin_mul_overflow(c->input_bytes, (size_t)PK_MEMORY_PER_BYTE, &rel) ||
+        __builtin_add_overflow(rel, PK_MEMORY_BASE, &rel))
+        rel = SIZE_MAX;
+    return rel < c->limit ? rel : c->limit;
+}
+
 static int charge(pk_ctx_t *c, size_t bytes) {
-    if (bytes > c->limit - c->used) return -1;
+    size_t limit = effective_limit(c);
+    if (c->used > limit || bytes > limit - c->used) return -1;
     c->used += bytes;
     return 0;
 }
@@ -103,9 +115,16 @@ static int vm_fail(vm_t *vm, const char *fmt, ...) {
                     vm->op, (unsigned long long)(vm->c->opt.base_offset + vm->op_pos));
 }
 
+/* Running out of input: most often an incomplete download, so say so first
+ * and keep the detail after. */
+#define PK_TRUNCATED "truncated or corrupt pickle (incomplete download?): "
+
 static int vm_oom(vm_t *vm) {
-    return vm_fail(vm, "pickle needs more than the %zu MB memory limit",
-                   vm->c->limit >> 20);
+    size_t limit = effective_limit(vm->c);
+    if (limit < vm->c->limit)
+        return vm_fail(vm, "objects built from %zu bytes of pickle exceed the %zu MB memory limit for that size "
+                       "(a memo/reference bomb?)", vm->c->input_bytes, limit >> 20);
+    return vm_fail(vm, "pickle needs more than the %zu MB memory limit", limit >> 20);
 }
 
 /* Grows *arr (of elem-size items, capacity *cap) to hold at least `need`. */
@@ -208,7 +227,7 @@ static int pop_mark(vm_t *vm, size_t *first) {
 static int take(vm_t *vm, size_t n, const uint8_t **out) {
     *out = vm->p + vm->pos;
     if (n > vm->len - vm->pos)
-        return vm_fail(vm, "truncated: %llu bytes needed, %llu left", (unsigned long long)n,
+        return vm_fail(vm, PK_TRUNCATED "%llu bytes needed, %llu left", (unsigned long long)n,
                        (unsigned long long)(vm->len - vm->pos));
     *out = vm->p + vm->pos;
     vm->pos += n;
@@ -234,7 +253,7 @@ static int take_line(vm_t *vm, const uint8_t **start, size_t *n) {
     size_t lim = left < MAX_TEXT_LINE ? left : MAX_TEXT_LINE;
     const uint8_t *s = vm->p + vm->pos;
     const uint8_t *nl = memchr(s, '\n', lim);
-    if (!nl) return vm_fail(vm, left < MAX_TEXT_LINE ? "truncated text argument" : "text argument too long");
+    if (!nl) return vm_fail(vm, left < MAX_TEXT_LINE ? PK_TRUNCATED "unterminated text argument" : "text argument too long");
     *start = s;
     *n = (size_t)(nl - s);
     vm->pos += *n + 1;
@@ -476,7 +495,7 @@ static int take_payload(vm_t *vm, int nbytes, const uint8_t **b, size_t *n) {
     uint64_t len;
     if (take_uint(vm, nbytes, &len)) return -1;
     if (len > vm->len - vm->pos)
-        return vm_fail(vm, "length %llu exceeds the %llu bytes left", (unsigned long long)len,
+        return vm_fail(vm, PK_TRUNCATED "length %llu exceeds the %llu bytes left", (unsigned long long)len,
                        (unsigned long long)(vm->len - vm->pos));
     *n = (size_t)len;
     return take(vm, *n, b);
@@ -486,7 +505,7 @@ static int run(vm_t *vm, pk_node_t **out) {
     for (;;) {
         vm->op_pos = vm->pos;
         vm->op = 0;
-        if (vm->pos >= vm->len) return vm_fail(vm, "truncated: no STOP opcode");
+        if (vm->pos >= vm->len) return vm_fail(vm, PK_TRUNCATED "no STOP opcode");
         vm->op = vm->p[vm->pos++];
         const uint8_t *b = NULL;
         size_t n = 0;
@@ -502,7 +521,7 @@ static int run(vm_t *vm, pk_node_t **out) {
         case OP_FRAME:
             if (take_uint(vm, 8, &u)) return -1;
             if (u > vm->len - vm->pos)
-                return vm_fail(vm, "frame of %llu bytes exceeds the %llu bytes left",
+                return vm_fail(vm, PK_TRUNCATED "frame of %llu bytes exceeds the %llu bytes left",
                                (unsigned long long)u, (unsigned long long)(vm->len - vm->pos));
             break;
         case OP_STOP:
@@ -547,7 +566,7 @@ static int run(vm_t *vm, pk_node_t **out) {
         case OP_LONG4: {
             if (take_uint(vm, 4, &u)) return -1;
             if ((int32_t)(uint32_t)u < 0) return vm_fail(vm, "negative LONG4 length");
-            if (u > vm->len - vm->pos) return vm_fail(vm, "length %llu exceeds the data", (unsigned long long)u);
+            if (u > vm->len - vm->pos) return vm_fail(vm, PK_TRUNCATED "length %llu exceeds the data", (unsigned long long)u);
             if (take(vm, (size_t)u, &b) || push(vm, make_long(vm, b, (size_t)u))) return -1;
             break;
         }
@@ -599,7 +618,7 @@ static int run(vm_t *vm, pk_node_t **out) {
         case OP_BINSTRING:
             if (take_uint(vm, 4, &u)) return -1;
             if ((int32_t)(uint32_t)u < 0) return vm_fail(vm, "negative BINSTRING length");
-            if (u > vm->len - vm->pos) return vm_fail(vm, "length %llu exceeds the data", (unsigned long long)u);
+            if (u > vm->len - vm->pos) return vm_fail(vm, PK_TRUNCATED "length %llu exceeds the data", (unsigned long long)u);
             if (take(vm, (size_t)u, &b) || push(vm, make_str(vm, b, (size_t)u))) return -1;
             break;
         case OP_BINUNICODE8:
@@ -786,6 +805,7 @@ int pk_load(pk_ctx_t *c, const uint8_t *data, size_t len, size_t *consumed, pk_n
     vm.len = data ? len : 0;
     vm.err = err;
     *out = NULL;
+    c->input_bytes = vm.len > SIZE_MAX - c->input_bytes ? SIZE_MAX : c->input_bytes + vm.len;
     int rc = run(&vm, out);
     if (consumed) *consumed = vm.pos;
     /* The stack, marks and memo die with this load; the nodes stay. */

@@ -38,6 +38,14 @@
 #define PK_MAX_DEPTH 1000       /* container nesting, as built */
 #define PK_MEMO_SLACK 65536     /* memo indices may run this far past the entry count */
 #define PK_DEFAULT_MAX_MEMORY ((size_t)1 << 30)  /* node bookkeeping, not payloads */
+/* Besides max_memory, a context may use at most PK_MEMORY_BASE +
+ * PK_MEMORY_PER_BYTE x (bytes of pickle input loaded into it). Without
+ * sharing, one input byte makes at most one node (~112 bytes) plus an item
+ * pointer; a memo reference (`h` + index, then `t`/`R`) can make a
+ * container copy a whole earlier list (OrderedDict(pairs), set(list)), so
+ * a 180 KB pickle could otherwise claim the full 1 GiB. */
+#define PK_MEMORY_BASE ((size_t)32 << 20)
+#define PK_MEMORY_PER_BYTE 256
 
 typedef enum pk_type {
     PK_NONE = 0,

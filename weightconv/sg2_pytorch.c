@@ -20,8 +20,13 @@
 
 #define MAX_MODULE_DEPTH 32
 #define MAX_MODULES 4096     /* visits; shared (memoised) modules could otherwise explode */
-#define MAX_TENSORS 20000
+#define MAX_TENSORS BLOB_MAX_TENSORS  /* engine/blob.h */
 #define MAX_NAME 255
+/* Entries of one module's dicts and sets (state, _parameters, _buffers,
+ * _modules, _non_persistent_buffers_set): real modules have a few dozen.
+ * Lookups in them are linear and every module visit repeats them, so a
+ * shared module with a huge state could otherwise cost 4096 x millions. */
+#define MAX_MODULE_ENTRIES 1024
 
 /* FORMAT.md §1.3: every global a StyleGAN2-ADA snapshot references. */
 static const pk_global_t SG2PT_GLOBALS[] = {
@@ -50,6 +55,7 @@ typedef struct conv {
     char **names;           /* tensors added so far */
     int64_t (*shapes)[TENSOR_MAX_DIMS + 1];  /* their ndim, shape... */
     int n_tensors, cap_names;
+    uint64_t out_bytes;     /* float32 bytes of the tensors added so far */
     sal_err_t *err;
 } conv_t;
 
@@ -64,9 +70,17 @@ static const pk_node_t *module_state(conv_t *cv, const pk_node_t *m, const char 
         return NULL;
     }
     const pk_node_t *meta = m->args->items[0];
+    if (meta->n > MAX_MODULE_ENTRIES) {
+        sal_errf(cv->err, "%s: module '%s' has more than %d attributes", cv->file, path, MAX_MODULE_ENTRIES);
+        return NULL;
+    }
     const pk_node_t *cls = pk_dict_get(meta, "class_name"), *state = pk_dict_get(meta, "state");
     if (!cls || cls->type != PK_STR || !state || state->type != PK_DICT) {
         sal_errf(cv->err, "%s: module '%s' lacks class_name/state", cv->file, path);
+        return NULL;
+    }
+    if (state->n > MAX_MODULE_ENTRIES) {
+        sal_errf(cv->err, "%s: module '%s' has more than %d attributes", cv->file, path, MAX_MODULE_ENTRIES);
         return NULL;
     }
     *class_name = cls->s;
@@ -100,6 +114,16 @@ static int add_tensor(conv_t *cv, const char *name, const pk_node_t *node) {
     float *owned;
     if (cv->n_tensors >= MAX_TENSORS) return sal_errf(cv->err, "%s: more than %d tensors", cv->file, MAX_TENSORS);
     if (ts_tensor_from_node(&cv->arch, node, cv->file, name, &t, cv->err)) return -1;
+    /* the whole network stays a plausible size for the bytes it came from
+     * (see torch_storage.h); checked before anything is allocated */
+    uint64_t cap = TS_MAX_EXPANSION * 2 * ((uint64_t)cv->in->size + cv->arch.inflated) + TS_NETWORK_SLACK_BYTES;
+    if (cap > TS_MAX_INFLATED_TOTAL) cap = TS_MAX_INFLATED_TOTAL;
+    cv->out_bytes += (uint64_t)ts_tensor_numel(&t) * sizeof(float);  /* numel <= 2^28: no overflow */
+    if (cv->out_bytes > cap)
+        return sal_errf(cv->err, "%s: tensors reach %llu MiB at '%s', more than this %llu-byte file can hold "
+                        "(limit %llu MiB; repeated storage views?)", cv->file,
+                        (unsigned long long)(cv->out_bytes >> 20), name, (unsigned long long)cv->in->size,
+                        (unsigned long long)(cap >> 20));
     if (ts_tensor_to_f32(&t, cv->file, name, &data, &owned, cv->err)) return -1;
     if (owned && wc_input_own(cv->in, owned, cv->err)) return -1;
     if (blob_writer_tensor(cv->w, name, DT_F32, t.ndim, t.shape, data, 0, cv->err))
@@ -125,6 +149,9 @@ static int add_tensor(conv_t *cv, const char *name, const pk_node_t *node) {
 static int add_tensor_dict(conv_t *cv, const char *prefix, const pk_node_t *d, const pk_node_t *skip) {
     if (!d) return 0;
     if (d->type != PK_DICT) return sal_errf(cv->err, "%s: '%s' has a malformed tensor dict", cv->file, prefix);
+    if (d->n > MAX_MODULE_ENTRIES || (skip && skip->n > MAX_MODULE_ENTRIES))
+        return sal_errf(cv->err, "%s: '%s' has more than %d tensors or skipped names", cv->file, prefix,
+                        MAX_MODULE_ENTRIES);
     for (size_t i = 0; i < d->n; i++) {
         const pk_node_t *k = d->items[2 * i], *v = d->items[2 * i + 1];
         if (!valid_key(k)) return sal_errf(cv->err, "%s: '%s' has a bad tensor name", cv->file, prefix);
@@ -150,6 +177,8 @@ static int walk_module(conv_t *cv, const pk_node_t *m, const char *prefix, int d
     const pk_node_t *mods = pk_dict_get(st, "_modules");
     if (!mods) return 0;
     if (mods->type != PK_DICT) return sal_errf(cv->err, "%s: '%s' has a malformed _modules", cv->file, prefix);
+    if (mods->n > MAX_MODULE_ENTRIES)
+        return sal_errf(cv->err, "%s: '%s' has more than %d child modules", cv->file, prefix, MAX_MODULE_ENTRIES);
     for (size_t i = 0; i < mods->n; i++) {
         const pk_node_t *k = mods->items[2 * i], *v = mods->items[2 * i + 1];
         if (!valid_key(k)) return sal_errf(cv->err, "%s: '%s' has a bad module name", cv->file, prefix);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_INFLATED_TOTAL ((uint64_t)4 << 30)  /* zip bombs stop here */
 #define MAX_TENSOR_NEST 4                        /* _rebuild_parameter wrappers */
 
 /* The legacy magic number 0x1950a86a20f9469cfc6c as LONG1 bytes. */
@@ -201,6 +200,7 @@ static int open_zip(ts_archive_t *a, const uint8_t *data, size_t len, sal_err_t 
     zr_archive_t z;
     if (zr_open(&z, data, len, a->name, err)) return -1;
     int rc = -1, cap = 0;
+    uint64_t inflated = 0;
     persid_info_t *infos = NULL;
     const zr_entry_t *pkl = NULL;
     char path[1024];
@@ -220,7 +220,6 @@ static int open_zip(ts_archive_t *a, const uint8_t *data, size_t len, sal_err_t 
     if (plen >= 512) { sal_errf(err, "%s: zip member name too long", a->name); goto done; }
     const uint8_t *bytes;
     void *owned;
-    uint64_t inflated = 0;
     snprintf(path, sizeof path, "%.*sbyteorder", (int)plen, pkl->name);
     const zr_entry_t *bo = zr_find(&z, path);
     if (bo) {
@@ -229,7 +228,10 @@ static int open_zip(ts_archive_t *a, const uint8_t *data, size_t len, sal_err_t 
         free(owned);
         if (big) { sal_errf(err, "%s: big-endian torch.save files are not supported", a->name); goto done; }
     }
-    if (zr_read(&z, pkl, MAX_INFLATED_TOTAL, &bytes, &owned, err)) goto done;
+    /* all members together inflate to at most `budget` bytes */
+    uint64_t budget = TS_MAX_INFLATED_TOTAL;
+    if ((uint64_t)len < budget / TS_MAX_INFLATE_RATIO) budget = (uint64_t)len * TS_MAX_INFLATE_RATIO;
+    if (zr_read(&z, pkl, budget, &bytes, &owned, err)) goto done;
     if (owned) {
         void **o = realloc(a->owned, sizeof(void *) * (size_t)(a->n_owned + 1));
         if (!o) { free(owned); sal_errf(err, "%s: out of memory", a->name); goto done; }
@@ -255,7 +257,7 @@ static int open_zip(ts_archive_t *a, const uint8_t *data, size_t len, sal_err_t 
         }
         const zr_entry_t *m = zr_find(&z, path);
         if (!m) { sal_errf(err, "%s: storage member '%s' missing", a->name, path); goto done; }
-        if (zr_read(&z, m, MAX_INFLATED_TOTAL - inflated, &bytes, &owned, err)) goto done;
+        if (zr_read(&z, m, budget - inflated, &bytes, &owned, err)) goto done;
         if (owned) {
             void **o = realloc(a->owned, sizeof(void *) * (size_t)(a->n_owned + 1));
             if (!o) { free(owned); sal_errf(err, "%s: out of memory", a->name); goto done; }
@@ -268,6 +270,7 @@ static int open_zip(ts_archive_t *a, const uint8_t *data, size_t len, sal_err_t 
     }
     rc = sort_entries(a, err);
 done:
+    a->inflated = inflated;
     free(infos);
     zr_close(&z);
     return rc;
@@ -367,6 +370,52 @@ static int int_tuple(const pk_node_t *n, int64_t *v, int *count) {
     return 0;
 }
 
+/* Checks that every element a tensor addresses lies inside its storage and
+ * that the tensor does not expand its storage absurdly. All arithmetic is
+ * unsigned 64-bit with overflow checks: with non-negative strides the
+ * addressed positions run from `offset` up to
+ *   last = offset + sum_i (shape_i - 1) * stride_i,
+ * so `last < storage numel` (computed without wrapping) covers them all. */
+static int check_extent(const ts_tensor_t *t, const char *name, const char *what, sal_err_t *err) {
+    uint64_t numel = 1;
+    for (int i = 0; i < t->ndim; i++) {
+        if (t->shape[i] < 0 || t->stride[i] < 0)
+            return sal_errf(err, "%s: %s: negative size or stride", name, what);
+        if (__builtin_mul_overflow(numel, (uint64_t)t->shape[i], &numel) || numel > TS_MAX_TENSOR_NUMEL)
+            return sal_errf(err, "%s: %s: tensor too large", name, what);
+    }
+    uint64_t offset = (uint64_t)t->offset, storage = t->st.numel;
+    if (numel == 0) {  /* an empty tensor reads nothing; its offset may sit at the end */
+        if (offset > storage)
+            return sal_errf(err, "%s: %s: storage offset %llu past the end of a %llu-element storage", name, what,
+                            (unsigned long long)offset, (unsigned long long)storage);
+        return 0;
+    }
+    if (offset >= storage)
+        return sal_errf(err, "%s: %s: storage offset %llu at or past the end of a %llu-element storage", name, what,
+                        (unsigned long long)offset, (unsigned long long)storage);
+    uint64_t last = offset;
+    for (int i = 0; i < t->ndim; i++) {
+        uint64_t step;
+        if (__builtin_mul_overflow((uint64_t)(t->shape[i] - 1), (uint64_t)t->stride[i], &step) ||
+            __builtin_add_overflow(last, step, &last))
+            return sal_errf(err, "%s: %s: tensor view out of range", name, what);
+    }
+    if (last >= storage)
+        return sal_errf(err, "%s: %s: tensor view reaches element %llu of a %llu-element storage", name, what,
+                        (unsigned long long)last, (unsigned long long)storage);
+    /* views (stride 0, overlapping strides) may repeat storage elements;
+     * a saved network never needs many more elements than it stores */
+    uint64_t allowed;
+    if (numel > TS_TINY_TENSOR_NUMEL && !__builtin_mul_overflow(storage, (uint64_t)TS_MAX_EXPANSION, &allowed) &&
+        numel > allowed)
+        return sal_errf(err,
+                        "%s: %s: tensor of %llu elements expands a %llu-element storage more than %dx "
+                        "(repeated elements; refusing a decompression bomb)",
+                        name, what, (unsigned long long)numel, (unsigned long long)storage, TS_MAX_EXPANSION);
+    return 0;
+}
+
 int ts_tensor_from_node(const ts_archive_t *a, const pk_node_t *node, const char *name,
                         const char *what, ts_tensor_t *out, sal_err_t *err) {
     memset(out, 0, sizeof *out);
@@ -390,28 +439,7 @@ int ts_tensor_from_node(const ts_archive_t *a, const pk_node_t *node, const char
         return sal_errf(err, "%s: %s: bad storage offset", name, what);
     if (ts_resolve_storage(a, args->items[0], name, what, &out->st, err)) return -1;
     out->dtype = out->st.dtype;
-    /* every addressed element must lie inside the storage */
-    uint64_t numel = 1, last = (uint64_t)out->offset;
-    const uint64_t LIMIT = (uint64_t)1 << 62;
-    for (int i = 0; i < nd; i++) {
-        if (out->shape[i] < 0 || out->stride[i] < 0)
-            return sal_errf(err, "%s: %s: negative size or stride", name, what);
-        if (out->shape[i] && (uint64_t)out->shape[i] > LIMIT / (numel ? numel : 1))
-            return sal_errf(err, "%s: %s: tensor too large", name, what);
-        numel *= (uint64_t)out->shape[i];
-    }
-    if (numel) {
-        for (int i = 0; i < nd; i++) {
-            uint64_t ext = (uint64_t)(out->shape[i] - 1);
-            if (out->stride[i] && ext > (LIMIT - last) / (uint64_t)out->stride[i])
-                return sal_errf(err, "%s: %s: tensor view out of range", name, what);
-            last += ext * (uint64_t)out->stride[i];
-        }
-        if (last >= out->st.numel)
-            return sal_errf(err, "%s: %s: tensor view reaches element %llu of a %llu-element storage", name, what,
-                            (unsigned long long)last, (unsigned long long)out->st.numel);
-    }
-    return 0;
+    return check_extent(out, name, what, err);
 }
 
 static float load_f32(dtype_t dt, const uint8_t *p) {
@@ -448,13 +476,19 @@ int ts_tensor_to_f32(const ts_tensor_t *t, const char *name, const char *what, c
     if (sal_mul_size((size_t)numel, sizeof(float), &bytes)) return sal_errf(err, "%s: %s too large", name, what);
     float *buf = malloc(bytes ? bytes : 1);
     if (!buf) return sal_errf(err, "%s: out of memory converting %s", name, what);
+    /* ts_tensor_from_node checked offset + sum((shape-1)*stride) < storage
+     * numel without overflow, so every position below stays in range */
     int64_t idx[TENSOR_MAX_DIMS] = {0};
-    int64_t pos = t->offset;  /* storage index of the current element */
+    uint64_t pos = (uint64_t)t->offset;  /* storage index of the current element */
     for (int64_t k = 0; k < numel; k++) {
+        if (pos >= t->st.numel) {  /* unreachable after the extent check; never read outside */
+            free(buf);
+            return sal_errf(err, "%s: %s: element outside its storage", name, what);
+        }
         buf[k] = load_f32(t->dtype, t->st.data + (size_t)pos * esize);
         for (int d = t->ndim - 1; d >= 0; d--) {  /* odometer step */
-            if (++idx[d] < t->shape[d]) { pos += t->stride[d]; break; }
-            pos -= (idx[d] - 1) * t->stride[d];
+            if (++idx[d] < t->shape[d]) { pos += (uint64_t)t->stride[d]; break; }
+            pos -= (uint64_t)(idx[d] - 1) * (uint64_t)t->stride[d];
             idx[d] = 0;
         }
     }

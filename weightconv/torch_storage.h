@@ -29,6 +29,29 @@
 #include "tensor.h"
 #include "zip_reader.h"
 
+/* Resource limits (a hostile file must fail fast with bounded memory).
+ * The largest published StyleGAN2 generator pickle (FFHQ 1024x1024, with
+ * G, D and G_ema) is about 380 MB; its biggest tensor has 4.7M elements.
+ *  - TS_MAX_INFLATED_TOTAL: bytes a zip archive may inflate to in all,
+ *    4x that pickle (1.5 GiB);
+ *  - TS_MAX_INFLATE_RATIO: ... and at most this many times the archive's own
+ *    size (torch.save stores members uncompressed; float weights deflate
+ *    by ~1.1x, a deflate bomb by ~1000x);
+ *  - TS_MAX_TENSOR_NUMEL: elements of one tensor (1 GiB as float32);
+ *  - a tensor of more than TS_TINY_TENSOR_NUMEL elements may address at
+ *    most TS_MAX_EXPANSION times as many elements as its storage holds
+ *    (stride-0 or overlapping views repeat elements; saved networks do
+ *    not, so a 700-byte file cannot expand into gigabytes). */
+#define TS_MAX_INFLATED_TOTAL ((uint64_t)1536 << 20)
+#define TS_MAX_INFLATE_RATIO 64
+#define TS_MAX_TENSOR_NUMEL ((uint64_t)1 << 28)
+#define TS_TINY_TENSOR_NUMEL ((uint64_t)1 << 16)
+#define TS_MAX_EXPANSION 4
+/* A whole converted network (all its float32 tensors) may take at most
+ * TS_MAX_EXPANSION x 2 x (file bytes + inflated bytes) + 16 MiB (float16
+ * storages double in size) and never more than TS_MAX_INFLATED_TOTAL. */
+#define TS_NETWORK_SLACK_BYTES ((uint64_t)16 << 20)
+
 typedef struct ts_storage {
     dtype_t dtype;
     const uint8_t *data;  /* numel little-endian elements (maybe unaligned) */
@@ -50,6 +73,7 @@ typedef struct ts_archive {
     void **owned;         /* inflated zip members */
     int n_owned;
     const pk_global_t *globals_buf;  /* whitelist used for the data pickle */
+    uint64_t inflated;    /* bytes of deflated zip members inflated in memory */
 } ts_archive_t;
 
 typedef struct ts_tensor {

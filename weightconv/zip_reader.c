@@ -38,8 +38,14 @@ void zr_close(zr_archive_t *z) {
     if (!z) return;
     for (int i = 0; i < z->n_entries; i++) free(z->entries[i].name);
     free(z->entries);
+    free(z->by_name);
     z->entries = NULL;
+    z->by_name = NULL;
     z->n_entries = 0;
+}
+
+static int cmp_entry_name(const void *a, const void *b) {
+    return strcmp((*(zr_entry_t *const *)a)->name, (*(zr_entry_t *const *)b)->name);
 }
 
 /* Reads the zip64 extra field of a central record: replaces the fields that
@@ -129,13 +135,29 @@ int zr_open(zr_archive_t *z, const uint8_t *data, size_t len, const char *name, 
         }
         p += 46u + nl + xl + cl;
     }
+    /* the name index; a name given twice would make lookups ambiguous */
+    if (!(z->by_name = malloc(sizeof *z->by_name * (z->n_entries ? (size_t)z->n_entries : 1)))) {
+        zr_close(z);
+        return sal_errf(err, "%s: out of memory", name);
+    }
+    for (int i = 0; i < z->n_entries; i++) z->by_name[i] = &z->entries[i];
+    qsort(z->by_name, (size_t)z->n_entries, sizeof *z->by_name, cmp_entry_name);
+    for (int i = 1; i < z->n_entries; i++) {
+        if (strcmp(z->by_name[i - 1]->name, z->by_name[i]->name) == 0) {
+            sal_errf(err, "%s: zip member '%s' appears twice", name, z->by_name[i]->name);
+            zr_close(z);
+            return -1;
+        }
+    }
     return 0;
 }
 
 const zr_entry_t *zr_find(const zr_archive_t *z, const char *name) {
-    for (int i = 0; i < z->n_entries; i++)
-        if (strcmp(z->entries[i].name, name) == 0) return &z->entries[i];
-    return NULL;
+    if (!z->by_name || !z->n_entries) return NULL;
+    zr_entry_t probe, *pp = &probe;
+    probe.name = (char *)(uintptr_t)name;  /* only compared */
+    zr_entry_t **hit = bsearch(&pp, z->by_name, (size_t)z->n_entries, sizeof *z->by_name, cmp_entry_name);
+    return hit ? *hit : NULL;
 }
 
 int zr_read(const zr_archive_t *z, const zr_entry_t *e, uint64_t max_size, const uint8_t **out,
@@ -150,8 +172,9 @@ int zr_read(const zr_archive_t *z, const zr_entry_t *e, uint64_t max_size, const
     if (!in_bounds(z, data_off, e->comp_size))
         return sal_errf(err, "%s: zip member '%s' extends past the end of the file", z->name, e->name);
     if (e->size > max_size)
-        return sal_errf(err, "%s: zip member '%s' is too large (%llu bytes)", z->name, e->name,
-                        (unsigned long long)e->size);
+        return sal_errf(err, "%s: zip member '%s' inflates to %llu bytes, over the %llu bytes left of the "
+                        "archive's budget (a zip bomb?)", z->name, e->name, (unsigned long long)e->size,
+                        (unsigned long long)max_size);
     const uint8_t *src = z->data + data_off;
     if (e->method == 0) {
         if (e->comp_size != e->size)

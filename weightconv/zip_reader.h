@@ -30,6 +30,7 @@ typedef struct zr_archive {
     size_t len;
     zr_entry_t *entries;
     int n_entries;
+    zr_entry_t **by_name;  /* entries sorted by name: zr_find is a binary search */
 } zr_archive_t;
 
 /* 1 if the buffer starts like a zip archive (local header signature). */

@@ -34,8 +34,96 @@ static int open_copy(const uint8_t *img, size_t size, blob_t **b, sal_err_t *err
     return blob_open_memory(b, copy, size, 1, "x.blob", 1, err);
 }
 
+/* Entry counts: the limits are accepted exactly, one more is refused by
+ * the writer and (forged into a header) by the reader before it allocates
+ * anything; duplicates among the maximum number of names are found (the
+ * reader sorts the names, O(n log n): 100k names once took 46 s pairwise). */
+static void test_many_entries(test_ctx_t *t) {
+    sal_err_t err = {{0}};
+    blob_writer_t *w = blob_writer_new();
+    static const float one = 1.0f;
+    char name[32];
+    int rc = 0;
+    for (int i = 0; i < BLOB_MAX_TENSORS && !rc; i++) {
+        snprintf(name, sizeof name, "t%05d", i);
+        rc = blob_writer_tensor(w, name, DT_F32, 0, NULL, &one, 0, &err);
+    }
+    for (int i = 0; i < BLOB_MAX_META && !rc; i++) {
+        snprintf(name, sizeof name, "m%05d", i);
+        rc = blob_writer_int(w, name, i, &err);
+    }
+    CHECK(t, rc == 0, "%d tensors + %d metadata: %s", BLOB_MAX_TENSORS, BLOB_MAX_META, err.msg);
+    CHECK(t, blob_writer_tensor(w, "t00007", DT_F32, 0, NULL, &one, 0, &err) != 0 && strstr(err.msg, "duplicate tensor 't00007'"),
+          "writer duplicate: %s", err.msg);
+    CHECK(t, blob_writer_tensor(w, "extra", DT_F32, 0, NULL, &one, 0, &err) != 0 && strstr(err.msg, "more than 16384 tensors"),
+          "writer tensor limit: %s", err.msg);
+    CHECK(t, blob_writer_int(w, "m00003", -3, &err) == 0, "metadata overwrite: %s", err.msg);
+    CHECK(t, blob_writer_int(w, "extra", 1, &err) != 0 && strstr(err.msg, "more than 16384 metadata"),
+          "writer metadata limit: %s", err.msg);
+    void *img = NULL;
+    size_t n = 0;
+    rc = blob_writer_to_memory(w, &img, &n, &err);
+    blob_writer_free(w);
+    CHECK(t, rc == 0, "to memory: %s", err.msg);
+    if (rc) return;
+    blob_t *b = NULL;
+    rc = open_copy(img, n, &b, &err);
+    CHECK(t, rc == 0, "open %d + %d entries: %s", BLOB_MAX_TENSORS, BLOB_MAX_META, err.msg);
+    if (!rc) {
+        int found = 1;
+        for (int i = 0; i < BLOB_MAX_TENSORS; i += 97) {
+            snprintf(name, sizeof name, "t%05d", i);
+            const blob_tensor_t *bt = blob_tensor_find(b, name);
+            found &= bt && bt == blob_tensor_at(b, i) && *(const float *)bt->t.data == 1.0f;
+            snprintf(name, sizeof name, "m%05d", i);
+            const blob_meta_t *m = blob_meta_find(b, name);
+            found &= m && m->i == (i == 3 ? -3 : i);
+        }
+        CHECK(t, found, "lookups in a blob with %d tensors", BLOB_MAX_TENSORS);
+        CHECK(t, !blob_tensor_find(b, "t16384") && !blob_meta_find(b, "m") && !blob_tensor_find(b, ""), "absent names");
+        blob_close(b);
+    }
+    uint8_t *d = img;
+    /* rename the last tensor and the last key to earlier names */
+    uint8_t *e = entry_fields(d, "t16383", 0);
+    CHECK(t, e != NULL, "entry t16383 found");
+    if (e) {
+        memcpy(e - 2 - 6, "t00042", 6);
+        reseal(d);
+        rc = open_copy(d, n, &b, &err);
+        CHECK(t, rc != 0 && strstr(err.msg, "x.blob: duplicate tensor name 't00042'"), "reader duplicate tensor: %s",
+              err.msg);
+        memcpy(e - 2 - 6, "t16383", 6);
+    }
+    uint8_t *k = NULL;
+    for (uint8_t *p = d + 64; p + 6 < d + 64 + rd64(d + 40); p++)
+        if (memcmp(p, "m16383", 6) == 0) { k = p; break; }
+    if (k) {
+        memcpy(k, "m00000", 6);
+        reseal(d);
+        rc = open_copy(d, n, &b, &err);
+        CHECK(t, rc != 0 && strstr(err.msg, "x.blob: duplicate metadata key 'm00000'"), "reader duplicate key: %s",
+              err.msg);
+        memcpy(k, "m16383", 6);
+    } else {
+        CHECK(t, 0, "key m16383 not found in the index");
+    }
+    /* a header claiming a million tensors or keys is refused up front */
+    wr32(d + 28, 1000000);
+    reseal(d);
+    rc = open_copy(d, n, &b, &err);
+    CHECK(t, rc != 0 && strstr(err.msg, "absurd entry counts"), "1M tensors: %s", err.msg);
+    wr32(d + 28, BLOB_MAX_TENSORS);
+    wr32(d + 24, 1000000);
+    reseal(d);
+    rc = open_copy(d, n, &b, &err);
+    CHECK(t, rc != 0 && strstr(err.msg, "absurd entry counts"), "1M keys: %s", err.msg);
+    sal_free_aligned(img);
+}
+
 int main(void) {
     test_ctx_t t = test_begin("blob");
+    test_many_entries(&t);
     sal_err_t err = {{0}};
 
     /* ---- build a blob with all metadata types and several dtypes -------- */

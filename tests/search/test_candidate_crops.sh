@@ -82,6 +82,16 @@ for m in /nonexistent/fastgaze.vxm "$TMP/truncated.vxm" "$TMP/text.vxm" "$FIX/im
     check "bad model $m: one stderr line naming it" [ "$(wc -l < "$TMP/model_err.err")" -eq 1 ]
 done
 
+# ---- a too-thin image is found on its header (this one has no pixel data at
+# all: decoding it would fail), yet a bad model still wins (exit 2), as in the
+# original, which checks the size only after loading the model
+printf '\211\120\116\107\015\012\032\012\000\000\000\015\111\110\104\122\000\000\000\001\000\000\003\350\010\000\000\000\000\072\335\313\202\000\000\000\000\111\105\116\104\256\102\140\202' > "$TMP/thin_1x1000.png"
+run_cc thin "$MODEL" "$TMP/thin_1x1000.png"
+check "1x1000 header only: exit 10" [ "$(rc_of thin)" -eq 10 ]
+check "1x1000 header only: message" grep -q "^error: bad image dimensions: .*thin_1x1000.png: 1x1000 image: a side becomes 0 px" "$TMP/thin.err"
+run_cc thin_bad_model "$TMP/text.vxm" "$TMP/thin_1x1000.png"
+check "1x1000 with a bad model: exit 2" [ "$(rc_of thin_bad_model)" -eq 2 ]
+
 # ---- outputs in the 4 modes ------------------------------------------------------
 modes() { # image: runs the 4 recorded modes and compares with out/
     img=$1; rel=${img#images/}

@@ -76,5 +76,21 @@ check "bad image: one stderr line naming it" sh -c "[ \$(wc -l < '$TMP/mixed.err
 "$SAL" saliency --model /nonexistent.vxm "$FIX/$A" > /dev/null 2> "$TMP/m.err"; rc=$?
 check "bad model: exit 1" [ $rc -eq 1 ]
 
+# the decoding limit (header check) and SALIENT_MAX_IMAGE_MB: wide_2000x100.png
+# needs ~1.4 MiB to decode (100 rows of scanlines + 2000x100 pixels)
+(cd "$FIX" && SALIENT_MAX_IMAGE_MB=1 "$SAL" saliency --model "$MODEL" "$A") > "$TMP/lim.out" 2> "$TMP/lim.err"; rc=$?
+check "1 MiB limit: exit 1, nothing scored" sh -c "[ $rc -eq 1 ] && [ ! -s '$TMP/lim.out' ]"
+check "1 MiB limit: message" grep -q "wide_2000x100.png: image too large to decode (2000x100.*limit 1 MiB; SALIENT_MAX_IMAGE_MB raises it)" "$TMP/lim.err"
+(cd "$FIX" && SALIENT_MAX_IMAGE_MB=2 "$SAL" saliency --model "$MODEL" "$A") > "$TMP/lim2.out"; rc=$?
+check "2 MiB limit: scored" sh -c "[ $rc -eq 0 ] && [ \$(wc -l < '$TMP/lim2.out') -eq 1 ]"
+SALIENT_MAX_IMAGE_MB=lots "$SAL" saliency --model "$MODEL" "$FIX/$A" > /dev/null 2> "$TMP/lim3.err"; rc=$?
+check "bad SALIENT_MAX_IMAGE_MB: exit 2" [ $rc -eq 2 ]
+check "bad SALIENT_MAX_IMAGE_MB: message" grep -q "SALIENT_MAX_IMAGE_MB: expected an integer in 1..1048576, got 'lots'" "$TMP/lim3.err"
+# a text file as the model: say what a saliency model is
+printf 'not a model\n' > "$TMP/notes.txt"
+"$SAL" saliency --model "$TMP/notes.txt" "$FIX/$A" > /dev/null 2> "$TMP/txt.err"; rc=$?
+check "text file as model: exit 1" [ $rc -eq 1 ]
+check "text file as model: message" grep -q "notes.txt: not a saliency model (unknown file format): expected Twitter's fastgaze model, fastgaze.vxm" "$TMP/txt.err"
+
 finish cmd_saliency
 [ "$fail" -eq 0 ]

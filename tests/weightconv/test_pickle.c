@@ -187,7 +187,22 @@ static void test_lengths(test_ctx_t *t) {
     EXPECT_ERROR(t, "", "no STOP");
     EXPECT_ERROR(t, "I12345678901234567890123\n.", "too large");
     EXPECT_ERROR(t, "I12x\n.", "bad text integer");
-    EXPECT_ERROR(t, "cos", "truncated text argument");
+    EXPECT_ERROR(t, "cos", "unterminated text argument");
+    /* a cut download: lead with what most likely happened, keep the detail */
+    uint8_t cut[100] = {0x80, 0x04, 0x95, 0xb9, 0x12};  /* FRAME of 4793 bytes, 89 left */
+    loaded_t l = load(cut, sizeof cut);
+    CHECK(t, l.rc < 0 && !strcmp(l.err.msg, "x.pkl: truncated or corrupt pickle (incomplete download?): frame of 4793 "
+                                             "bytes exceeds the 89 bytes left (opcode 0x95 at byte 2)"),
+          "cut frame: '%s'", l.err.msg);
+    pk_ctx_free(l.ctx);
+    static const char *const CUTS[] = {"\x80\x02" "J\x01\x02", "\x80\x02" "K\x01", "\x80\x02" "X\x05\x00\x00\x00" "ab", "cos"};
+    int lead = 0;
+    for (int i = 0; i < 4; i++) {
+        l = load(CUTS[i], strlen(CUTS[i]));
+        lead += l.rc < 0 && !strncmp(l.err.msg, "x.pkl: truncated or corrupt pickle (incomplete download?): ", 59);
+        pk_ctx_free(l.ctx);
+    }
+    CHECK(t, lead == 4, "%d of 4 cut pickles lead with 'truncated or corrupt pickle'", lead);
 }
 
 static void test_memo_and_stack(test_ctx_t *t) {
@@ -276,6 +291,31 @@ static void test_memo_and_stack(test_ctx_t *t) {
     pk_ctx_free(l.ctx);
     l = load_opts(b.p, b.n, 0, 0);
     CHECK(t, l.rc == 0 && l.root->n == 100000, "same list with the default budget: %s", l.err.msg);
+    pk_ctx_free(l.ctx);
+    /* memo bomb: a list of 30000 pairs, then 13000 x OrderedDict(that list)
+     * (7 bytes each: BINGET BINGET TUPLE1 REDUCE POP), each copying 30000
+     * pairs: 181 KB of pickle asked for gigabytes (it reached 947 MB RSS
+     * under the flat 1 GiB budget). The budget now scales with the input. */
+    b.n = 0;
+    test_put(&b, "\x80\x02" "ccollections\nOrderedDict\nq\x00]q\x01(", 33);
+    put_rep(&b, "NN\x86", 3, 30000);
+    test_put1(&b, 'e');
+    put_rep(&b, "h\x00h\x01\x85R0", 7, 13000);
+    test_put(&b, "N.", 2);
+    l = load(b.p, b.n);
+    size_t budget = PK_MEMORY_BASE + PK_MEMORY_PER_BYTE * b.n;
+    CHECK(t, one_line_error(&l, "memo/reference bomb") && pk_ctx_memory(l.ctx) <= budget,
+          "memo bomb (%zu bytes): %zu MB used, '%s'", b.n, pk_ctx_memory(l.ctx) >> 20, l.err.msg);
+    pk_ctx_free(l.ctx);
+    /* ... while a few such copies (what a real file might share) load */
+    b.n = 0;
+    test_put(&b, "\x80\x02" "ccollections\nOrderedDict\nq\x00]q\x01(", 33);
+    put_rep(&b, "NN\x86", 3, 30000);
+    test_put1(&b, 'e');
+    put_rep(&b, "h\x00h\x01\x85R0", 7, 20);
+    test_put(&b, "N.", 2);
+    l = load(b.p, b.n);
+    CHECK(t, l.rc == 0, "20 shared copies: %s", l.err.msg);
     pk_ctx_free(l.ctx);
     free(b.p);
     free(c.p);

@@ -397,7 +397,7 @@ int main(void) {
     sal_err_t err = {{0}};
     test_shared(&t, "fixtures/stylegan2/tiny/tiny.pkl", path, sizeof path);
     blob_t *g = NULL;
-    netload_options_t useg = {1};
+    netload_options_t useg = {.use_G = 1};
     CHECK(&t, netload_open_ex(path, &useg, &g, &err) == 1, "--use-G: %s", err.msg);
     if (g && tiny) {
         const blob_tensor_t *a = blob_tensor_find(g, "synthesis.b4.conv1.weight"), *b = blob_tensor_find(tiny, "synthesis.b4.conv1.weight");

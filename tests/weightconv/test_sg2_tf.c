@@ -25,7 +25,7 @@ static blob_t *open_net(test_ctx_t *t, const char *rel, int use_G) {
     char path[4096];
     blob_t *b = NULL;
     sal_err_t err;
-    netload_options_t o = {use_G};
+    netload_options_t o = {.use_G = use_G};
     int rc = netload_open_ex(test_shared(t, rel, path, sizeof path), &o, &b, &err);
     CHECK(t, rc == 1, "%s: %s", rel, err.msg);
     return rc == 1 ? b : NULL;

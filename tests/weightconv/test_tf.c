@@ -52,7 +52,7 @@ static blob_t *open_net(test_ctx_t *t, const char *rel, int use_G) {
     char path[4096];
     blob_t *b = NULL;
     sal_err_t err = {{0}};
-    netload_options_t o = {use_G};
+    netload_options_t o = {.use_G = use_G};
     int rc = netload_open_ex(test_shared(t, rel, path, sizeof path), &o, &b, &err);
     CHECK(t, rc == 1, "%s: %s", rel, err.msg);
     return rc == 1 ? b : NULL;
@@ -64,7 +64,7 @@ static blob_t *convert_mem(const uint8_t *d, size_t n, const char *name, int use
     blob_t *b = NULL;
     if (wc_input_from_memory(&in, d, n, name, err)) return NULL;
     blob_writer_t *w = blob_writer_new();
-    netload_options_t o = {use_G};
+    netload_options_t o = {.use_G = use_G};
     void *image = NULL;
     size_t size = 0;
     int rc = w ? netload_convert(&in, &o, w, err) : sal_errf(err, "out of memory");

@@ -34,8 +34,14 @@ static void pe_str(test_buf_t *b, const char *s) {
     test_put(b, s, strlen(s));
 }
 static void pe_int(test_buf_t *b, int64_t v) {
-    test_put1(b, 'J');
-    put_le(b, (uint64_t)v, 4);
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+        test_put1(b, 'J');  /* BININT */
+        put_le(b, (uint64_t)v, 4);
+    } else {
+        test_put1(b, 0x8a);  /* LONG1: 8 bytes, two's complement */
+        test_put1(b, 8);
+        put_le(b, (uint64_t)v, 8);
+    }
 }
 static void pe_global(test_buf_t *b, const char *mod, const char *name) {
     test_put1(b, 'c');
@@ -422,9 +428,372 @@ static void test_state_dict(test_ctx_t *t) {
     blob_close(ref);
 }
 
+/* ---- hostile extents and bombs ----------------------------------------- */
+
+/* A zip "archive/data.pkl" + "archive/data/1" (8 float32 = 0..7) whose
+ * object is {t0: tensor td}. storage_deflate: the storage member is
+ * deflated (its bytes = `storage`, len `storage_len`). */
+static void hostile_zip(test_buf_t *zip, const tdesc_t *td, int n, const uint8_t *storage, size_t storage_len,
+                        int storage_deflate) {
+    test_buf_t obj = {0};
+    object_pickle(&obj, td, n);
+    zmember_t m[2];
+    memset(m, 0, sizeof m);
+    snprintf(m[0].name, sizeof m[0].name, "archive/data.pkl");
+    m[0].data = obj.p;
+    m[0].len = obj.n;
+    snprintf(m[1].name, sizeof m[1].name, "archive/data/1");
+    m[1].data = storage;
+    m[1].len = storage_len;
+    m[1].deflate = storage_deflate;
+    zip_write(zip, m, 2);
+    free(obj.p);
+}
+
+/* Opens a zip and interprets tensor 0; returns its rc and the message. */
+static int first_tensor(const test_buf_t *zip, ts_tensor_t *tt, sal_err_t *err) {
+    ts_archive_t a;
+    if (ts_archive_open(&a, zip->p, zip->n, "t.pt", TG, 2, err)) return -2;
+    int rc = ts_tensor_from_node(&a, a.root->items[1], "t.pt", "t0", tt, err);
+    ts_archive_close(&a);
+    return rc;
+}
+
+/* Offsets near 2^62 and huge strides once wrapped the extent arithmetic:
+ * offset 2^62+1, size 3, stride 0x6000000000000000 addresses
+ * 2^62+1, 2^63+2^62-2^61+1 and (2^64 + 1) mod 2^64 = 1, so only the last
+ * position looked inside the 8-element storage. Each must be refused
+ * before any byte is read (ts_tensor_to_f32 is not even reached). */
+static void test_wraparound(test_ctx_t *t) {
+    float st[8];
+    for (int i = 0; i < 8; i++) st[i] = (float)i;
+    const int64_t big = (int64_t)1 << 62;
+    static const struct {
+        const char *what;
+        int64_t offset;
+        int ndim;
+        int64_t size[2], stride[2];
+        const char *msg;
+    } CASES[] = {
+        {"wrap to element 1", ((int64_t)1 << 62) + 1, 1, {3}, {0x6000000000000000}, "storage offset"},
+        {"wrap with offset 0", 0, 2, {3, 3}, {0x7fffffffffffffff, 0x7fffffffffffffff}, "out of range"},
+        {"huge stride, small sizes", 1, 2, {3, 2}, {0x5555555555555556, 1}, "reaches element 12297829382473034414"},
+        {"offset at the end", 8, 1, {1}, {1}, "at or past the end"},
+        {"empty tensor past the end", 9, 1, {0}, {1}, "past the end"},
+        {"2^62 elements", 0, 2, {(int64_t)1 << 31, (int64_t)1 << 31}, {0, 0}, "too large"},
+    };
+    (void)big;
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        tdesc_t td = {"FloatStorage", "1", 8, CASES[c].offset, CASES[c].ndim, {0}, {0}};
+        for (int d = 0; d < CASES[c].ndim; d++) {
+            td.size[d] = CASES[c].size[d];
+            td.stride[d] = CASES[c].stride[d];
+        }
+        test_buf_t zip = {0};
+        hostile_zip(&zip, &td, 1, (const uint8_t *)st, sizeof st, 0);
+        ts_tensor_t tt;
+        sal_err_t err;
+        err.msg[0] = 0;
+        int rc = first_tensor(&zip, &tt, &err);
+        CHECK(t, rc == -1 && strstr(err.msg, CASES[c].msg) && !strncmp(err.msg, "t.pt: t0: ", 10),
+              "%s: rc %d, '%s'", CASES[c].what, rc, err.msg);
+        free(zip.p);
+    }
+    /* an empty tensor exactly at the end is fine (torch writes those) */
+    tdesc_t ok = {"FloatStorage", "1", 8, 8, 1, {0}, {1}};
+    test_buf_t zip = {0};
+    hostile_zip(&zip, &ok, 1, (const uint8_t *)st, sizeof st, 0);
+    ts_tensor_t tt;
+    sal_err_t err;
+    CHECK(t, first_tensor(&zip, &tt, &err) == 0, "empty tensor at the end: %s", err.msg);
+    free(zip.p);
+
+    /* the same wrap through torch.storage._load_from_bytes, the form of
+     * NVIDIA's network pickles: a legacy container inside BINBYTES */
+    test_buf_t inner_obj = {0}, inner = {0}, outer = {0};
+    test_put(&inner_obj, "\x80\x02(", 3);
+    pe_str(&inner_obj, "storage");
+    pe_global(&inner_obj, "torch", "FloatStorage");
+    pe_str(&inner_obj, "1");
+    pe_str(&inner_obj, "cpu");
+    pe_int(&inner_obj, 8);
+    test_put(&inner_obj, "tQ.", 3);
+    const char *keys[1] = {"1"};
+    test_buf_t data[1] = {{0}};
+    test_put(&data[0], st, sizeof st);
+    int64_t counts[1] = {8};
+    legacy_write(&inner, &inner_obj, keys, data, counts, 1);
+    test_put(&outer, "\x80\x03", 2);
+    pe_global(&outer, "torch._utils", "_rebuild_tensor_v2");
+    test_put1(&outer, '(');
+    pe_global(&outer, "torch.storage", "_load_from_bytes");
+    test_put1(&outer, '(');
+    test_put1(&outer, 'B');
+    put_le(&outer, inner.n, 4);
+    test_put(&outer, inner.p, inner.n);
+    test_put(&outer, "tR", 2);
+    pe_int(&outer, big + 1);
+    test_put(&outer, "(J\x03\x00\x00\x00t(", 8);
+    pe_int(&outer, 0x6000000000000000);
+    test_put1(&outer, 't');
+    test_put(&outer, "\x89)tR.", 5);
+    static const pk_global_t LG[] = {
+        {"torch._utils", "_rebuild_tensor_v2", PK_G_OBJECT},
+        {"torch.storage", "_load_from_bytes", PK_G_OBJECT},
+    };
+    ts_archive_t a;
+    int rc = ts_archive_open_pickle(&a, outer.p, outer.n, "n.pkl", LG, 2, &err);
+    CHECK(t, rc == 0, "_load_from_bytes pickle: %s", err.msg);
+    if (!rc) {
+        rc = ts_tensor_from_node(&a, a.root, "n.pkl", "w", &tt, &err);
+        CHECK(t, rc == -1 && strstr(err.msg, "storage offset"), "_load_from_bytes wrap: rc %d '%s'", rc, err.msg);
+        ts_archive_close(&a);
+    }
+    /* ... and with a sane offset the same pickle reads the right values */
+    outer.n = 0;
+    test_put(&outer, "\x80\x03", 2);
+    pe_global(&outer, "torch._utils", "_rebuild_tensor_v2");
+    test_put1(&outer, '(');
+    pe_global(&outer, "torch.storage", "_load_from_bytes");
+    test_put1(&outer, '(');
+    test_put1(&outer, 'B');
+    put_le(&outer, inner.n, 4);
+    test_put(&outer, inner.p, inner.n);
+    static const char TAIL[] = "tRJ\x01\x00\x00\x00(J\x03\x00\x00\x00t(J\x02\x00\x00\x00t\x89)tR.";
+    test_put(&outer, TAIL, sizeof TAIL - 1);  /* offset 1, size (3,), stride (2,) */
+    rc = ts_archive_open_pickle(&a, outer.p, outer.n, "n.pkl", LG, 2, &err);
+    if (!rc) {
+        const void *v = NULL;
+        float *owned = NULL;
+        rc = ts_tensor_from_node(&a, a.root, "n.pkl", "w", &tt, &err) ||
+             ts_tensor_to_f32(&tt, "n.pkl", "w", &v, &owned, &err);
+        CHECK(t, rc == 0 && ((const float *)v)[0] == 1 && ((const float *)v)[1] == 3 && ((const float *)v)[2] == 5,
+              "_load_from_bytes strided view: %s", rc ? err.msg : "wrong values");
+        free(owned);
+        ts_archive_close(&a);
+    } else {
+        CHECK(t, 0, "_load_from_bytes pickle: %s", err.msg);
+    }
+    free(inner_obj.p);
+    free(inner.p);
+    free(outer.p);
+    free(data[0].p);
+}
+
+/* Stride-0 views and deflate bombs: small files may not expand into
+ * gigabytes (limits in torch_storage.h). */
+static void test_bombs(test_ctx_t *t) {
+    float st[8] = {3, 1, 4, 1, 5, 9, 2, 6};
+    ts_tensor_t tt;
+    sal_err_t err;
+    /* 2^26 copies of element 0: a 256 MiB tensor from 32 bytes */
+    tdesc_t bomb = {"FloatStorage", "1", 8, 0, 1, {(int64_t)1 << 26}, {0}};
+    test_buf_t zip = {0};
+    hostile_zip(&zip, &bomb, 1, (const uint8_t *)st, sizeof st, 0);
+    int rc = first_tensor(&zip, &tt, &err);
+    CHECK(t, rc == -1 && strstr(err.msg, "expands a 8-element storage"), "stride-0 bomb: rc %d '%s'", rc, err.msg);
+    /* a tiny broadcast is allowed and reads storage[2] everywhere */
+    tdesc_t small = {"FloatStorage", "1", 8, 2, 2, {100, 30}, {0, 0}};
+    zip.n = 0;
+    hostile_zip(&zip, &small, 1, (const uint8_t *)st, sizeof st, 0);
+    rc = first_tensor(&zip, &tt, &err);
+    CHECK(t, rc == 0, "small broadcast: %s", err.msg);
+    if (!rc) {  /* the archive is closed: re-open to read values */
+        ts_archive_t a;
+        const void *v = NULL;
+        float *owned = NULL;
+        rc = ts_archive_open(&a, zip.p, zip.n, "t.pt", TG, 2, &err) ||
+             ts_tensor_from_node(&a, a.root->items[1], "t.pt", "t0", &tt, &err) ||
+             ts_tensor_to_f32(&tt, "t.pt", "t0", &v, &owned, &err);
+        int all = rc == 0;
+        for (int i = 0; all && i < 3000; i++) all = ((const float *)v)[i] == 4.0f;
+        CHECK(t, all, "small broadcast values: %s", rc ? err.msg : "not all storage[2]");
+        free(owned);
+        if (!rc) ts_archive_close(&a);
+    }
+    /* exactly TS_MAX_EXPANSION times a storage above the tiny size: ok; one more element: refused */
+    size_t n_big = (size_t)TS_TINY_TENSOR_NUMEL;
+    float *big = calloc(n_big, sizeof(float));
+    tdesc_t four = {"FloatStorage", "1", (int64_t)n_big, 0, 2, {TS_MAX_EXPANSION, (int64_t)n_big}, {0, 1}};
+    zip.n = 0;
+    hostile_zip(&zip, &four, 1, (const uint8_t *)big, n_big * sizeof(float), 0);
+    CHECK(t, first_tensor(&zip, &tt, &err) == 0, "4x expansion: %s", err.msg);
+    four.ndim = 1;
+    four.size[0] = TS_MAX_EXPANSION * (int64_t)n_big + 1;
+    four.stride[0] = 0;
+    zip.n = 0;
+    hostile_zip(&zip, &four, 1, (const uint8_t *)big, n_big * sizeof(float), 0);
+    rc = first_tensor(&zip, &tt, &err);
+    CHECK(t, rc == -1 && strstr(err.msg, "expands"), "4x+1 expansion: rc %d '%s'", rc, err.msg);
+    free(big);
+
+    /* deflate bomb: 4 MiB of zeros deflate to ~4 KiB; the archive may
+     * inflate to at most TS_MAX_INFLATE_RATIO times its own size */
+    size_t n_zero = (size_t)4 << 20;
+    uint8_t *zeros = calloc(n_zero, 1);
+    tdesc_t one = {"FloatStorage", "1", (int64_t)(n_zero / 4), 0, 1, {4}, {1}};
+    zip.n = 0;
+    hostile_zip(&zip, &one, 1, zeros, n_zero, 1);
+    ts_archive_t a;
+    rc = ts_archive_open(&a, zip.p, zip.n, "t.pt", TG, 2, &err);
+    CHECK(t, rc == -1 && strstr(err.msg, "zip bomb") && zip.n * TS_MAX_INFLATE_RATIO < n_zero,
+          "deflate bomb (%zu bytes): rc %d '%s'", zip.n, rc, err.msg);
+    if (!rc) ts_archive_close(&a);
+    /* 64 KiB of incompressible data, deflated, is fine */
+    test_rng_t rng = {42};
+    for (size_t i = 0; i < 65536 / 4; i++) ((float *)zeros)[i] = test_rand(&rng);
+    one.storage_numel = 16384;
+    zip.n = 0;
+    hostile_zip(&zip, &one, 1, zeros, 65536, 1);
+    rc = ts_archive_open(&a, zip.p, zip.n, "t.pt", TG, 2, &err);
+    CHECK(t, rc == 0 && a.inflated == 65536, "64 KiB deflated storage: %s", err.msg);
+    if (!rc) ts_archive_close(&a);
+    free(zeros);
+    free(zip.p);
+}
+
+/* A state dict whose tensors are all stride-0 views of one 1-element
+ * storage: each stays under the per-tensor limit, the sum is refused
+ * once it passes what the file could plausibly hold. */
+static void test_network_cap(test_ctx_t *t) {
+    enum { N = 200 };
+    test_buf_t obj = {0}, zip = {0};
+    float one = 1.0f;
+    test_put(&obj, "\x80\x02", 2);
+    pe_global(&obj, "collections", "OrderedDict");
+    test_put(&obj, ")R(", 3);
+    for (int i = 0; i < N; i++) {
+        char k[64];
+        snprintf(k, sizeof k, i == 0 ? "mapping.fc0.weight" : i == 1 ? "mapping.w_avg" : "t%d", i);
+        tdesc_t td = {"FloatStorage", "0", 1, 0, 1, {(int64_t)TS_TINY_TENSOR_NUMEL}, {0}};
+        pe_str(&obj, k);
+        pe_tensor(&obj, &td);
+    }
+    test_put(&obj, "u.", 2);
+    zmember_t m[2];
+    memset(m, 0, sizeof m);
+    snprintf(m[0].name, sizeof m[0].name, "sd/data.pkl");
+    m[0].data = obj.p;
+    m[0].len = obj.n;
+    snprintf(m[1].name, sizeof m[1].name, "sd/data/0");
+    m[1].data = (const uint8_t *)&one;
+    m[1].len = 4;
+    zip_write(&zip, m, 2);
+    wc_input_t in;
+    sal_err_t err;
+    blob_writer_t *w = blob_writer_new();
+    int rc = wc_input_from_memory(&in, zip.p, zip.n, "views.pt", &err) || netload_convert(&in, NULL, w, &err);
+    CHECK(t, rc && strstr(err.msg, "views.pt: tensors reach") && strstr(err.msg, "limit 16 MiB"),
+          "repeated views (%zu-byte file, %d x 256 KiB): '%s'", zip.n, N, err.msg);
+    blob_writer_free(w);
+    wc_input_close(&in);
+    free(obj.p);
+    free(zip.p);
+}
+
+/* Many storages: each lookup of a member is a binary search (a linear scan
+ * per storage was quadratic); every tensor still finds its own data. A
+ * member name given twice is refused (lookups would be ambiguous). */
+static void test_many_members(test_ctx_t *t) {
+    enum { N = 4000 };
+    tdesc_t *td = calloc(N, sizeof *td);
+    char (*keys)[16] = calloc(N, 16);
+    float *vals = malloc(sizeof(float) * N);
+    zmember_t *m = calloc(N + 1, sizeof *m);
+    test_buf_t obj = {0}, zip = {0};
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], 16, "%d", (i * 7919) % N);  /* not in member order */
+        vals[i] = (float)i + 0.5f;
+        td[i] = (tdesc_t){"FloatStorage", keys[i], 1, 0, 1, {1}, {1}};
+        snprintf(m[i + 1].name, sizeof m[i + 1].name, "archive/data/%s", keys[i]);
+        m[i + 1].data = (const uint8_t *)&vals[i];
+        m[i + 1].len = 4;
+    }
+    object_pickle(&obj, td, N);
+    snprintf(m[0].name, sizeof m[0].name, "archive/data.pkl");
+    m[0].data = obj.p;
+    m[0].len = obj.n;
+    zip_write(&zip, m, N + 1);
+    ts_archive_t a;
+    sal_err_t err;
+    int rc = ts_archive_open(&a, zip.p, zip.n, "many.pt", TG, 2, &err);
+    CHECK(t, rc == 0 && a.n_entries == N, "%d storages: %s", N, err.msg);
+    if (!rc) {
+        int same = 1;
+        for (int i = 0; i < N && same; i++) {
+            ts_tensor_t tt;
+            const void *v = NULL;
+            float *owned = NULL;
+            float got = 0;  /* zip members are not aligned: copy, do not dereference */
+            same = ts_tensor_from_node(&a, a.root->items[2 * i + 1], "many.pt", "t", &tt, &err) == 0 &&
+                   ts_tensor_to_f32(&tt, "many.pt", "t", &v, &owned, &err) == 0 && (memcpy(&got, v, 4), got == vals[i]);
+            free(owned);
+        }
+        CHECK(t, same, "%d storages: every tensor reads its own value (%s)", N, err.msg);
+        ts_archive_close(&a);
+    }
+    /* the same member twice */
+    zip.n = 0;
+    m[2] = m[1];
+    zip_write(&zip, m, 3);
+    rc = ts_archive_open(&a, zip.p, zip.n, "dup.pt", TG, 2, &err);
+    CHECK(t, rc < 0 && strstr(err.msg, "dup.pt: zip member 'archive/data/") && strstr(err.msg, "appears twice"),
+          "duplicate member: '%s'", err.msg);
+    free(td);
+    free(keys);
+    free(vals);
+    free(m);
+    free(obj.p);
+    free(zip.p);
+}
+
+/* A network pickle whose generator module has `n_attrs` junk attributes:
+ * module dicts are searched linearly on every visit (up to 4096 visits of
+ * shared modules), so their size is capped. */
+static int module_with_attrs(int n_attrs, sal_err_t *err) {
+    test_buf_t b = {0};
+    test_put(&b, "\x80\x02}(", 4);
+    pe_str(&b, "G_ema");
+    pe_global(&b, "torch_utils.persistence", "_reconstruct_persistent_obj");
+    test_put(&b, "}(", 2);
+    pe_str(&b, "class_name");
+    pe_str(&b, "training.networks.Generator");
+    pe_str(&b, "state");
+    test_put(&b, "}(", 2);
+    for (int i = 0; i < n_attrs; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "a%d", i);
+        pe_str(&b, k);
+        test_put1(&b, 'N');
+    }
+    test_put(&b, "uu\x85Ru.", 6);
+    wc_input_t in;
+    blob_writer_t *w = blob_writer_new();
+    int rc = wc_input_from_memory(&in, b.p, b.n, "attrs.pkl", err) || netload_convert(&in, NULL, w, err);
+    blob_writer_free(w);
+    wc_input_close(&in);
+    free(b.p);
+    return rc;
+}
+
+static void test_module_caps(test_ctx_t *t) {
+    sal_err_t err;
+    int rc = module_with_attrs(1025, &err);
+    CHECK(t, rc && strstr(err.msg, "attrs.pkl: module 'G_ema' has more than 1024 attributes"), "1025 attributes: '%s'",
+          err.msg);
+    rc = module_with_attrs(1024, &err);  /* allowed: the walk reaches the module's class check */
+    CHECK(t, rc && strstr(err.msg, "attrs.pkl: 'G_ema' is a training.networks.Generator"), "1024 attributes: '%s'",
+          err.msg);
+}
+
 int main(void) {
     test_ctx_t t = test_begin("torch_storage");
+    test_module_caps(&t);
+    test_many_members(&t);
     test_containers(&t);
     if (test_need_shared(&t, "fixtures/stylegan2/tiny")) test_state_dict(&t);
+    test_wraparound(&t);
+    test_bombs(&t);
+    test_network_cap(&t);
     return test_end(&t);
 }

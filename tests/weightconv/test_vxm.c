@@ -9,6 +9,7 @@
 
 #include "blob.h"
 #include "fastgaze.h"
+#include "netload.h"
 #include "vxm.h"
 
 /* Hand-built models (no fixture needed): the good one, then each defect. */
@@ -85,6 +86,40 @@ static void hand_built(test_ctx_t *t) {
     }
 }
 
+/* A file that is no saliency model, given where one is expected (--model,
+ * --saliency): the message says what a saliency model is. */
+static void test_wrong_file(test_ctx_t *t, const char *vxm_path) {
+    char text[1200], pkl[1200];
+    test_tmp(t, "notes.txt", text, sizeof text);
+    FILE *f = fopen(text, "w");
+    if (f) { fputs("some notes\n", f); fclose(f); }
+    test_shared(t, "fixtures/stylegan2/tiny/tiny.pkl", pkl, sizeof pkl);
+    netload_options_t sal = {.saliency = 1};
+    blob_t *b = NULL;
+    sal_err_t err = {{0}};
+    int rc = netload_open_ex(text, &sal, &b, &err);
+    CHECK(t, rc < 0 && strstr(err.msg, "notes.txt: not a saliency model") && strstr(err.msg, "fastgaze.vxm"),
+          "text file as saliency model: '%s'", err.msg);
+    rc = netload_open_ex(pkl, &sal, &b, &err);
+    CHECK(t, rc < 0 && strstr(err.msg, "tiny.pkl: looks like a PyTorch pickle (a network file), not a saliency model"),
+          "network as saliency model: '%s'", err.msg);
+    rc = netload_open(text, &b, &err);  /* a caller that does not say what it wants */
+    CHECK(t, rc < 0 && strstr(err.msg, "neither a network") && strstr(err.msg, "nor a saliency model (fastgaze.vxm or its blob)"),
+          "text file, no expectation: '%s'", err.msg);
+    /* text starting with 'c' is no protocol-0 GLOBAL ("cmodule\nname\n") */
+    f = fopen(text, "w");
+    if (f) { fputs("cat these notes, please\n", f); fclose(f); }
+    rc = netload_open_ex(text, &sal, &b, &err);
+    CHECK(t, rc < 0 && strstr(err.msg, "notes.txt: not a saliency model (unknown file format)"),
+          "text starting with 'c': '%s'", err.msg);
+    CHECK(t, netload_detect((const uint8_t *)"ctorch._utils\n_rebuild_tensor_v2\n", 33) == NETLOAD_PYTORCH &&
+                 netload_detect((const uint8_t *)"cat notes\n", 10) == NETLOAD_UNKNOWN,
+          "protocol-0 GLOBAL sniffing");
+    rc = netload_open_ex(vxm_path, &sal, &b, &err);
+    CHECK(t, rc == 1 && b, "fastgaze.vxm as saliency model: %s", err.msg);
+    blob_close(b);
+}
+
 int main(void) {
     test_ctx_t t = test_begin("vxm");
     hand_built(&t);
@@ -92,9 +127,10 @@ int main(void) {
     sal_err_t err = {{0}};
     char path[2048], out_path[4096];
     test_shared(&t, "data/fastgaze.vxm", path, sizeof path);
-    size_t size;
+    size_t size = 0;
     uint8_t *data = test_read_raw(path, &size);
     CHECK(&t, data && size == 489616, "read %s", path);
+    test_wrong_file(&t, path);
     if (!data) return test_end(&t);
 
     /* the real model */

@@ -50,7 +50,7 @@ check '[ $rc -eq 1 ] && [ $(wc -l < "$TMP/e") -eq 1 ] && grep -q "^cut.pkl: " "$
 $WC "$TMP/nonexistent.pkl" "$TMP/x.blob" 2> "$TMP/e"; rc=$?
 check '[ $rc -eq 1 ] && grep -q "nonexistent.pkl: cannot open" "$TMP/e"' "missing file"
 $WC --info "$F/manifest.json" 2> "$TMP/e"; rc=$?
-check '[ $rc -eq 1 ] && grep -q "unknown network file format" "$TMP/e"' "not a network"
+check '[ $rc -eq 1 ] && grep -q "manifest.json: unknown file format: neither a network" "$TMP/e"' "not a network"
 
 # --random: reproducible per seed, exact tensor table of the fixture config
 $WC --random tiny "$TMP/r1.blob" --seed 3 && $WC --random tiny "$TMP/r2.blob" --seed 3 && $WC --random tiny "$TMP/r3.blob"

@@ -393,7 +393,8 @@ static int run(const grad_args_t *a, sal_err_t *err) {
     const char *paths[2] = {a->network, a->saliency};
     blob_t **blobs[2] = {&gblob, &sblob};
     for (int i = 0; i < 2; i++) {
-        int r = netload_open(paths[i], blobs[i], err);
+        const netload_options_t lo = {.saliency = i == 1};   // errors say what each file should be
+        int r = netload_open_ex(paths[i], &lo, blobs[i], err);
         if (r < 0) goto done;
         if (r == 1)
             fprintf(stderr, "note: converting %s in memory; run `weightconv %s OUT.blob` once to load faster\n",

@@ -245,7 +245,8 @@ int search_session_open(search_session_t *s, const search_cli_t *cli, int check_
     const char *paths[2] = {p->network, p->saliency};
     blob_t **blobs[2] = {&s->gblob, &s->sblob};
     for (int i = 0; i < 2; i++) {
-        int r = netload_open(paths[i], blobs[i], err);
+        const netload_options_t lo = {.saliency = i == 1};   // errors say what each file should be
+        int r = netload_open_ex(paths[i], &lo, blobs[i], err);
         if (r < 0) return -1;
         if (r == 1 && !cli->quiet)
             fprintf(stderr, "note: converting %s in memory; run `weightconv %s OUT.blob` once to load faster\n", paths[i], paths[i]);

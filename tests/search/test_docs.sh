@@ -14,6 +14,12 @@ for doc in docs/stylegan2.md docs/saliency.md; do
     done
     check "[ $n -ge 15 ]" "$doc cites only $n functions"
 done
+# docs/architecture.md names every source file
+for d in engine nets search weightconv; do
+    for f in "$d"/*.c "$d"/*.h; do
+        check "grep -q '$(basename "$f")' docs/architecture.md" "docs/architecture.md does not name $f"
+    done
+done
 check "! grep -rn '\\.\\./shared\\|FORMAT\\.md' engine nets search --include=*.c --include=*.h | grep -v 'getenv\\|SALIENT_SHARED\\|\"\\.\\./shared\"'" \
       "comments still point outside the repository"
 finish test_docs

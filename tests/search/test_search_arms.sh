@@ -1,0 +1,132 @@
+#!/bin/sh
+# test_search_arms.sh — the control arms of `salient search` on the tiny
+# fixture generator: --accept random moves to the candidate its own per-step
+# stream names (the same whatever sigma, threads or batch; a resume checks
+# every recorded pick against the rule and refuses a changed one),
+# --objective min picks each step's minimum and with --accept improve never
+# goes up; both arms are recorded in run.json / result.json, the study's
+# arm writes no new key; kill + --resume and 1 vs 2 threads give the same
+# bytes; shards merge; bad combinations are refused in one line.
+# Then the report: index.html is well-formed (balanced tags, checked by awk
+# below) and carries the header (network, sha256, options, version), the
+# aggregate line, captioned frames with the salient point and the plot.
+# Runs with $BIN = bin or build-asan/bin; prints "N passed, N failed".
+. "$(dirname "$0")/../lib.sh"
+FX=$SALIENT_SHARED/fixtures/stylegan2
+VXM=$SALIENT_SHARED/data/fastgaze.vxm
+T=$SALIENT_TMP/test_search_arms.$$
+rm -rf "$T"; mkdir -p "$T"
+# the page's date line: fixed, so folders made at different times compare equal
+export SOURCE_DATE_EPOCH=1700000000
+
+SEEDS=0-2; LAST=0002; [ -n "${SALIENT_ASAN:-}" ] && SEEDS=0-1 && LAST=0001
+TINY=$T/tiny.blob
+$BIN/weightconv "$FX/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"
+
+run() { # outdir, extra args...
+    d=$1; shift
+    $BIN/salient search --network "$TINY" --saliency "$VXM" --outdir "$d" -q "$@"
+}
+# "step:candidate" of each step's chosen row (step 0 left out)
+picks() { awk -F, 'NR>1 && $1>0 && $6==1 {printf "%s:%s ", $1, $2}' "$1"; }
+
+# --- --accept random ---------------------------------------------------------
+RND="--seeds $SEEDS --steps 4 --candidates 4 --accept random"
+run "$T/r1" $RND --sigma 0.5 --threads 2 2>"$T/r1.err"
+check '[ $? -eq 0 ]' "random run failed: $(cat "$T/r1.err")"
+check "grep -q '\"accept\": \"random\"' '$T/r1/run.json' && grep -q '\"accept\": \"random\"' '$T/r1/seed0000/result.json'" \
+    "random arm not recorded in run.json / result.json"
+check "! grep -q objective '$T/r1/run.json'" "the random arm wrote an objective key"
+for s in 0000 0001 $LAST; do
+    check "awk -F, 'NR>1 && \$1>0 {n[\$1]++; c[\$1]+=\$6} END {for (t=1; t<=4; t++) if (n[t]!=4 || c[t]!=1) exit 1}' '$T/r1/seed$s/log.csv'" \
+        "seed$s: random arm must move every step (one chosen row of 4)"
+done
+# no selection: over all steps the pick is not always the step's maximum
+notmax=$(for s in 0000 0001 $LAST; do
+    awk -F, 'NR>1 && $1>0 { if (!($1 in m) || $3>m[$1]) m[$1]=$3; if ($6==1) c[$1]=$3 } END { for (t in m) if (c[t]<m[t]) n++; print n+0 }' "$T/r1/seed$s/log.csv"
+done | awk '{s+=$1} END {print s}')
+check "[ '$notmax' -gt 0 ]" "random arm always picked the maximum ($notmax steps otherwise): it is selecting"
+# the pick depends only on (rng seed, seed, step, K): not on sigma, threads or batch
+run "$T/r2" $RND --sigma 1.5 --threads 1 --batch 3 2>/dev/null
+for s in 0000 0001 $LAST; do
+    a=$(picks "$T/r1/seed$s/log.csv"); b=$(picks "$T/r2/seed$s/log.csv")
+    check "[ -n '$a' ] && [ '$a' = '$b' ]" "seed$s: picks differ between sigma 0.5 and 1.5: '$a' vs '$b'"
+done
+check "! cmp -s '$T/r1/seed0000/log.csv' '$T/r2/seed0000/log.csv'" "sigma 1.5 gave the same candidates as 0.5"
+run "$T/r3" $RND --sigma 0.5 --rng-seed 7 2>/dev/null
+check "[ \"\$(picks '$T/r1/seed0000/log.csv')\$(picks '$T/r1/seed0001/log.csv')\" != \"\$(picks '$T/r3/seed0000/log.csv')\$(picks '$T/r3/seed0001/log.csv')\" ]" \
+    "another --rng-seed made the same picks"
+# a resume checks every recorded pick against the rule (search_random_choice)
+run "$T/r1" $RND --sigma 0.5 --resume 2>"$T/r1b.err"
+check '[ $? -eq 0 ]' "resuming the finished random run refused its own picks: $(cat "$T/r1b.err")"
+mkdir -p "$T/rt"; cp -r "$T/r1/seed0000" "$T/r1/run.json" "$T/rt/"
+rm "$T/rt/seed0000/result.json"
+# move step 2's pick to the next candidate (rows: "  [step, k, score, x, y, chosen, distance]")
+awk 'NR==FNR { if ($0 ~ /^  \[2, / && $6 == "1,") c = $2 + 0; next }
+     /^  \[2, / { k = $2 + 0; $6 = (k == (c + 1) % 4) ? "1," : "0," } { print }' "$T/r1/seed0000/state.json" "$T/r1/seed0000/state.json" > "$T/st.json"
+cp "$T/st.json" "$T/rt/seed0000/state.json"
+run "$T/rt" $RND --sigma 0.5 --seeds 0 --resume 2>"$T/rt.err"
+check "[ \$? -ne 0 ] && grep -q 'random (rng seed 0) picks' '$T/rt.err'" \
+    "a state.json whose step-2 pick was changed must be refused: $(cat "$T/rt.err")"
+
+# --- --objective min ---------------------------------------------------------
+run "$T/m1" --seeds $SEEDS --steps 3 --candidates 4 --sigma 0.5 --objective min --threads 2 2>"$T/m1.err"
+check '[ $? -eq 0 ]' "min run failed: $(cat "$T/m1.err")"
+check "grep -q '\"objective\": \"min\"' '$T/m1/run.json' && grep -q '\"objective\": \"min\"' '$T/m1/seed0000/result.json'" \
+    "objective min not recorded"
+for s in 0000 0001 $LAST; do
+    check "awk -F, 'NR>1 && \$1>0 { if (!(\$1 in m) || \$3<m[\$1]) m[\$1]=\$3; if (\$6==1) c[\$1]=\$3; n[\$1]+=\$6 }
+         END { for (t in m) if (c[t]!=m[t] || n[t]!=1) exit 1; exit 0 }' '$T/m1/seed$s/log.csv'" "seed$s: min arm did not pick each step's minimum"
+done
+# best_step of result.json is the step with the lowest value
+check "awk '/max_saliency_per_step/ { gsub(/.*\\[|\\].*/, \"\"); n=split(\$0, v, \", \"); b=1; for (i=2; i<=n; i++) if (v[i]+0 < v[b]+0) b=i; want=b-1 }
+           /\"best_step\"/ { gsub(/[^0-9]/, \"\"); got=\$0 } END { exit !(want==got) }' '$T/m1/seed0000/result.json'" "min arm: best_step is not the lowest step"
+run "$T/m2" --seeds $SEEDS --steps 3 --candidates 4 --sigma 0.5 --objective min --threads 1 2>/dev/null
+check "diff -r '$T/m1' '$T/m2' >/dev/null" "min arm differs between --threads 2 and 1"
+run "$T/r4" $RND --sigma 0.5 --threads 1 2>/dev/null
+check "diff -r '$T/r1' '$T/r4' >/dev/null" "random arm differs between --threads 2 and 1"
+# improve + min: the current score never goes up, and a move is strictly down
+run "$T/mi" --seeds 1 --steps 5 --candidates 3 --sigma 2 --objective min --accept improve 2>"$T/mi.err"
+check '[ $? -eq 0 ]' "improve+min run failed: $(cat "$T/mi.err")"
+check "awk -F, 'NR>1 { if (\$1==0) cur=\$3; else { if (\$3<m[\$1] || !(\$1 in m)) m[\$1]=\$3; if (\$6==1) { if (\$3>=cur) exit 1; cur=\$3 } } }
+     END { exit 0 }' '$T/mi/seed0001/log.csv'" "improve+min accepted a candidate that is not lower"
+check "awk -F, 'NR>1 { if (\$1==0) {cur=\$3; next} if (\$1!=s) { if (s>0 && !moved && lo<cur) exit 1; s=\$1; moved=0; lo=\$3 } if (\$3<lo) lo=\$3; if (\$6==1) {moved=1; cur=\$3} }
+     END { if (!moved && lo<cur) exit 1; exit 0 }' '$T/mi/seed0001/log.csv'" "improve+min stayed although a candidate was lower"
+
+# --- kill + --resume: the same bytes --------------------------------------------
+for arm in r m; do
+    if [ $arm = r ]; then A="$RND --sigma 0.5"; REF=$T/r1; else A="--seeds $SEEDS --steps 3 --candidates 4 --sigma 0.5 --objective min"; REF=$T/m1; fi
+    run "$T/k$arm" $A 2>/dev/null &
+    pid=$!
+    i=0
+    while [ $i -lt 600 ] && [ ! -s "$T/k$arm/seed0001/state.json" ]; do sleep 0.05; i=$((i+1)); done
+    kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+    check "[ ! -s '$T/k$arm/summary.csv' ]" "arm $arm finished before it could be killed (not testing resume)"
+    run "$T/k$arm" $A --resume 2>"$T/k$arm.err"
+    check '[ $? -eq 0 ]' "arm $arm: resume failed: $(cat "$T/k$arm.err")"
+    rm -f "$T"/k$arm/seed*/*.tmp.*
+    check "diff -r '$REF' '$T/k$arm' >/dev/null" "arm $arm: resumed run differs from an uninterrupted one: $(diff -rq "$REF" "$T/k$arm" 2>&1 | head -5)"
+done
+
+# --- shards of the random arm merge to the same folder ---------------------------
+for i in 0 1; do run "$T/rs" $RND --sigma 0.5 --shard $i/2 2>/dev/null; done
+check "diff -r '$T/r1' '$T/rs' >/dev/null" "sharded random arm differs from one run"
+
+# --- the study's arm writes no new key; folders of another arm refuse -----------
+run "$T/d" --seeds 0 --steps 1 --candidates 2 --sigma 0.5 2>/dev/null
+check "! grep -q objective '$T/d/run.json' && ! grep -q objective '$T/d/seed0000/result.json'" "the default arm wrote the objective key"
+check "grep -q '\"accept\": \"best\", \"rng_seed\": 0, \"fast\": 0}' '$T/d/run.json'" "run.json of the default arm changed its layout: $(cat "$T/d/run.json")"
+run "$T/d" --seeds 0 --steps 1 --candidates 2 --sigma 0.5 --objective min --resume 2>"$T/d.err"
+check "[ \$? -ne 0 ] && grep -q 'objective: folder max, now min' '$T/d.err'" "min into a default folder: $(cat "$T/d.err")"
+run "$T/m1" --seeds $SEEDS --steps 3 --candidates 4 --sigma 0.5 --resume 2>"$T/m1r.err"
+check "[ \$? -ne 0 ] && grep -q 'objective: folder min, now max' '$T/m1r.err'" "default into a min folder: $(cat "$T/m1r.err")"
+for args in "--objective mid" "--accept random --objective min" "--accept sometimes"; do
+    run "$T/err" --seeds 0 $args 2>"$T/e.txt"
+    rc=$?
+    check "[ $rc -eq 2 ] && [ \$(wc -l < '$T/e.txt') -eq 1 ]" "bad args '$args': exit $rc, stderr: $(cat "$T/e.txt")"
+done
+check "[ ! -e '$T/err' ]" "a refused run left its output folder"
+$BIN/salient search --help | grep -q -- '--objective max|min'; check '[ $? -eq 0 ]' "--help lacks --objective"
+
+rm -rf "$T"
+finish test_search_arms

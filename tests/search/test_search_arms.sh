@@ -128,5 +128,79 @@ done
 check "[ ! -e '$T/err' ]" "a refused run left its output folder"
 $BIN/salient search --help | grep -q -- '--objective max|min'; check '[ $? -eq 0 ]' "--help lacks --objective"
 
+# --- the report (index.html) ------------------------------------------------------
+# balanced tags (void elements and "/>" aside, script bodies skipped): prints ok or the first problem
+html_check() {
+    awk '
+# balanced-tag check of an HTML file; prints "ok" or the first problem
+{ all = all $0 "\n" }
+END {
+    if (bad) exit 1
+    s = all
+    gsub(/<!--([^-]|-[^-])*-->/, "", s)
+    # drop script contents
+    while ((i = index(s, "<script>")) > 0) { j = index(substr(s, i), "</script>"); if (!j) { print "unclosed script"; exit 1 }
+        s = substr(s, 1, i - 1) substr(s, i + j - 1 + 9) }
+    n = 0
+    while (match(s, /<[^<>]*>/)) {
+        t = substr(s, RSTART, RLENGTH); pre = substr(s, 1, RSTART - 1); s = substr(s, RSTART + RLENGTH)
+        if (index(pre, "<") || index(pre, ">")) { print "stray < or > before " t; exit 1 }
+        if (t ~ /^<!/) continue
+        if (t ~ /^<\//) { name = tolower(t); gsub(/^<\/|[ >].*$/, "", name)
+            if (n == 0 || stack[n] != name) { print "closing " name " but open is " (n ? stack[n] : "nothing"); exit 1 }
+            n--; continue }
+        name = tolower(t); gsub(/^<|[ \t\n\/>].*$/, "", name)
+        if (t ~ /\/>$/ || name ~ /^(meta|img|br|input|link|hr|source|area|col|wbr)$/) continue
+        stack[++n] = name
+    }
+    if (index(s, "<") || index(s, ">")) { print "stray < or > at the end"; exit 1 }
+    if (n) { print "unclosed " stack[n]; exit 1 }
+    print "ok"
+}
+' "$1"
+}
+printf '<html><body><div><p>x</div></body></html>\n' > "$T/bad.html"
+check "[ \"\$(html_check '$T/bad.html')\" = 'closing div but open is p' ]" "the HTML checker misses a misnested tag: $(html_check "$T/bad.html")"
+for d in r1 m1 mi d; do
+    check "[ \"\$(html_check '$T/$d/index.html')\" = ok ]" "$d/index.html is not well-formed: $(html_check "$T/$d/index.html")"
+done
+P=$T/r1/index.html
+sum=$(sha256sum "$TINY" | cut -c1-64)
+check "grep -q '$sum' '$P'" "the page lacks the network's sha256 ($sum)"
+check "grep -q \"<code>$TINY</code>\" '$P' && grep -q 'saliency model' '$P'" "the page lacks the network / saliency model"
+check "grep -q '<code>accept=random</code>' '$P' && grep -q '<code>candidates=4</code>' '$P' && grep -q '<code>noise_mode=const</code>' '$P'" "the page lacks the options"
+check "grep -q '2023-11-14' '$P' && grep -q 'salient [0-9][0-9.]*<' '$P'" "the page lacks the date (SOURCE_DATE_EPOCH) or the version"
+check "grep -q 'Control arm' '$P' && grep -q 'Mirror arm' '$T/m1/index.html' && ! grep -q 'RANDOM WEIGHTS' '$P'" "arm titles / banner"
+check "grep -q 'Saliency increase: [0-9.]* &rarr; [0-9.]* ([0-9.-]*%) <span class=\"note\">(% = final / start)' '$P'" "the increase line lacks its note"
+# the aggregate line: mean and median of final - start and the count of improved seeds, from summary.csv
+want=$(awk -F, 'NR>1 {d[++n]=$3-$2; s+=$3-$2; up+=($3>$2)} END {
+    for (i=1; i<=n; i++) for (j=i+1; j<=n; j++) if (d[j]<d[i]) {t=d[i]; d[i]=d[j]; d[j]=t}
+    med = n%2 ? d[(n+1)/2] : (d[n/2]+d[n/2+1])/2
+    printf "mean %+.4f, median %+.4f; improved (final &gt; start) in %d of %d", s/n, med, up, n }' "$T/r1/summary.csv")
+check "grep -qF '$want' '$P'" "aggregate line: want '$want', page: $(grep -o 'mean [^<]*' "$P")"
+# frames: one per step, captioned with the current score, the salient point at its place
+for s in 0000 0001; do
+    nf=$(awk -v s="$s" '/<div class="seed" /{on = index($0, "data-seed=\"" (s+0) "\"") > 0} on && /<figure class="frame">/ {n++} END {print n+0}' "$P")
+    check "[ '$nf' -eq 5 ]" "seed$s: $nf frames on the page, want 5"
+    awk -F, 'NR>1 && $6==1 {printf "seed%s/step%02d.png %.4f %.2f%% %.2f%%\n", S, $1, $3, 100*($4+0.5)/R, 100*($5+0.5)/R}' S=$s R=32 "$T/r1/seed$s/log.csv" > "$T/want.txt"
+    missing=0
+    while read -r png score left top; do
+        grep -q "href=\"$png\"><span class=\"sq\"><img src=\"$png\" [^>]*><span class=\"pt\" style=\"left:$left;top:$top\"[^>]*></span></span></a><figcaption>step [0-9]*<br>max $score</figcaption>" "$P" || missing=$((missing+1))
+    done < "$T/want.txt"
+    check "[ $missing -eq 0 ] && [ \$(wc -l < '$T/want.txt') -eq 5 ]" "seed$s: $missing frames lack their caption / salient point"
+    for f in strip.png plot.png log.csv latents.npy result.json; do
+        check "grep -q 'href=\"seed$s/$f\"' '$P'" "seed$s: no link to $f"
+    done
+done
+# the plot: one grey dot per candidate (4 steps x 4 candidates per seed)
+nseeds=$(($(wc -l < "$T/r1/summary.csv") - 1))
+ndots=$(grep -o 'r="2.5"/>' "$P" | wc -l)
+check "[ '$ndots' -eq \$((nseeds * 16)) ]" "$ndots candidate dots on the page, want $((nseeds * 16))"
+# a --random blob gets the red banner
+$BIN/weightconv --random tiny "$T/random.blob" >/dev/null 2>&1
+$BIN/salient search --network "$T/random.blob" --saliency "$VXM" --outdir "$T/rw" -q --seeds 0 --steps 1 --candidates 2 2>/dev/null
+check "grep -q 'class=\"banner\">RANDOM WEIGHTS &mdash; not faces' '$T/rw/index.html'" "no RANDOM WEIGHTS banner for a --random blob"
+check "[ \"\$(html_check '$T/rw/index.html')\" = ok ]" "rw/index.html is not well-formed"
+
 rm -rf "$T"
 finish test_search_arms

@@ -111,7 +111,7 @@ int figure_plot(const double *values, int n, const char *title, const char *path
 
 void figure_plot_svg(FILE *f, const double *values, int n, const int *cand_step, const double *cand_score, int n_cand,
                      const char *title) {
-    const int W = 520, H = 320, left = 70, right = 16, top = 34, bottom = 50;
+    const int W = 520, H = 330, left = 70, right = 16, top = 48, bottom = 50;
     const int pw = W - left - right, ph = H - top - bottom;
     if (n <= 0) return;
     double lo = values[0], hi = values[0];
@@ -164,10 +164,10 @@ void figure_plot_svg(FILE *f, const double *values, int n, const int *cand_step,
     fprintf(f, "\"/>\n<g fill=\"#d62728\">");
     for (int i = 0; i < n; i++) fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>", SX(i), SY(values[i]));
     fprintf(f, "</g>\n");
-    /* legend */
+    /* legend, above the plot area on the right */
     fprintf(f, "<g font-size=\"12\"><circle cx=\"%d\" cy=\"%d\" r=\"3.5\" fill=\"#d62728\"/><text x=\"%d\" y=\"%d\">current face</text>"
                "<circle cx=\"%d\" cy=\"%d\" r=\"2.5\" fill=\"#888\"/><text x=\"%d\" y=\"%d\">candidates</text></g>\n",
-            left + 10, top + 8, left + 18, top + 12, left + 112, top + 8, left + 120, top + 12);
+            left + pw - 190, top - 14, left + pw - 182, top - 10, left + pw - 82, top - 14, left + pw - 74, top - 10);
     fprintf(f, "</svg>\n");
 #undef SX
 #undef SY

@@ -227,16 +227,16 @@ static void write_header(FILE *f, const char *outdir, const report_info_t *info,
     fputs("</td></tr>\n", f);
     /* the date: SOURCE_DATE_EPOCH (reproducible pages) or the newest result */
     time_t when = info->newest;
-    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    const char *sde = getenv("SOURCE_DATE_EPOCH"), *source = "day of the newest seed result";
     char *endp = NULL;
     if (sde && *sde) {
         long long v = strtoll(sde, &endp, 10);
-        if (endp && !*endp && v >= 0) when = (time_t)v;
+        if (endp && !*endp && v >= 0) when = (time_t)v, source = "SOURCE_DATE_EPOCH";
     }
     struct tm tmv;
     char date[32] = "?";
     if (gmtime_r(&when, &tmv)) strftime(date, sizeof date, "%Y-%m-%d", &tmv);
-    fprintf(f, "<tr><th>date</th><td>%s (UTC; day of the newest seed result)</td></tr>\n", date);
+    fprintf(f, "<tr><th>date</th><td>%s (UTC; %s)</td></tr>\n", date, source);
     fprintf(f, "<tr><th>program</th><td>salient %s</td></tr>\n</table>\n", SALIENT_VERSION);
     /* the aggregate line: change of max saliency, final - start */
     double *d = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));

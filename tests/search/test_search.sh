@@ -64,7 +64,8 @@ check '[ $? -eq 0 ]' "1-thread run failed"
 check "diff -r '$T/a' '$T/b' >/dev/null" "outputs differ between --threads 2 and --threads 1"
 
 # --- kill mid-run, resume, identical results ------------------------------
-run "$T/c" --seeds $SEEDS --steps 2 --candidates 3 --sigma 0.5 2>/dev/null &
+# started directly (not through run(): $! would be the subshell and kill -9 would leave salient running)
+$BIN/salient search --network "$TINY" --saliency "$VXM" --outdir "$T/c" -q --seeds $SEEDS --steps 2 --candidates 3 --sigma 0.5 2>/dev/null &
 pid=$!
 i=0
 while [ $i -lt 600 ] && [ ! -s "$T/c/seed0001/state.json" ]; do sleep 0.05; i=$((i+1)); done

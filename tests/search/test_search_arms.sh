@@ -96,7 +96,8 @@ check "awk -F, 'NR>1 { if (\$1==0) {cur=\$3; next} if (\$1!=s) { if (s>0 && !mov
 # --- kill + --resume: the same bytes --------------------------------------------
 for arm in r m; do
     if [ $arm = r ]; then A="$RND --sigma 0.5"; REF=$T/r1; else A="--seeds $SEEDS --steps 3 --candidates 4 --sigma 0.5 --objective min"; REF=$T/m1; fi
-    run "$T/k$arm" $A 2>/dev/null &
+    # started directly (not through run()), so $! is salient itself and kill -9 stops it
+    $BIN/salient search --network "$TINY" --saliency "$VXM" --outdir "$T/k$arm" -q $A 2>/dev/null &
     pid=$!
     i=0
     while [ $i -lt 600 ] && [ ! -s "$T/k$arm/seed0001/state.json" ]; do sleep 0.05; i=$((i+1)); done

@@ -148,7 +148,9 @@ static void describe_differences(arm_t *arms, const json_t *runs, int n_arms) {
             for (int i = 0; i < runs[b].n; i++)
                 if (!json_get(r, runs[b].keys[i]) && !strstr(buf, runs[b].keys[i])) {
                     size_t used = strlen(buf);
-                    snprintf(buf + used, len - used, "%s%s=(absent)", used ? " " : "", runs[b].keys[i]);
+                    /* run.json holds "objective" only when it is not the default (max) */
+                    const char *dflt = !strcmp(runs[b].keys[i], "objective") ? "max" : "(absent)";
+                    snprintf(buf + used, len - used, "%s%s=%s", used ? " " : "", runs[b].keys[i], dflt);
                 }
         }
         if (!buf[0]) snprintf(buf, len, "%s", n_arms == 1 ? arms[a].options : "same options");

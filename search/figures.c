@@ -108,3 +108,67 @@ int figure_plot(const double *values, int n, const char *title, const char *path
     canvas_free(&c);
     return rc;
 }
+
+void figure_plot_svg(FILE *f, const double *values, int n, const int *cand_step, const double *cand_score, int n_cand,
+                     const char *title) {
+    const int W = 520, H = 330, left = 70, right = 16, top = 48, bottom = 50;
+    const int pw = W - left - right, ph = H - top - bottom;
+    if (n <= 0) return;
+    double lo = values[0], hi = values[0];
+    for (int i = 0; i < n; i++) lo = values[i] < lo ? values[i] : lo, hi = values[i] > hi ? values[i] : hi;
+    for (int i = 0; i < n_cand; i++)
+        if (isfinite(cand_score[i])) lo = cand_score[i] < lo ? cand_score[i] : lo, hi = cand_score[i] > hi ? cand_score[i] : hi;
+    if (!isfinite(lo) || !isfinite(hi)) return;
+    if (hi - lo < 1e-6) lo -= 0.5, hi += 0.5;
+    double ystep = figure_tick_step(lo, hi, 5);
+    double y0 = floor(lo / ystep) * ystep, y1 = ceil(hi / ystep) * ystep;
+    int xmax = n > 1 ? n - 1 : 1;
+#define SX(i) (left + (double)(i) * pw / xmax)
+#define SY(v) (top + ph - ((v) - y0) * ph / (y1 - y0))
+    fprintf(f, "<svg viewBox=\"0 0 %d %d\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" font-family=\"sans-serif\" font-size=\"13\">\n", W, H);
+    if (title) {
+        fprintf(f, "<title>max saliency per step and every candidate's score, ");
+        for (const char *s = title; *s; s++) fputc(*s == '<' || *s == '>' || *s == '&' ? ' ' : *s, f);
+        fprintf(f, "</title>\n<text x=\"%d\" y=\"20\" text-anchor=\"middle\" font-size=\"15\">", left + pw / 2);
+        for (const char *s = title; *s; s++) fputc(*s == '<' || *s == '>' || *s == '&' ? ' ' : *s, f);
+        fprintf(f, "</text>\n");
+    }
+    char buf[64];
+    for (int k = 0; k <= 1000; k++) { /* horizontal grid lines and y ticks */
+        double v = y0 + k * ystep;
+        if (v > y1 + ystep * 1e-6) break;
+        tick_label(buf, sizeof buf, v, ystep);
+        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e1e1e1\"/>"
+                   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+                left, SY(v), left + pw, SY(v), left - 6, SY(v) + 4, buf);
+    }
+    int xstep = (int)figure_tick_step(0, xmax, 10);
+    if (xstep < 1) xstep = 1;
+    for (int i = 0; i <= xmax; i += xstep)
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/><text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d</text>\n",
+                SX(i), top + ph, SX(i), top + ph + 5, SX(i), top + ph + 19, i);
+    fprintf(f, "<path d=\"M%d %d V%d H%d\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\"/>\n", left, top, top + ph, left + pw);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">step</text>\n", left + pw / 2, H - 10);
+    fprintf(f, "<text transform=\"translate(16 %d) rotate(-90)\" text-anchor=\"middle\">max saliency</text>\n", top + ph / 2);
+    /* candidates: small grey dots just left of their step's point */
+    if (n_cand > 0) {
+        fprintf(f, "<g fill=\"#888\" fill-opacity=\"0.7\">");
+        for (int i = 0; i < n_cand; i++)
+            if (isfinite(cand_score[i]) && cand_step[i] >= 0 && cand_step[i] < n)
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>", SX(cand_step[i]) - (cand_step[i] > 0 ? 7 : 0),
+                        SY(cand_score[i]));
+        fprintf(f, "</g>\n");
+    }
+    fprintf(f, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
+    for (int i = 0; i < n; i++) fprintf(f, "%s%.1f,%.1f", i ? " " : "", SX(i), SY(values[i]));
+    fprintf(f, "\"/>\n<g fill=\"#d62728\">");
+    for (int i = 0; i < n; i++) fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>", SX(i), SY(values[i]));
+    fprintf(f, "</g>\n");
+    /* legend, above the plot area on the right */
+    fprintf(f, "<g font-size=\"12\"><circle cx=\"%d\" cy=\"%d\" r=\"3.5\" fill=\"#d62728\"/><text x=\"%d\" y=\"%d\">current face</text>"
+               "<circle cx=\"%d\" cy=\"%d\" r=\"2.5\" fill=\"#888\"/><text x=\"%d\" y=\"%d\">candidates</text></g>\n",
+            left + pw - 190, top - 14, left + pw - 182, top - 10, left + pw - 82, top - 14, left + pw - 74, top - 10);
+    fprintf(f, "</svg>\n");
+#undef SX
+#undef SY
+}

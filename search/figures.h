@@ -4,6 +4,8 @@
 #ifndef SALIENT_FIGURES_H
 #define SALIENT_FIGURES_H
 
+#include <stdio.h>
+
 #include "common.h"
 
 /* frames[i]: RGB (h, w, 3). Each frame is scaled to `height` px high and
@@ -15,6 +17,12 @@ int figure_strip(const uint8_t *const *frames, int n, int w, int h, int height,
  * Draws axes with ticks and labels, the line and its points, and a title. */
 int figure_plot(const double *values, int n, const char *title, const char *path,
                 sal_err_t *err);
+
+/* The same plot as inline SVG for the report (scales with the page, text
+ * stays text): values[i] as the line, plus n_cand candidate scores
+ * cand_score[j] of step cand_step[j] as small grey dots beside each step. */
+void figure_plot_svg(FILE *f, const double *values, int n, const int *cand_step, const double *cand_score, int n_cand,
+                     const char *title);
 
 /* A "nice" tick step (1, 2 or 5 times a power of ten) giving about `target`
  * ticks over [lo, hi]. */

@@ -43,7 +43,11 @@ const char *search_space_name(search_space_t s) {
     return s == SPACE_Z ? "z" : s == SPACE_W ? "w" : "w+";
 }
 
-const char *search_accept_name(search_accept_t a) { return a == ACCEPT_BEST ? "best" : "improve"; }
+const char *search_accept_name(search_accept_t a) {
+    return a == ACCEPT_BEST ? "best" : a == ACCEPT_IMPROVE ? "improve" : "random";
+}
+
+const char *search_objective_name(search_objective_t o) { return o == OBJECTIVE_MIN ? "min" : "max"; }
 
 /* splitmix64 finaliser: a well-mixed 64-bit function of its input. */
 static uint64_t mix64(uint64_t x) {
@@ -57,6 +61,18 @@ uint32_t search_step_rng_seed(uint32_t rng_seed, uint32_t seed, int step) {
     uint64_t h = mix64(((uint64_t)rng_seed << 32) | seed);
     h = mix64(h ^ (uint64_t)(uint32_t)step);
     return (uint32_t)(h >> 32);
+}
+
+int search_random_choice(uint32_t rng_seed, uint32_t seed, int step, int K) {
+    if (K <= 1) return 0;
+    rng_np_t rng;
+    rng_np_seed(&rng, search_step_rng_seed(rng_seed ^ 0x63686f6fu, seed, step)); /* "choo" */
+    uint32_t max = (uint32_t)(K - 1), mask = max;
+    for (int s = 1; s < 32; s <<= 1) mask |= mask >> s; /* smallest 2^n - 1 >= max */
+    uint32_t v;
+    do v = rng_np_u32(&rng) & mask;
+    while (v > max);
+    return (int)v;
 }
 
 /* ---- setup ------------------------------------------------------------- */
@@ -243,9 +259,10 @@ static int text_save(textbuf_t *t, const char *path, sal_err_t *err) {
     return rc;
 }
 
-/* The current max saliency after each step 0..steps_done: cur (steps_done + 1).
+/* The current max saliency after each step 0..steps_done: cur (steps_done + 1),
+ * and the step whose value is best for the objective (the first on ties).
  * The rows are in order (load_state checks a resumed log). */
-static void current_scores(const seed_run_t *r, double *cur, int *best_step) {
+static void current_scores(const seed_run_t *r, search_objective_t objective, double *cur, int *best_step) {
     int s = 0;
     *best_step = 0;
     for (int t = 0; t <= r->steps_done; t++) cur[t] = 0;
@@ -258,7 +275,7 @@ static void current_scores(const seed_run_t *r, double *cur, int *best_step) {
         s = row->step;
     }
     for (int t = 1; t <= r->steps_done; t++)
-        if (cur[t] > cur[*best_step]) *best_step = t;
+        if (objective == OBJECTIVE_MIN ? cur[t] < cur[*best_step] : cur[t] > cur[*best_step]) *best_step = t;
 }
 
 static int write_log(const seed_run_t *r, sal_err_t *err) {
@@ -334,7 +351,8 @@ static int bad_row(char *why, size_t len, int i, const char *fmt, ...) {
  * 1 + steps_done * K rows, in order (step 0's one row, then K rows per step
  * with candidates 0..K-1), whole numbers where whole numbers belong, finite
  * scores and distances, step 0 chosen and at most one chosen row per step
- * (exactly one with --accept best). On failure writes the reason into why. */
+ * (exactly one with --accept best or random; with random, the candidate
+ * search_random_choice names). On failure writes the reason into why. */
 static int check_state(const search_ctx_t *ctx, seed_run_t *r, const json_t *j, char *why, size_t len, sal_err_t *err) {
     const int K = ctx->p.candidates, T = ctx->p.steps;
     const json_t *log = json_get(j, "log"), *seed = json_get(j, "seed");
@@ -348,7 +366,7 @@ static int check_state(const search_ctx_t *ctx, seed_run_t *r, const json_t *j, 
     long want = 1 + (long)done * K;
     if (log->n != want)
         return snprintf(why, len, "the log has %d rows; step 0 and %d steps of %d candidates make %ld", log->n, done, K, want), -1;
-    int chosen_in_step = 0;
+    int chosen_in_step = 0, chosen_k = -1;
     for (int i = 0; i < log->n; i++) {
         const json_t *a = &log->items[i];
         if (a->type != JSON_ARRAY || a->n != 7)
@@ -374,11 +392,19 @@ static int check_state(const search_ctx_t *ctx, seed_run_t *r, const json_t *j, 
             return bad_row(why, len, i, "distance is not a finite number >= 0");
         row.distance = v[6].num;
         if (i == 0 && !row.chosen) return bad_row(why, len, i, "the start (step 0) must be chosen");
-        if (row.candidate == 0) chosen_in_step = 0;
+        if (row.candidate == 0) chosen_in_step = 0, chosen_k = -1;
         chosen_in_step += row.chosen;
+        if (row.chosen) chosen_k = row.candidate;
         if (chosen_in_step > 1) return bad_row(why, len, i, "a second chosen candidate in step %d", row.step);
-        if (row.step > 0 && row.candidate == K - 1 && chosen_in_step == 0 && ctx->p.accept == ACCEPT_BEST)
-            return bad_row(why, len, i, "no chosen candidate in step %d (--accept best always moves)", row.step);
+        if (row.step > 0 && row.candidate == K - 1 && chosen_in_step == 0 && ctx->p.accept != ACCEPT_IMPROVE)
+            return bad_row(why, len, i, "no chosen candidate in step %d (--accept %s always moves)", row.step,
+                           search_accept_name(ctx->p.accept));
+        if (row.step > 0 && row.candidate == K - 1 && ctx->p.accept == ACCEPT_RANDOM) {
+            int want = search_random_choice(ctx->p.rng_seed, r->seed, row.step, K);
+            if (chosen_k != want)
+                return bad_row(why, len, i, "step %d chose candidate %d; --accept random (rng seed %u) picks %d", row.step, chosen_k,
+                               ctx->p.rng_seed, want);
+        }
         if (push_row(r, row, err)) return -2;
     }
     r->steps_done = done;
@@ -440,7 +466,7 @@ static int write_results(const search_ctx_t *ctx, const seed_run_t *r, sal_err_t
     }
     int best_step = 0;
     if (rc == 0) {
-        current_scores(r, cur, &best_step);
+        current_scores(r, p->objective, cur, &best_step);
         char title[64];
         snprintf(title, sizeof title, "seed %u", r->seed);
         path_in(path, r, "plot.png");
@@ -480,9 +506,12 @@ static int write_results(const search_ctx_t *ctx, const seed_run_t *r, sal_err_t
             fprintf(f, "    \"space\": \"%s\",\n    \"trunc\": %.9g,\n", search_space_name(p->space), (double)p->psi);
             if (p->trunc_cutoff == SG2_CUTOFF_NONE) fprintf(f, "    \"trunc_cutoff\": null,\n");
             else fprintf(f, "    \"trunc_cutoff\": %d,\n", p->trunc_cutoff);
-            fprintf(f, "    \"noise_mode\": \"%s\",\n    \"accept\": \"%s\",\n    \"rng_seed\": %u,\n    \"fast\": %s\n  },\n",
+            fprintf(f, "    \"noise_mode\": \"%s\",\n    \"accept\": \"%s\",\n",
                     p->noise_mode == SG2_NOISE_CONST ? "const" : p->noise_mode == SG2_NOISE_NONE ? "none" : "random",
-                    search_accept_name(p->accept), p->rng_seed, p->fast ? "true" : "false");
+                    search_accept_name(p->accept));
+            /* only when not the default, so the study's arm keeps its bytes */
+            if (p->objective != OBJECTIVE_MAX) fprintf(f, "    \"objective\": \"%s\",\n", search_objective_name(p->objective));
+            fprintf(f, "    \"rng_seed\": %u,\n    \"fast\": %s\n  },\n", p->rng_seed, p->fast ? "true" : "false");
             fprintf(f, "  \"versions\": {\"salient\": \"%s\", \"state_format\": 1}\n}\n", SALIENT_VERSION);
             path_in(path, r, "result.json");
             rc = text_save(&t, path, err);
@@ -565,7 +594,7 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, searc
         double *cur = malloc(sizeof(double) * (size_t)(r.steps_done + 1));
         if (!cur) { rc = sal_errf(err, "out of memory"); goto done; }
         int best_step;
-        current_scores(&r, cur, &best_step);
+        current_scores(&r, p->objective, cur, &best_step);
         cur_score = cur[r.steps_done];
         free(cur);
     } else {
@@ -592,10 +621,15 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, searc
             for (int d = 0; d < D; d++)
                 cand[(size_t)k * D + d] = (float)((double)cur[d] + ctx->sigma[d] * rng_np_randn(&rng));
         if ((rc = render_and_score(ctx, cand, K, seed, step, rgb, score, xs, ys, err))) goto done;
+        /* the candidate to move to: the first best for the objective, or the random arm's pick */
+        const int minimize = p->objective == OBJECTIVE_MIN;
         int best = 0;
-        for (int k = 1; k < K; k++)
-            if (score[k] > score[best]) best = k;
-        int move = p->accept == ACCEPT_BEST || score[best] > cur_score;
+        if (p->accept == ACCEPT_RANDOM)
+            best = search_random_choice(p->rng_seed, seed, step, K);
+        else
+            for (int k = 1; k < K; k++)
+                if (minimize ? score[k] < score[best] : score[k] > score[best]) best = k;
+        int move = p->accept != ACCEPT_IMPROVE || (minimize ? score[best] < cur_score : score[best] > cur_score);
         double t0 = sal_now();
         for (int k = 0; k < K; k++) {
             log_row_t row = {step, k, score[k], xs[k], ys[k], move && k == best,

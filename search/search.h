@@ -7,9 +7,12 @@
  *     delta_k ~ N(0, diag(sigma^2))        k = 1..K   (one numpy-style RNG per
  *     candidate_k = current + delta_k                  (rng_seed, seed, step))
  *     score_k = max saliency of G(candidate_k)         (one generator batch)
- *     best = argmax_k score_k                          (first one on ties)
+ *     best = argmax_k score_k                          (first one on ties;
+ *                                                       argmin with --objective min)
  *     accept "best": current = candidate_best          (the study's rule)
- *     accept "improve": only if score_best > score(current)
+ *     accept "improve": only if score_best beats score(current)
+ *     accept "random": current = candidate_j, j = search_random_choice(...)
+ *                      (the null model: same steps, no selection)
  *
  * The latent is z, w (one w row, broadcast to all layers) or w+ (all num_ws
  * rows); truncation (psi, cutoff) is applied when an image is made, so every
@@ -28,7 +31,10 @@
 #include "stylegan2.h"
 
 typedef enum search_space { SPACE_Z = 0, SPACE_W = 1, SPACE_WPLUS = 2 } search_space_t;
-typedef enum search_accept { ACCEPT_BEST = 0, ACCEPT_IMPROVE = 1 } search_accept_t;
+typedef enum search_accept { ACCEPT_BEST = 0, ACCEPT_IMPROVE = 1, ACCEPT_RANDOM = 2 } search_accept_t;
+/* What "best" means: the most salient candidate (the study) or the least (the
+ * mirror arm). */
+typedef enum search_objective { OBJECTIVE_MAX = 0, OBJECTIVE_MIN = 1 } search_objective_t;
 
 typedef struct search_params {
     const char *network;        /* paths, as given (recorded in result.json) */
@@ -43,6 +49,7 @@ typedef struct search_params {
     int trunc_cutoff;           /* SG2_CUTOFF_NONE or k */
     sg2_noise_mode_t noise_mode;
     search_accept_t accept;
+    search_objective_t objective; /* ignored by ACCEPT_RANDOM (the CLI refuses min with it) */
     uint32_t rng_seed;
     int batch;                  /* generator batch size (memory bound) */
     int fast;                   /* Winograd 3x3 convs (not bit-exact; recorded) */
@@ -92,10 +99,19 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, searc
 /* Name of a space / accept rule as used on the command line. */
 const char *search_space_name(search_space_t s);
 const char *search_accept_name(search_accept_t a);
+const char *search_objective_name(search_objective_t o);
 
 /* The seed of the numpy-style generator for the perturbations of one step:
  * a fixed mix of (rng_seed, seed, step), so that each seed's run is the same
  * whatever other seeds run, in which order or on which machine. */
 uint32_t search_step_rng_seed(uint32_t rng_seed, uint32_t seed, int step);
+
+/* The candidate --accept random moves to at `step` of `seed`, in 0..K-1:
+ *     numpy.random.RandomState(search_step_rng_seed(rng_seed ^ 0x63686f6f, seed, step)).randint(K)
+ * (legacy randint: 32-bit MT19937 draws masked to the next power of two
+ * minus one, rejected while > K - 1). A stream of its own, so the choice
+ * depends only on (rng_seed, seed, step, K): not on sigma, the space, the
+ * threads, the batch or a resume. */
+int search_random_choice(uint32_t rng_seed, uint32_t seed, int step, int K);
 
 #endif

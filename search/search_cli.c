@@ -36,8 +36,12 @@ static const char USAGE[] =
     "  --trunc PSI           truncation psi (default 1)\n"
     "  --trunc-cutoff K      truncate only the first K w rows (default: all)\n"
     "  --noise-mode MODE     const|none|random (default const)\n"
-    "  --accept best|improve best: always move to the best candidate (the study);\n"
-    "                        improve: only if it beats the current face (default best)\n"
+    "  --accept RULE         best: always move to the best candidate (the study);\n"
+    "                        improve: only if it beats the current face;\n"
+    "                        random: to a uniformly chosen candidate, the same for\n"
+    "                        any sigma (the null model: no selection) (default best)\n"
+    "  --objective max|min   max: best = most salient (the study); min: least salient,\n"
+    "                        the mirror arm (default max; not with --accept random)\n"
     "  --rng-seed N          seed of the perturbations (default 0)\n"
     "  --outdir DIR          output folder (default runs)\n"
     "  --resume              continue an interrupted run; finished seeds are skipped\n"
@@ -74,6 +78,7 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
     p->trunc_cutoff = SG2_CUTOFF_NONE;
     p->noise_mode = SG2_NOISE_CONST;
     p->accept = ACCEPT_BEST;
+    p->objective = OBJECTIVE_MAX;
     p->batch = 8;
     const char *seeds_arg = NULL, *shard_arg = NULL;
     int sigma_given = 0;
@@ -119,7 +124,14 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
             if (m > 0) {
                 if (!strcmp(v, "best")) p->accept = ACCEPT_BEST;
                 else if (!strcmp(v, "improve")) p->accept = ACCEPT_IMPROVE;
-                else m = sal_errf(&err, "--accept: expected best or improve, got '%s'", v);
+                else if (!strcmp(v, "random")) p->accept = ACCEPT_RANDOM;
+                else m = sal_errf(&err, "--accept: expected best, improve or random, got '%s'", v);
+            }
+        } else if (OPT("--objective")) {
+            if (m > 0) {
+                if (!strcmp(v, "max")) p->objective = OBJECTIVE_MAX;
+                else if (!strcmp(v, "min")) p->objective = OBJECTIVE_MIN;
+                else m = sal_errf(&err, "--objective: expected max or min, got '%s'", v);
             }
         } else if (OPT("--rng-seed")) {
             if (m > 0) { m = cli_double("--rng-seed", v, 0, 4294967295.0, &d, &err) ? -1 : 1; p->rng_seed = (uint32_t)d; }
@@ -137,6 +149,8 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
     if (!p->network || !p->saliency || !seeds_arg)
         return usage_error(cli, "--network, --saliency and --seeds are required (see --help)");
     if (sigma_given && p->sigma_file) return usage_error(cli, "give either --sigma or --sigma-file, not both");
+    if (p->accept == ACCEPT_RANDOM && p->objective != OBJECTIVE_MAX)
+        return usage_error(cli, "--accept random selects nothing, so --objective min has no meaning with it; run the random arm once");
     if (seedlist_parse(seeds_arg, &cli->seeds, &err)) return usage_error(cli, err.msg);
     int shard_i = 0, shard_n = 1, from_slurm = 0;
     if (allow_shard && seedlist_resolve_shard(shard_arg, &shard_i, &shard_n, &from_slurm, &err)) {
@@ -158,7 +172,8 @@ static const char *noise_mode_name(int m) {
 
 /* A value of run.json (option `key`) as the user gives it, for messages. */
 static void format_value(const char *key, const json_t *v, char *buf, size_t len) {
-    if (!v) snprintf(buf, len, "(missing)");
+    if (!v && !strcmp(key, "objective")) snprintf(buf, len, "max"); /* written only when not the default */
+    else if (!v) snprintf(buf, len, "(missing)");
     else if (v->type == JSON_STRING) snprintf(buf, len, "%s", !strcmp(key, "sigma_file") && !v->str[0] ? "(none)" : v->str);
     else if (v->type != JSON_NUMBER) snprintf(buf, len, "(not a value)");
     else if (!strcmp(key, "noise_mode")) snprintf(buf, len, "%s", noise_mode_name((int)v->num));
@@ -184,6 +199,14 @@ static void describe_differences(const json_t *now, const json_t *was, char *dif
         if (w < 0 || (size_t)w >= len - n) break;
         n += (size_t)w;
     }
+    for (int i = 0; i < was->n; i++) { /* options the folder has and `now` leaves at their default */
+        if (json_get(now, was->keys[i])) continue;
+        format_value(was->keys[i], &was->items[i], a, sizeof a);
+        format_value(was->keys[i], NULL, b, sizeof b);
+        int w = snprintf(diff + n, len - n, "%s%s: folder %s, now %s", n ? "; " : "", was->keys[i], a, b);
+        if (w < 0 || (size_t)w >= len - n) break;
+        n += (size_t)w;
+    }
     if (n == 0) snprintf(diff, len, "written by another version of salient");
 }
 
@@ -199,9 +222,12 @@ static int check_run_file(const search_params_t *p, sal_err_t *err) {
     fprintf(f, "{\"steps\": %d, \"candidates\": %d, \"sigma\": %.17g, \"sigma_file\": ", p->steps, p->candidates,
             p->sigma_file ? 0.0 : p->sigma);
     json_write_string(f, p->sigma_file ? p->sigma_file : "");
-    fprintf(f, ", \"space\": \"%s\", \"trunc\": %.9g, \"trunc_cutoff\": %d, \"noise_mode\": %d, \"accept\": \"%s\", \"rng_seed\": %u, \"fast\": %d}\n",
-            search_space_name(p->space), (double)p->psi, p->trunc_cutoff, (int)p->noise_mode, search_accept_name(p->accept),
-            p->rng_seed, p->fast);
+    fprintf(f, ", \"space\": \"%s\", \"trunc\": %.9g, \"trunc_cutoff\": %d, \"noise_mode\": %d, \"accept\": \"%s\"",
+            search_space_name(p->space), (double)p->psi, p->trunc_cutoff, (int)p->noise_mode, search_accept_name(p->accept));
+    /* a key added after the first release is written only when it is not the
+     * default, so folders made before it was added still match (and resume) */
+    if (p->objective != OBJECTIVE_MAX) fprintf(f, ", \"objective\": \"%s\"", search_objective_name(p->objective));
+    fprintf(f, ", \"rng_seed\": %u, \"fast\": %d}\n", p->rng_seed, p->fast);
     fclose(f);
     snprintf(path, sizeof path, "%s/run.json", p->outdir);
     uint8_t *old = NULL;

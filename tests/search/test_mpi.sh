@@ -8,6 +8,8 @@ FX=$SALIENT_SHARED/fixtures/stylegan2
 VXM=$SALIENT_SHARED/data/fastgaze.vxm
 T=$SALIENT_TMP/test_mpi.$$
 rm -rf "$T"; mkdir -p "$T"
+# the date line of index.html: fixed, so folders made on different days compare equal
+export SOURCE_DATE_EPOCH=1700000000
 # Open MPI's own allocations are not ours to leak-check.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
 export OMPI_MCA_rmaps_base_oversubscribe=1

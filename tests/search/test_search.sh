@@ -10,6 +10,8 @@ VXM=$SALIENT_SHARED/data/fastgaze.vxm
 need_shared fixtures/stylegan2 && need_shared data/fastgaze.vxm || { finish test_search; exit $((fail > 0)); }
 T=$SALIENT_TMP/test_search.$$
 rm -rf "$T"; mkdir -p "$T"
+# the date line of index.html: fixed, so folders made on different days compare equal
+export SOURCE_DATE_EPOCH=1700000000
 
 # Under the sanitizers everything runs ~10x slower: fewer seeds there, and
 # in `make test` (not test-full) also fewer candidates, improve steps and
@@ -69,7 +71,8 @@ check '[ $? -eq 0 ]' "1-thread run failed"
 check "diff -r '$T/a' '$T/b' >/dev/null" "outputs differ between --threads 2 and --threads 1"
 
 # --- kill mid-run, resume, identical results ------------------------------
-run "$T/c" --seeds $SEEDS --steps 2 --candidates $CAND --sigma 0.5 2>/dev/null &
+# started directly (not through run(): $! would be the subshell and kill -9 would leave salient running)
+$BIN/salient search --network "$TINY" --saliency "$VXM" --outdir "$T/c" -q --seeds $SEEDS --steps 2 --candidates $CAND --sigma 0.5 2>/dev/null &
 pid=$!
 i=0
 while [ $i -lt 600 ] && [ ! -s "$T/c/seed0001/state.json" ]; do sleep 0.05; i=$((i+1)); done

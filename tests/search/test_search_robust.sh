@@ -14,6 +14,8 @@ FX=$SALIENT_SHARED/fixtures/stylegan2
 VXM=$SALIENT_SHARED/data/fastgaze.vxm
 T=$SALIENT_TMP/test_search_robust.$$
 rm -rf "$T"; mkdir -p "$T"
+# the date line of index.html: fixed, so folders made on different days compare equal
+export SOURCE_DATE_EPOCH=1700000000
 TINY=$T/tiny.blob
 $BIN/weightconv "$FX/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"
 $BIN/weightconv "$VXM" "$T/sal.blob" >/dev/null 2>&1 || bad "weightconv fastgaze"

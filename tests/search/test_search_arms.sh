@@ -13,13 +13,20 @@
 # Runs with $BIN = bin or build-asan/bin; prints "N passed, N failed".
 . "$(dirname "$0")/../lib.sh"
 FX=$SALIENT_SHARED/fixtures/stylegan2
+need_shared fixtures/stylegan2/tiny && need_shared data/fastgaze.vxm || { finish test_search_arms; exit 0; }
 VXM=$SALIENT_SHARED/data/fastgaze.vxm
 T=$SALIENT_TMP/test_search_arms.$$
 rm -rf "$T"; mkdir -p "$T"
 # the page's date line: fixed, so folders made at different times compare equal
 export SOURCE_DATE_EPOCH=1700000000
 
-SEEDS=0-2; LAST=0002; [ -n "${SALIENT_ASAN:-}" ] && SEEDS=0-1 && LAST=0001
+# Under the sanitizers: fewer seeds, and in `make test` (not test-full) also
+# fewer steps and candidates -- the same checks on smaller runs.
+SEEDS=0-2; LAST=0002; RSTEPS=4; K=4
+if [ -n "${SALIENT_ASAN:-}" ]; then
+    SEEDS=0-1; LAST=0001
+    full || { RSTEPS=2; K=2; }
+fi
 TINY=$T/tiny.blob
 $BIN/weightconv "$FX/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"
 
@@ -31,15 +38,15 @@ run() { # outdir, extra args...
 picks() { awk -F, 'NR>1 && $1>0 && $6==1 {printf "%s:%s ", $1, $2}' "$1"; }
 
 # --- --accept random ---------------------------------------------------------
-RND="--seeds $SEEDS --steps 4 --candidates 4 --accept random"
+RND="--seeds $SEEDS --steps $RSTEPS --candidates $K --accept random"
 run "$T/r1" $RND --sigma 0.5 --threads 2 2>"$T/r1.err"
 check '[ $? -eq 0 ]' "random run failed: $(cat "$T/r1.err")"
 check "grep -q '\"accept\": \"random\"' '$T/r1/run.json' && grep -q '\"accept\": \"random\"' '$T/r1/seed0000/result.json'" \
     "random arm not recorded in run.json / result.json"
 check "! grep -q objective '$T/r1/run.json'" "the random arm wrote an objective key"
 for s in 0000 0001 $LAST; do
-    check "awk -F, 'NR>1 && \$1>0 {n[\$1]++; c[\$1]+=\$6} END {for (t=1; t<=4; t++) if (n[t]!=4 || c[t]!=1) exit 1}' '$T/r1/seed$s/log.csv'" \
-        "seed$s: random arm must move every step (one chosen row of 4)"
+    check "awk -F, 'NR>1 && \$1>0 {n[\$1]++; c[\$1]+=\$6} END {for (t=1; t<=$RSTEPS; t++) if (n[t]!=$K || c[t]!=1) exit 1}' '$T/r1/seed$s/log.csv'" \
+        "seed$s: random arm must move every step (one chosen row of $K)"
 done
 # no selection: over all steps the pick is not always the step's maximum
 notmax=$(for s in 0000 0001 $LAST; do
@@ -62,15 +69,15 @@ check '[ $? -eq 0 ]' "resuming the finished random run refused its own picks: $(
 mkdir -p "$T/rt"; cp -r "$T/r1/seed0000" "$T/r1/run.json" "$T/rt/"
 rm "$T/rt/seed0000/result.json"
 # move step 2's pick to the next candidate (rows: "  [step, k, score, x, y, chosen, distance]")
-awk 'NR==FNR { if ($0 ~ /^  \[2, / && $6 == "1,") c = $2 + 0; next }
-     /^  \[2, / { k = $2 + 0; $6 = (k == (c + 1) % 4) ? "1," : "0," } { print }' "$T/r1/seed0000/state.json" "$T/r1/seed0000/state.json" > "$T/st.json"
+awk -v K=$K 'NR==FNR { if ($0 ~ /^  \[2, / && $6 == "1,") c = $2 + 0; next }
+     /^  \[2, / { k = $2 + 0; $6 = (k == (c + 1) % K) ? "1," : "0," } { print }' "$T/r1/seed0000/state.json" "$T/r1/seed0000/state.json" > "$T/st.json"
 cp "$T/st.json" "$T/rt/seed0000/state.json"
 run "$T/rt" $RND --sigma 0.5 --seeds 0 --resume 2>"$T/rt.err"
 check "[ \$? -ne 0 ] && grep -q 'random (rng seed 0) picks' '$T/rt.err'" \
     "a state.json whose step-2 pick was changed must be refused: $(cat "$T/rt.err")"
 
 # --- --objective min ---------------------------------------------------------
-run "$T/m1" --seeds $SEEDS --steps 3 --candidates 4 --sigma 0.5 --objective min --threads 2 2>"$T/m1.err"
+run "$T/m1" --seeds $SEEDS --steps 3 --candidates $K --sigma 0.5 --objective min --threads 2 2>"$T/m1.err"
 check '[ $? -eq 0 ]' "min run failed: $(cat "$T/m1.err")"
 check "grep -q '\"objective\": \"min\"' '$T/m1/run.json' && grep -q '\"objective\": \"min\"' '$T/m1/seed0000/result.json'" \
     "objective min not recorded"
@@ -81,7 +88,7 @@ done
 # best_step of result.json is the step with the lowest value
 check "awk '/max_saliency_per_step/ { gsub(/.*\\[|\\].*/, \"\"); n=split(\$0, v, \", \"); b=1; for (i=2; i<=n; i++) if (v[i]+0 < v[b]+0) b=i; want=b-1 }
            /\"best_step\"/ { gsub(/[^0-9]/, \"\"); got=\$0 } END { exit !(want==got) }' '$T/m1/seed0000/result.json'" "min arm: best_step is not the lowest step"
-run "$T/m2" --seeds $SEEDS --steps 3 --candidates 4 --sigma 0.5 --objective min --threads 1 2>/dev/null
+run "$T/m2" --seeds $SEEDS --steps 3 --candidates $K --sigma 0.5 --objective min --threads 1 2>/dev/null
 check "diff -r '$T/m1' '$T/m2' >/dev/null" "min arm differs between --threads 2 and 1"
 run "$T/r4" $RND --sigma 0.5 --threads 1 2>/dev/null
 check "diff -r '$T/r1' '$T/r4' >/dev/null" "random arm differs between --threads 2 and 1"
@@ -95,7 +102,7 @@ check "awk -F, 'NR>1 { if (\$1==0) {cur=\$3; next} if (\$1!=s) { if (s>0 && !mov
 
 # --- kill + --resume: the same bytes --------------------------------------------
 for arm in r m; do
-    if [ $arm = r ]; then A="$RND --sigma 0.5"; REF=$T/r1; else A="--seeds $SEEDS --steps 3 --candidates 4 --sigma 0.5 --objective min"; REF=$T/m1; fi
+    if [ $arm = r ]; then A="$RND --sigma 0.5"; REF=$T/r1; else A="--seeds $SEEDS --steps 3 --candidates $K --sigma 0.5 --objective min"; REF=$T/m1; fi
     # started directly (not through run()), so $! is salient itself and kill -9 stops it
     $BIN/salient search --network "$TINY" --saliency "$VXM" --outdir "$T/k$arm" -q $A 2>/dev/null &
     pid=$!
@@ -119,7 +126,7 @@ check "! grep -q objective '$T/d/run.json' && ! grep -q objective '$T/d/seed0000
 check "grep -q '\"accept\": \"best\", \"rng_seed\": 0, \"fast\": 0}' '$T/d/run.json'" "run.json of the default arm changed its layout: $(cat "$T/d/run.json")"
 run "$T/d" --seeds 0 --steps 1 --candidates 2 --sigma 0.5 --objective min --resume 2>"$T/d.err"
 check "[ \$? -ne 0 ] && grep -q 'objective: folder max, now min' '$T/d.err'" "min into a default folder: $(cat "$T/d.err")"
-run "$T/m1" --seeds $SEEDS --steps 3 --candidates 4 --sigma 0.5 --resume 2>"$T/m1r.err"
+run "$T/m1" --seeds $SEEDS --steps 3 --candidates $K --sigma 0.5 --resume 2>"$T/m1r.err"
 check "[ \$? -ne 0 ] && grep -q 'objective: folder min, now max' '$T/m1r.err'" "default into a min folder: $(cat "$T/m1r.err")"
 for args in "--objective mid" "--accept random --objective min" "--accept sometimes"; do
     run "$T/err" --seeds 0 $args 2>"$T/e.txt"
@@ -169,7 +176,7 @@ P=$T/r1/index.html
 sum=$(sha256sum "$TINY" | cut -c1-64)
 check "grep -q '$sum' '$P'" "the page lacks the network's sha256 ($sum)"
 check "grep -q \"<code>$TINY</code>\" '$P' && grep -q 'saliency model' '$P'" "the page lacks the network / saliency model"
-check "grep -q '<code>accept=random</code>' '$P' && grep -q '<code>candidates=4</code>' '$P' && grep -q '<code>noise_mode=const</code>' '$P'" "the page lacks the options"
+check "grep -q '<code>accept=random</code>' '$P' && grep -q '<code>candidates=$K</code>' '$P' && grep -q '<code>noise_mode=const</code>' '$P'" "the page lacks the options"
 check "grep -q '2023-11-14' '$P' && grep -q 'salient [0-9][0-9.]*<' '$P'" "the page lacks the date (SOURCE_DATE_EPOCH) or the version"
 check "grep -q 'Control arm' '$P' && grep -q 'Mirror arm' '$T/m1/index.html' && ! grep -q 'RANDOM WEIGHTS' '$P'" "arm titles / banner"
 check "grep -q 'Saliency increase: [0-9.]* &rarr; [0-9.]* ([0-9.-]*%) <span class=\"note\">(% = final / start)' '$P'" "the increase line lacks its note"
@@ -182,21 +189,21 @@ check "grep -qF '$want' '$P'" "aggregate line: want '$want', page: $(grep -o 'me
 # frames: one per step, captioned with the current score, the salient point at its place
 for s in 0000 0001; do
     nf=$(awk -v s="$s" '/<div class="seed" /{on = index($0, "data-seed=\"" (s+0) "\"") > 0} on && /<figure class="frame">/ {n++} END {print n+0}' "$P")
-    check "[ '$nf' -eq 5 ]" "seed$s: $nf frames on the page, want 5"
+    check "[ '$nf' -eq $((RSTEPS + 1)) ]" "seed$s: $nf frames on the page, want $((RSTEPS + 1))"
     awk -F, 'NR>1 && $6==1 {printf "seed%s/step%02d.png %.4f %.2f%% %.2f%%\n", S, $1, $3, 100*($4+0.5)/R, 100*($5+0.5)/R}' S=$s R=32 "$T/r1/seed$s/log.csv" > "$T/want.txt"
     missing=0
     while read -r png score left top; do
         grep -q "href=\"$png\"><span class=\"sq\"><img src=\"$png\" [^>]*><span class=\"pt\" style=\"left:$left;top:$top\"[^>]*></span></span></a><figcaption>step [0-9]*<br>max $score</figcaption>" "$P" || missing=$((missing+1))
     done < "$T/want.txt"
-    check "[ $missing -eq 0 ] && [ \$(wc -l < '$T/want.txt') -eq 5 ]" "seed$s: $missing frames lack their caption / salient point"
+    check "[ $missing -eq 0 ] && [ \$(wc -l < '$T/want.txt') -eq $((RSTEPS + 1)) ]" "seed$s: $missing frames lack their caption / salient point"
     for f in strip.png plot.png log.csv latents.npy result.json; do
         check "grep -q 'href=\"seed$s/$f\"' '$P'" "seed$s: no link to $f"
     done
 done
-# the plot: one grey dot per candidate (4 steps x 4 candidates per seed)
+# the plot: one grey dot per candidate (RSTEPS steps x K candidates per seed)
 nseeds=$(($(wc -l < "$T/r1/summary.csv") - 1))
 ndots=$(grep -o 'r="2.5"/>' "$P" | wc -l)
-check "[ '$ndots' -eq \$((nseeds * 16)) ]" "$ndots candidate dots on the page, want $((nseeds * 16))"
+check "[ '$ndots' -eq \$((nseeds * RSTEPS * K)) ]" "$ndots candidate dots on the page, want $((nseeds * RSTEPS * K))"
 # a --random blob gets the red banner
 $BIN/weightconv --random tiny "$T/random.blob" >/dev/null 2>&1
 $BIN/salient search --network "$T/random.blob" --saliency "$VXM" --outdir "$T/rw" -q --seeds 0 --steps 1 --candidates 2 2>/dev/null

@@ -145,6 +145,8 @@ int main(void) {
     sal_err_t err = {{0}};
     blob_t *sblob = NULL;
     saliency_model_t sal;
+    if (!test_need_shared(&t, "data/fastgaze.vxm") || !test_need_shared(&t, "fixtures/stylegan2"))
+        return test_end(&t);
     if (netload_open(test_shared(&t, "data/fastgaze.vxm", path, sizeof path), &sblob, &err) < 0 ||
         saliency_model_init(&sal, sblob, &err) < 0) {
         CHECK(&t, 0, "fastgaze.vxm: %s", err.msg);

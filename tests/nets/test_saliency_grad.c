@@ -312,6 +312,7 @@ int main(void) {
     sal_err_t err = {{0}};
     blob_t *b = NULL;
     saliency_model_t m;
+    if (!test_need_shared(&t, "data/fastgaze.vxm")) return test_end(&t);
     if (vxm_open_blob(test_shared(&t, "data/fastgaze.vxm", path, sizeof path), &b, &err) ||
         saliency_model_init(&m, b, &err)) {
         CHECK(&t, 0, "%s", err.msg);
@@ -351,7 +352,8 @@ int main(void) {
     // real faces: 200x200 (upsampled) and a 1024x1024 face (halved, then Lanczos-3)
     const char *faces[] = {"fixtures/saliency/images/faces/transition1_f0.png",
                            "fixtures/saliency/images/synthetic/face_1024x1024.png"};
-    for (int fi = 0; fi < 2; fi++) {
+    const int have_faces = test_need_shared(&t, "fixtures/saliency/images");
+    for (int fi = 0; fi < 2 && have_faces; fi++) {
         image_u8_t im;
         if (png_load(test_shared(&t, faces[fi], path, sizeof path), &im, NULL, &err)) {
             CHECK(&t, 0, "%s", err.msg);

@@ -250,9 +250,11 @@ static void run_vs_fast(test_ctx_t *t, const sg2_layout_config_t *cfg_l, const c
 
 int main(void) {
     test_ctx_t t = test_begin("stylegan2_ref");
-    run_fixture(&t, "tiny", 4, 1);
-    run_fixture(&t, "tiny_clamp", 2, 0);
-    run_fixture(&t, "small", SANITIZED ? 1 : 4, 0);
+    if (test_need_shared(&t, "fixtures/stylegan2")) {   // the random nets below need none
+        run_fixture(&t, "tiny", 4, 1);
+        run_fixture(&t, "tiny_clamp", 2, 0);
+        run_fixture(&t, "small", SANITIZED ? 1 : 4, 0);
+    }
     const sg2_layout_config_t narrow = {NULL, 64, 64, 0, 64, 3, 8, 0.01, 1024, 64, 0, 256, "skip", 0.995};
     run_vs_fast(&t, &narrow, "random 64 px", 2);   // noise const and random
     if (!SANITIZED) run_vs_fast(&t, sg2_config_find("ffhq256"), "random ffhq256", 1);

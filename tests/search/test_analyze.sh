@@ -12,6 +12,24 @@ VXM=$SALIENT_SHARED/data/fastgaze.vxm
 T=$SALIENT_TMP/test_analyze.$$
 rm -rf "$T"; mkdir -p "$T"
 
+# --- bad input: one line, nonzero exit, nothing written (no fixtures needed) ---
+mkdir -p "$T/empty"
+$BIN/salient analyze -q "$T/empty" 2>"$T/e1" >/dev/null
+rc=$?
+check "[ $rc -eq 1 ] && [ \$(wc -l < '$T/e1') -eq 1 ] && grep -q 'not a salient search folder' '$T/e1'" "empty folder: exit $rc, $(cat "$T/e1")"
+check "[ ! -e '$T/empty/analysis.csv' ]" "a failed analyze wrote analysis.csv"
+$BIN/salient analyze -q "$T/nonexistent" 2>"$T/e3" >/dev/null
+check "[ \$? -eq 1 ] && [ \$(wc -l < '$T/e3') -eq 1 ]" "missing folder: $(cat "$T/e3")"
+for args in "" "--bogus $T/study" "--bootstrap x $T/study" "--rng-seed -1 $T/study" "--out"; do
+    $BIN/salient analyze $args 2>"$T/e5" >/dev/null
+    rc=$?
+    check "[ $rc -eq 2 ] && [ \$(wc -l < '$T/e5') -le 1 ]" "bad args '$args': exit $rc, $(cat "$T/e5")"
+done
+$BIN/salient analyze --help | grep -q 'usage: salient analyze'
+check '[ $? -eq 0 ]' "--help"
+
+# --- from here on: searches with the fixture generator and the real saliency model
+need_shared fixtures/stylegan2 && need_shared data/fastgaze.vxm || { rm -rf "$T"; finish test_analyze; exit $((fail > 0)); }
 SEEDS=0-2; NS=3; [ -n "${SALIENT_ASAN:-}" ] && SEEDS=0-1 && NS=2
 TINY=$T/tiny.blob
 $BIN/weightconv "$FX/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"
@@ -86,29 +104,14 @@ want=$( [ $NS -eq 3 ] && echo '1,2,' || echo '1,')
 check "[ \"\$(col '$T/pair/analysis.csv' seed | sort -u | tr '\n' ',')\" = '$want' ]" "pairing: seeds $(col "$T/pair/analysis.csv" seed | sort -u | tr '\n' ' ')"
 check "grep -q '\"seeds_dropped\": $( [ $NS -eq 3 ] && echo 2 || echo 3 )' '$T/pair/analysis.json'" "seeds_dropped wrong: $(grep seeds_dropped "$T/pair/analysis.json")"
 
-# --- bad input: one line, nonzero exit, nothing written ----------------------
-mkdir -p "$T/empty"
-$BIN/salient analyze -q "$T/empty" 2>"$T/e1" >/dev/null
-rc=$?
-check "[ $rc -eq 1 ] && [ \$(wc -l < '$T/e1') -eq 1 ] && grep -q 'not a salient search folder' '$T/e1'" "empty folder: exit $rc, $(cat "$T/e1")"
-check "[ ! -e '$T/empty/analysis.csv' ]" "a failed analyze wrote analysis.csv"
+# --- bad input that needs a search folder ------------------------------------
 mkdir -p "$T/noseeds"; cp "$T/study/run.json" "$T/noseeds/"
 $BIN/salient analyze -q "$T/noseeds" 2>"$T/e2" >/dev/null
 check "[ \$? -eq 1 ] && grep -q 'no finished seed' '$T/e2'" "folder without seeds: $(cat "$T/e2")"
-$BIN/salient analyze -q "$T/nonexistent" 2>"$T/e3" >/dev/null
-check "[ \$? -eq 1 ] && [ \$(wc -l < '$T/e3') -eq 1 ]" "missing folder: $(cat "$T/e3")"
 cp -r "$T/study" "$T/broken"; rm -f "$T/broken"/analysis*
 printf 'not a png' > "$T/broken/seed0001/step01.png"
 $BIN/salient analyze -q "$T/broken" 2>"$T/e4" >/dev/null
 check "[ \$? -eq 1 ] && [ \$(wc -l < '$T/e4') -eq 1 ] && grep -q 'seed0001/step01.png' '$T/e4'" "corrupt frame: $(cat "$T/e4")"
 check "[ ! -e '$T/broken/analysis.csv' ]" "corrupt frame: analysis.csv written"
-for args in "" "--bogus $T/study" "--bootstrap x $T/study" "--rng-seed -1 $T/study" "--out"; do
-    $BIN/salient analyze $args 2>"$T/e5" >/dev/null
-    rc=$?
-    check "[ $rc -eq 2 ] && [ \$(wc -l < '$T/e5') -le 1 ]" "bad args '$args': exit $rc, $(cat "$T/e5")"
-done
-$BIN/salient analyze --help | grep -q 'usage: salient analyze'
-check '[ $? -eq 0 ]' "--help"
-
 rm -rf "$T"
 finish test_analyze

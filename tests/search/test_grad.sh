@@ -12,7 +12,6 @@ VXM=$SALIENT_SHARED/data/fastgaze.vxm
 T=$SALIENT_TMP/test_grad.$$
 rm -rf "$T"; mkdir -p "$T"
 TINY=$T/tiny.blob
-$BIN/weightconv "$FX/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"
 
 grad() { $BIN/salient grad --network "$TINY" --saliency "$VXM" "$@"; }
 # float32 values of an .npy file (version 1 header: its length is at bytes 8-9)
@@ -22,7 +21,7 @@ npy_floats() {
 }
 json_num() { sed -n "s/.*\"$2\": \([-0-9.eE+]*\).*/\1/p" "$1" | head -n 1; }
 
-# --- help and command-line errors --------------------------------------------
+# --- help and command-line errors (no fixtures needed) ------------------------
 $BIN/salient grad --help >"$T/help.txt" 2>&1
 check '[ $? -eq 0 ] && grep -q -- "--objective" "$T/help.txt"' "grad --help"
 grad --outdir "$T/x" >/dev/null 2>"$T/e1.txt"; rc=$?
@@ -36,6 +35,10 @@ check "[ $rc -eq 2 ]" "--tau 0 accepted"
 $BIN/salient grad --network "$T/nonexistent.pkl" --saliency "$VXM" --seeds 0 --outdir "$T/x" 2>"$T/e5.txt"; rc=$?
 check "[ $rc -eq 1 ] && grep -q 'nonexistent.pkl' '$T/e5.txt'" "missing network: rc=$rc $(cat "$T/e5.txt")"
 check "[ ! -e '$T/x' ]" "a failed load left the output folder behind"
+
+# --- from here on: the fixture generator and the real saliency model ----------
+need_shared fixtures/stylegan2 && need_shared data/fastgaze.vxm || { rm -rf "$T"; finish test_grad; exit $((fail > 0)); }
+$BIN/weightconv "$FX/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"
 grad --seeds 0 --trunc-cutoff 99 --outdir "$T/x" 2>"$T/e6.txt"; rc=$?
 check "[ $rc -eq 1 ] && grep -q 'trunc-cutoff' '$T/e6.txt'" "--trunc-cutoff beyond num_ws: rc=$rc"
 

@@ -17,8 +17,6 @@ rm -rf "$T"; mkdir -p "$T"
 # the date line of index.html: fixed, so folders made on different days compare equal
 export SOURCE_DATE_EPOCH=1700000000
 TINY=$T/tiny.blob
-$BIN/weightconv "$FX/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"
-$BIN/weightconv "$VXM" "$T/sal.blob" >/dev/null 2>&1 || bad "weightconv fastgaze"
 ARGS="--network $TINY --saliency $T/sal.blob --steps 2 --candidates 3 --sigma 0.5 --threads 1"
 search() { $BIN/salient search $ARGS "$@"; }
 # Under the sanitizers an image takes seconds: the runs that only need to
@@ -34,6 +32,29 @@ lsearch() { $BIN/salient search $LARGS "$@"; }
 one_line_error() { # rc, stderr file
     [ "$1" -eq 1 ] && [ "$(wc -l < "$2")" -eq 1 ] && ! grep -q 'Sanitizer\|runtime error' "$2"
 }
+
+# --- checks that need no fixtures (the flags are refused before any file is read)
+$BIN/salient generate --network "$T/nonexistent.blob" --seeds 0 --outdir "$T/ng" 2>"$T/ng.err"
+check "[ \$? -eq 1 ] && [ ! -e '$T/ng' ]" "generate with a missing network left its folder: $(cat "$T/ng.err")"
+# --- report without finished seeds ----------------------------------------------------
+mkdir -p "$T/empty/seed0001"
+$BIN/salient report "$T/empty" 2>"$T/rep.err"
+check "one_line_error \$? '$T/rep.err' && grep -q 'no finished seeds' '$T/rep.err' && [ ! -e '$T/empty/summary.csv' ]" \
+      "report of no finished seeds: $(cat "$T/rep.err")"
+
+# --- one --threads rule -----------------------------------------------------------------
+for cmd in "search $ARGS --seeds 0 --outdir $T/th" "generate --network $TINY --seeds 0 --outdir $T/th" \
+           "saliency --model $T/sal.blob $T/nonexistent.png" "bench --quick"; do
+    $BIN/salient $cmd --threads 2000 2>"$T/th.err" >/dev/null
+    check "[ \$? -eq 2 ] && grep -q -- '--threads: expected an integer in 1..1024, got .2000.' '$T/th.err'" "${cmd%% *} --threads 2000: $(cat "$T/th.err")"
+done
+$BIN/salient generate --network "$T/nonexistent.blob" --seeds 0 --outdir "$T/th" --threads 1024 2>"$T/th.err"
+check "[ \$? -eq 1 ] && ! grep -q -- '--threads' '$T/th.err'" "generate --threads 1024 refused: $(cat "$T/th.err")"
+
+# --- from here on: the fixture generator and the real saliency model -----------
+need_shared fixtures/stylegan2 && need_shared data/fastgaze.vxm || { [ "$fail" -eq 0 ] && rm -rf "$T"; finish test_search_robust; exit $((fail > 0)); }
+$BIN/weightconv "$FX/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"
+$BIN/weightconv "$VXM" "$T/sal.blob" >/dev/null 2>&1 || bad "weightconv fastgaze"
 
 # --- the reference: one seed, uninterrupted -----------------------------------
 search --seeds 0 --outdir "$T/ref" -q 2>"$T/ref.err"
@@ -146,26 +167,9 @@ for args in "--network $T/nonexistent.blob --saliency $T/sal.blob" "--network $T
     rc=$?
     check "one_line_error $rc '$T/nf.err' && [ ! -e '$T/nf' ]" "search $args: exit $rc, folder left: $(ls "$T/nf" 2>&1) $(cat "$T/nf.err")"
 done
-$BIN/salient generate --network "$T/nonexistent.blob" --seeds 0 --outdir "$T/ng" 2>"$T/ng.err"
-check "[ \$? -eq 1 ] && [ ! -e '$T/ng' ]" "generate with a missing network left its folder: $(cat "$T/ng.err")"
 : > "$T/afile"
 $BIN/salient search $ARGS --seeds 0 --outdir "$T/afile/sub" -q 2>"$T/af.err"
 check "one_line_error \$? '$T/af.err' && grep -q 'afile' '$T/af.err'" "outdir under a file: $(cat "$T/af.err")"
-
-# --- report without finished seeds ----------------------------------------------------
-mkdir -p "$T/empty/seed0001"
-$BIN/salient report "$T/empty" 2>"$T/rep.err"
-check "one_line_error \$? '$T/rep.err' && grep -q 'no finished seeds' '$T/rep.err' && [ ! -e '$T/empty/summary.csv' ]" \
-      "report of no finished seeds: $(cat "$T/rep.err")"
-
-# --- one --threads rule -----------------------------------------------------------------
-for cmd in "search $ARGS --seeds 0 --outdir $T/th" "generate --network $TINY --seeds 0 --outdir $T/th" \
-           "saliency --model $T/sal.blob $T/nonexistent.png" "bench --quick"; do
-    $BIN/salient $cmd --threads 2000 2>"$T/th.err" >/dev/null
-    check "[ \$? -eq 2 ] && grep -q -- '--threads: expected an integer in 1..1024, got .2000.' '$T/th.err'" "${cmd%% *} --threads 2000: $(cat "$T/th.err")"
-done
-$BIN/salient generate --network "$T/nonexistent.blob" --seeds 0 --outdir "$T/th" --threads 1024 2>"$T/th.err"
-check "[ \$? -eq 1 ] && ! grep -q -- '--threads' '$T/th.err'" "generate --threads 1024 refused: $(cat "$T/th.err")"
 
 # --- ulimit -f: an error naming the file, no SIGXFSZ, no temporary file ------------------
 mkdir -p "$T/fs"

@@ -171,6 +171,8 @@ static void run_saliency(test_ctx_t *t, int reference) {
 
 int main(void) {
     test_ctx_t t = test_begin("trace");
+    if (!test_need_shared(&t, "fixtures/stylegan2/tiny") || !test_need_shared(&t, "data/fastgaze.vxm"))
+        return test_end(&t);
     run_generator(&t, 0);
     run_generator(&t, 1);
     run_saliency(&t, 0);

@@ -244,6 +244,7 @@ static void fwd_layer(fwd_ctx_t *cx, const sg2_layer_t *L, const char *name, int
     for (size_t i = 0; i < (size_t)n * L->c_in; i++) cx->sq[i] = rec->s[i] * rec->s[i];
     gemm_nt(n, L->c_out, L->c_in, cx->sq, L->wsq, rec->d);
     for (size_t i = 0; i < (size_t)n * L->c_out; i++) rec->d[i] = 1.0f / sqrtf(rec->d[i] + EPS);
+    report(cx, name, "demod", 2, (int64_t[]){n, L->c_out}, rec->d);   // as sg2_synthesis (--trace)
 
     const conv_epilogue_t prologue = {.in_scale = rec->s};
     if (!L->up) {

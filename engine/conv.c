@@ -160,9 +160,9 @@ int conv_weights_init_adjoint(conv_weights_t *cw, float **wt_out, const float *w
     return 0;
 }
 
-void conv2d_s2_3x3(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
-                   const conv_epilogue_t *ep) {
-    if (n <= 0 || h <= 0 || w <= 0) return;
+int conv2d_s2_3x3(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
+                  const conv_epilogue_t *ep) {
+    if (n <= 0 || h <= 0 || w <= 0) return 0;
     int rc = -1;
     if (cw->packed && cw->k == 3) {
         switch (cpu_isa()) {
@@ -171,19 +171,19 @@ void conv2d_s2_3x3(const conv_weights_t *cw, const float *in, float *out, int n,
         case ISA_GENERIC: rc = conv_s2_fast_generic(cw, in, out, n, h, w, ep); break;
         }
     }
-    if (rc != 0) conv2d_s2_3x3_ref(cw, in, out, n, h, w, ep);
+    return rc == 0 ? 0 : -1;
 }
 
-void fir4x4_up_pad2(const float *in, float *out, int planes, int h, int w, const float f[4],
-                    float gain) {
-    if (planes <= 0 || h <= 0 || w <= 0) return;
+int fir4x4_up_pad2(const float *in, float *out, int planes, int h, int w, const float f[4],
+                   float gain) {
+    if (planes <= 0 || h <= 0 || w <= 0) return 0;
     int rc = -1;
     switch (cpu_isa()) {
     case ISA_AVX512: rc = fir4x4_up_fast_avx512(in, out, planes, h, w, f, gain); break;
     case ISA_AVX2: rc = fir4x4_up_fast_avx2(in, out, planes, h, w, f, gain); break;
     case ISA_GENERIC: rc = fir4x4_up_fast_generic(in, out, planes, h, w, f, gain); break;
     }
-    if (rc != 0) fir4x4_up_pad2_ref(in, out, planes, h, w, f, gain);
+    return rc == 0 ? 0 : -1;
 }
 
 double conv_fma_peak_gflops(double seconds) {

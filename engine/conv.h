@@ -120,8 +120,8 @@ void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in,
  * The fast kernel splits the input into its four parity classes
  * (even/odd rows x even/odd columns) and runs the 4, 2, 2 and 1 taps that
  * read each class: 9 multiply-adds per output value and input channel. */
-void conv2d_s2_3x3(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
-                   const conv_epilogue_t *ep);
+int conv2d_s2_3x3(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
+                  const conv_epilogue_t *ep);   /* 0, or -1: no memory for its scratch */
 void conv2d_s2_3x3_ref(const conv_weights_t *cw, const float *in, float *out, int n, int h,
                        int w, const conv_epilogue_t *ep);
 
@@ -148,8 +148,8 @@ void fir4x4_down_pad1_ref(const float *in, float *out, int n, int c, int h2p1, i
  *   out[p,Y,X] = sum_{a,b=0..3} F[a,b] * in[p, Y+a-2, X+b-2],  F = f f^T gain
  * in (P, H, W) (zero outside) -> out (P, H+1, W+1). With the mirrored taps
  * (f[3-a]) it is the adjoint of fir4x4_down_pad1 with f (no epilogue). */
-void fir4x4_up_pad2(const float *in, float *out, int planes, int h, int w, const float f[4],
-                    float gain);
+int fir4x4_up_pad2(const float *in, float *out, int planes, int h, int w, const float f[4],
+                   float gain);   /* 0, or -1: no memory for its scratch */
 void fir4x4_up_pad2_ref(const float *in, float *out, int planes, int h, int w, const float f[4],
                         float gain);
 
@@ -157,8 +157,8 @@ void fir4x4_up_pad2_ref(const float *in, float *out, int planes, int h, int w, c
  * when given the mirrored taps f[3-a]):
  *   out[p,i,j] = sum_{a,b} F[a,b] * in[p, 2i+a-1, 2j+b-1],  F = f f^T gain
  * in (P, 2H, 2W) (zero outside) -> out (P, H, W). */
-void downsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
-                      float gain);
+int downsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
+                     float gain);   /* 0, or -1: no memory for its scratch */
 void downsample2x_fir_ref(const float *in, float *out, int planes, int h, int w,
                           const float f[4], float gain);
 

@@ -90,9 +90,9 @@ static void downsample_row(const float *s, float *d, int w, const float f[4]) {
 
 // in (P, 2H, 2W) -> out (P, H, W): output row i filters the horizontally
 // downsampled input rows 2i-1 .. 2i+2 vertically (separable F = f f^T gain)
-void downsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
-                      float gain) {
-    if (planes <= 0 || h <= 0 || w <= 0) return;
+int downsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
+                     float gain) {
+    if (planes <= 0 || h <= 0 || w <= 0) return 0;
     const int hi = 2 * h, wi = 2 * w;
     const long tasks = (long)planes * h;
     int failed = 0;
@@ -117,5 +117,5 @@ void downsample2x_fir(const float *in, float *out, int planes, int h, int w, con
         }
         free(u);
     }
-    if (failed) downsample2x_fir_ref(in, out, planes, h, w, f, gain);
+    return failed ? -1 : 0;
 }

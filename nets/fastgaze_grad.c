@@ -47,7 +47,8 @@ int fg_forward_tape(const fg_model_t *m, const float *x, int h, int w, arena_t *
         if (L->kind == FG_CONV) {
             // y (C_out, h, w) = act(conv(x, W) + b): exactly fg_forward's call
             const conv_epilogue_t ep = {.bias = L->bias, .act = L->act, .slope = L->slope};
-            conv2d(&L->cw, cur, y, 1, h, w, &ep);
+            if (conv2d(&L->cw, cur, y, 1, h, w, &ep))
+                return sal_errf(err, "fastgaze: out of memory for a kernel's scratch (layer %d)", i);
         } else {
             // y (C, ceil(h/2), ceil(w/2)) = max over 2x2 windows
             maxpool2x2_ceil(cur, y, L->c_in, h, w);
@@ -106,9 +107,9 @@ void fg_maxpool_backward_act(const float *in, const float *gout, float *gin, int
     }
 }
 
-void fg_conv_adjoint(const fg_layer_t *L, const float *g, float *gx, int h, int w) {
+int fg_conv_adjoint(const fg_layer_t *L, const float *g, float *gx, int h, int w) {
     // gx (C_in, h, w) = conv(g, W_adj), the transposed, flipped weights (fastgaze.h)
-    conv2d(&L->cw_adj, g, gx, 1, h, w, NULL);
+    return conv2d(&L->cw_adj, g, gx, 1, h, w, NULL);
 }
 
 /* ---- backward ---------------------------------------------------------------- */
@@ -154,7 +155,8 @@ int fg_backward(const fg_model_t *m, const fg_tape_t *tape, const float *dmap, f
             if (!masked)
                 fg_act_backward(L->act, L->slope, tape->out[i], g,
                                 (size_t)L->c_out * tape->out_h[i] * tape->out_w[i]);
-            fg_conv_adjoint(L, g, gin, ih, iw);
+            if (fg_conv_adjoint(L, g, gin, ih, iw))
+                return sal_errf(err, "fastgaze backward: out of memory for a kernel's scratch (layer %d)", i);
             masked = 0;
         } else if (prev >= first && m->layer[prev].kind == FG_CONV) {
             // the pool's input is a conv output: apply that conv's act' at the

@@ -67,6 +67,6 @@ void fg_maxpool_backward_act(const float *in, const float *gout, float *gin, int
                              int w, conv_act_t act, float slope);
 /* The adjoint of layer L's linear part (no bias, no activation):
  * g (C_out, H, W) -> gx (C_in, H, W). */
-void fg_conv_adjoint(const fg_layer_t *L, const float *g, float *gx, int h, int w);
+int fg_conv_adjoint(const fg_layer_t *L, const float *g, float *gx, int h, int w);   /* 0 or -1 (no scratch memory) */
 
 #endif

@@ -193,6 +193,7 @@ typedef struct fwd_ctx {
     float *sq;              /* (n, max C) */
     float *tmp;             /* the transposed conv's output, tmp_floats */
     size_t tmp_floats;
+    int *failed;            /* set to 1 when a kernel could not get its scratch */
 } fwd_ctx_t;
 
 static void report(const fwd_ctx_t *cx, const char *name, const char *what, int ndim,
@@ -248,7 +249,7 @@ static void fwd_layer(fwd_ctx_t *cx, const sg2_layer_t *L, const char *name, int
 
     const conv_epilogue_t prologue = {.in_scale = rec->s};
     if (!L->up) {
-        conv2d(&L->conv, x, rec->v, n, res, res, &prologue);
+        *cx->failed |= conv2d(&L->conv, x, rec->v, n, res, res, &prologue) != 0;
     } else {
         const size_t per = (size_t)L->c_out * (2 * h_in + 1) * (2 * h_in + 1);
         int chunk = (int)(cx->tmp_floats / per);
@@ -256,9 +257,9 @@ static void fwd_layer(fwd_ctx_t *cx, const sg2_layer_t *L, const char *name, int
         if (chunk < 1) chunk = 1;
         for (int b0 = 0; b0 < n; b0 += chunk) {
             const int nb = n - b0 < chunk ? n - b0 : chunk;
-            conv2d_transpose3x3_s2(&L->conv, x + (size_t)b0 * L->c_in * h_in * h_in,
+            *cx->failed |= conv2d_transpose3x3_s2(&L->conv, x + (size_t)b0 * L->c_in * h_in * h_in,
                                    rec->s + (size_t)b0 * L->c_in, cx->tmp, nb, h_in, h_in);
-            fir4x4_down_pad1(cx->tmp, rec->v + (size_t)b0 * L->c_out * plane, nb, L->c_out,
+            *cx->failed |= fir4x4_down_pad1(cx->tmp, rec->v + (size_t)b0 * L->c_out * plane, nb, L->c_out,
                              2 * h_in + 1, 2 * h_in + 1, fir_taps, FIR_GAIN, NULL);
         }
     }
@@ -313,7 +314,7 @@ static void fwd_torgb(fwd_ctx_t *cx, const sg2_torgb_t *T, const char *name, int
     report(cx, name, "affine.out", 2, (int64_t[]){n, T->c_in}, rec->s);
     for (size_t i = 0; i < (size_t)n * T->c_in; i++) rec->s[i] = rec->s[i] * T->weight_gain;
     const conv_epilogue_t prologue = {.in_scale = rec->s};
-    conv2d(&T->conv, x, rec->r, n, res, res, &prologue);
+    *cx->failed |= conv2d(&T->conv, x, rec->r, n, res, res, &prologue) != 0;
     if (!img) return;
     const conv_epilogue_t ep = {.bias = T->bias, .act = ACT_LINEAR,
                                 .clamp = cx->net->cfg.conv_clamp};
@@ -359,7 +360,7 @@ static const float *fwd_blocks(fwd_ctx_t *cx, block_rec_t *recs, int i0, int i1,
         fwd_torgb(cx, &B->torgb, name, 2 * i + 1, x, res, &recs[i].rgb, img_new);
         if (img_new) {
             if (img_prev)
-                upsample2x_fir(img_prev, img_new, n * C, res / 2, res / 2, fir_taps, FIR_GAIN, 1);
+                *cx->failed |= upsample2x_fir(img_prev, img_new, n * C, res / 2, res / 2, fir_taps, FIR_GAIN, 1) != 0;
             report(cx, B->name, "img", 4, (int64_t[]){n, C, res, res}, img_new);
         }
         img_prev = img_new;
@@ -494,8 +495,8 @@ size_t sg2_grad_peak_bytes(const sg2_net_t *net, int n, sg2_noise_mode_t mode) {
                sizeof(float) + doubles * sizeof(double) + adj;
 }
 
-static void tape_run(sg2_tape_t *t, const float *ws, const sg2_synthesis_opts_t *opts,
-                     float *img);
+static int tape_run(sg2_tape_t *t, const float *ws, const sg2_synthesis_opts_t *opts,
+                    float *img);
 
 int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
                                const sg2_synthesis_opts_t *opts, float *img, sg2_tape_t **tape_out,
@@ -580,13 +581,14 @@ int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
         return sal_errf(err, "synthesis: out of memory for the forward pass");
     }
     *tape_out = t;
-    tape_run(t, ws, opts, img);
+    if (tape_run(t, ws, opts, img) < 0) return sal_errf(err, "synthesis: out of memory for a kernel's scratch");
     return 0;
 }
 
 /* The taped forward itself, into an allocated tape. */
-static void tape_run(sg2_tape_t *t, const float *ws, const sg2_synthesis_opts_t *opts,
-                     float *img) {
+/* 0, or -1 when a kernel could not get its scratch memory. */
+static int tape_run(sg2_tape_t *t, const float *ws, const sg2_synthesis_opts_t *opts,
+                    float *img) {
     const sg2_net_t *net = t->net;
     const sg2_config_t *cfg = &net->cfg;
     const int n = t->n, nb = cfg->num_blocks, C = cfg->img_channels;
@@ -598,12 +600,13 @@ static void tape_run(sg2_tape_t *t, const float *ws, const sg2_synthesis_opts_t 
     float *buf[FWD_NBUF];
     carve(t->scratch, sizes, FWD_NBUF, buf);
     const int random = opts->noise_mode == SG2_NOISE_RANDOM;
+    int failed = 0;
     float *feat1[2] = {buf[0], buf[1]}, *img1[2] = {buf[2], buf[3]};
     float *feat2[2] = {buf[4], buf[5]}, *img2[2] = {buf[6], buf[7]};
     fwd_ctx_t cx = {.net = net, .ws = ws, .n = n, .mode = opts->noise_mode,
                     .rngs = random ? opts->noise_rngs : NULL, .hook = opts->hook,
                     .hook_user = opts->hook_user, .wrow = buf[9], .sq = buf[10], .tmp = buf[8],
-                    .tmp_floats = tmp};
+                    .tmp_floats = tmp, .failed = &failed};
 
     // phase 1: blocks [0, split) on the whole batch
     block_rec_t recs[SG2_MAX_BLOCKS];
@@ -628,6 +631,7 @@ static void tape_run(sg2_tape_t *t, const float *ws, const sg2_synthesis_opts_t 
         }
         t->rec2_sample = n - 1;
     }
+    return failed ? -1 : 0;
 }
 
 int sg2_synthesis_forward_retape(const sg2_net_t *net, const float *ws, int n,
@@ -640,7 +644,7 @@ int sg2_synthesis_forward_retape(const sg2_net_t *net, const float *ws, int n,
         return sal_errf(err, "synthesis: the tape was made for another batch size or noise mode");
     if (opts->noise_mode == SG2_NOISE_RANDOM && !opts->noise_rngs)
         return sal_errf(err, "synthesis: noise mode 'random' needs one generator per sample");
-    tape_run(t, ws, opts, img);
+    if (tape_run(t, ws, opts, img) < 0) return sal_errf(err, "synthesis: out of memory for a kernel's scratch");
     return 0;
 }
 
@@ -781,6 +785,7 @@ typedef struct bwd_ctx {
     layer_sums_t sums[SG2_MAX_BLOCKS];
     double *tmp_c, *tmp_w;      /* (max C), (w_dim) */
     float *dws;
+    int failed;                 /* a kernel could not get its scratch */
 } bwd_ctx_t;
 
 /* The backward of block i for ns samples from sample b0.
@@ -803,7 +808,7 @@ static void bwd_block(bwd_ctx_t *bx, int i, int ns, int b0, float *g_img, float 
     float *dws = bx->dws + (size_t)b0 * cfg->num_ws * cfg->w_dim;
 
     // skip path: img_i = up(img_{i-1}) + torgb  ->  g_prev = up^T(g_img)
-    if (i > 0) downsample2x_fir(g_img, g_prev, ns * Ci, res / 2, res / 2, fir_taps, FIR_GAIN);
+    if (i > 0) bx->failed |= downsample2x_fir(g_img, g_prev, ns * Ci, res / 2, res / 2, fir_taps, FIR_GAIN) != 0;
     // ToRGB's clamp: no gradient where clamp(r + bias) clipped
     if (clamp > 0.0f)
         for (long p = 0; p < (long)ns * Ci; p++) {
@@ -837,7 +842,7 @@ static void bwd_block(bwd_ctx_t *bx, int i, int ns, int b0, float *g_img, float 
                dws, bx->tmp_w);
 
     // conv1: u1 = conv^T(g_v)
-    conv2d(adjoint_of(t, i, 1), A, Bf, ns, res, res, NULL);
+    bx->failed |= conv2d(adjoint_of(t, i, 1), A, Bf, ns, res, res, NULL) != 0;
     // x = conv0's output (or the constant): its consumer is conv1
     xpass_t Q = {.ns = ns, .C = C, .plane = plane, .L = i > 0 ? &B->conv0 : NULL, .rec = r.c0,
                  .mode = t->noise_mode, .clamp = clamp, .x_const = B->const_input,
@@ -857,15 +862,15 @@ static void bwd_block(bwd_ctx_t *bx, int i, int ns, int b0, float *g_img, float 
         if (chunk < 1) chunk = 1;   // (cannot happen: T is sized for one sample)
         for (int c0 = 0; c0 < ns; c0 += chunk) {
             const int nc = ns - c0 < chunk ? ns - c0 : chunk;
-            fir4x4_up_pad2(A + (size_t)c0 * C * plane, T, nc * C, res, res, fir_taps, FIR_GAIN);
-            conv2d_s2_3x3(adjoint_of(t, i, 0), T, U + (size_t)c0 * u_per, nc, res / 2, res / 2, NULL);
+            bx->failed |= fir4x4_up_pad2(A + (size_t)c0 * C * plane, T, nc * C, res, res, fir_taps, FIR_GAIN) != 0;
+            bx->failed |= conv2d_s2_3x3(adjoint_of(t, i, 0), T, U + (size_t)c0 * u_per, nc, res / 2, res / 2, NULL) != 0;
         }
     }
 }
 
 /* Phase 2 for sample b when the records hold another: rerun its blocks. */
 static void replay_sample(sg2_tape_t *t, int b, float *x_in, float *feat[2], float *tmp,
-                          size_t tmp_floats, float *wrow, float *sq) {
+                          size_t tmp_floats, float *wrow, float *sq, int *failed) {
     const sg2_net_t *net = t->net;
     const sg2_config_t *cfg = &net->cfg;
     const int sp = t->split;
@@ -874,7 +879,7 @@ static void replay_sample(sg2_tape_t *t, int b, float *x_in, float *feat[2], flo
     const block_rec_t rp = rec_at(t, sp - 1, b);
     fwd_ctx_t cx = {.net = net, .ws = t->ws + (size_t)b * cfg->num_ws * cfg->w_dim, .n = 1,
                     .mode = t->noise_mode, .wrow = wrow, .sq = sq, .tmp = tmp,
-                    .tmp_floats = tmp_floats};
+                    .tmp_floats = tmp_floats, .failed = failed};
     const size_t plane = (size_t)P->res * P->res;
     for (int o = 0; o < P->c_out; o++) {
         const conv_epilogue_t ep = layer_epilogue(&cx, &P->conv1, &rp.c1, 0);
@@ -928,7 +933,7 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *t, const float *dim
                              net->blocks[sp - 1].res;
         for (int b = n - 1; b >= 0; b--) {
             if (t->rec2_sample != b)
-                replay_sample(t, b, U2, (float *[2]){A2, B2}, T2, g.tmp2, buf[12], buf[13]);
+                replay_sample(t, b, U2, (float *[2]){A2, B2}, T2, g.tmp2, buf[12], buf[13], &bx.failed);
             int cur = 0;
             memcpy(G2[cur], dimg + (size_t)b * top, top * sizeof(float));
             for (int i = nb - 1; i >= sp; i--) {
@@ -946,6 +951,7 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *t, const float *dim
         bwd_block(&bx, i, n, 0, G1[i & 1], G1[(i - 1) & 1], U1, A1, B1, T1, tmp1);
 
     free(dmem);
+    if (bx.failed) return sal_errf(err, "synthesis backward: out of memory for a kernel's scratch");
     return 0;
 }
 

@@ -3,8 +3,9 @@
  *
  * A child process limits its address space (RLIMIT_AS) to what it already
  * uses plus 1 MiB, then calls conv2d, conv2d_transpose3x3_s2 and
- * upsample2x_fir on shapes whose scratch (the padded input tile) needs
- * more: each must return -1. Before the limit the same calls return 0 and
+ * upsample2x_fir, and the adjoint kernels conv2d_s2_3x3, fir4x4_up_pad2 and
+ * downsample2x_fir, on shapes whose scratch (the padded input tile, the
+ * filtered rows) needs more: each must return -1. Before the limit the same calls return 0 and
  * match the reference. (Under AddressSanitizer, whose shadow memory needs
  * the address space, only the second part runs.)
  */
@@ -54,6 +55,18 @@ int main(void) {
     CHECK(&t, test_max_abs_diff(got, want, (size_t)CO * H * W) < 1e-4, "conv2d = reference");
     CHECK(&t, conv2d_transpose3x3_s2(&cw, x, NULL, got, 1, H, W / 4) == 0, "tconv returns 0");
     CHECK(&t, upsample2x_fir(x, got, 4, H, W, f, 4.0f, 0) == 0, "upsample returns 0");
+    /* the adjoints' inputs and outputs, allocated before the limit */
+    enum { WIDE = 1 << 20 };
+    float *s2_in = calloc((size_t)CI * 3 * (2 * 2048 + 1), sizeof(float));   /* (64, 3, 4097) */
+    float *wide_in = calloc((size_t)4 * WIDE, sizeof(float));                  /* (1, 2, 2 WIDE) */
+    float *wide_out = calloc((size_t)2 * (WIDE + 1), sizeof(float));          /* (1, 2, WIDE + 1) */
+    conv_weights_t cwa;
+    float *wt = NULL;
+    CHECK(&t, s2_in && wide_in && wide_out, "out of memory");
+    CHECK(&t, conv_weights_init_adjoint(&cwa, &wt, w, CO, CI, 0, &err) == 0, "adjoint weights: %s", err.msg);
+    CHECK(&t, conv2d_s2_3x3(&cwa, got, want, 1, 1, 4, NULL) == 0, "conv2d_s2_3x3 returns 0");
+    CHECK(&t, fir4x4_up_pad2(x, got, 1, 4, 4, f, 4.0f) == 0, "fir4x4_up_pad2 returns 0");
+    CHECK(&t, downsample2x_fir(x, got, 1, 4, 4, f, 4.0f) == 0, "downsample2x_fir returns 0");
 
     if (!SANITIZED) {
         pid_t pid = fork();
@@ -65,6 +78,9 @@ int main(void) {
             bits |= (conv2d(&cw, x, got, 1, H, W, NULL) == -1) << 0;              /* tile: 64 ch x 3 rows x 4097: 3 MiB */
             bits |= (conv2d_transpose3x3_s2(&cw, x, NULL, got, 1, H, W) == -1) << 1;
             bits |= (upsample2x_fir(x, got, 1, 1, 1 << 20, f, 4.0f, 0) == -1) << 2; /* 3 rows of 2M floats */
+            bits |= (conv2d_s2_3x3(&cw, s2_in, got, 1, 1, 2048, NULL) == -1) << 3;   /* 64 ch x 4 classes x 2049 */
+            bits |= (fir4x4_up_pad2(x, wide_out, 1, 1, WIDE, f, 4.0f) == -1) << 4;   /* 5 rows of 1M floats */
+            bits |= (downsample2x_fir(wide_in, wide_out, 1, 1, WIDE, f, 4.0f) == -1) << 5; /* 4 rows of 1M */
             _exit(bits);
         }
         int status = 0;
@@ -74,7 +90,13 @@ int main(void) {
         CHECK(&t, code >= 0 && (code & 1), "conv2d without scratch memory returns -1 (exit %d)", code);
         CHECK(&t, code >= 0 && (code & 2), "transposed conv without scratch memory returns -1 (exit %d)", code);
         CHECK(&t, code >= 0 && (code & 4), "upsample2x_fir without scratch memory returns -1 (exit %d)", code);
+        CHECK(&t, code >= 0 && (code & 8), "conv2d_s2_3x3 without scratch memory returns -1 (exit %d)", code);
+        CHECK(&t, code >= 0 && (code & 16), "fir4x4_up_pad2 without scratch memory returns -1 (exit %d)", code);
+        CHECK(&t, code >= 0 && (code & 32), "downsample2x_fir without scratch memory returns -1 (exit %d)", code);
     }
+    conv_weights_free(&cwa);
+    free(wt);
+    free(s2_in); free(wide_in); free(wide_out);
     conv_weights_free(&cw);
     free(x); free(w); free(got); free(want);
     return test_end(&t);

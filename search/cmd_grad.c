@@ -24,6 +24,7 @@
 #include "cpu.h"
 #include "gradmap.h"
 #include "json.h"
+#include "latent_grad.h"
 #include "netload.h"
 #include "npy.h"
 #include "png.h"
@@ -174,77 +175,36 @@ typedef struct seed_out {
     double grad_norm, t_forward, t_saliency, t_backward;
 } seed_out_t;
 
-/* The buffers of one pass, sized once from the network. */
+/* The buffers of one seed beside the chain's own (nets/latent_grad.c). */
 typedef struct grad_bufs {
-    float *z, *ws, *dws, *img, *dimg, *latent, *grad;
+    float *latent, *grad;
     uint8_t *rgb;
     int latent_dim;
-    arena_t sal_arena;
-    sg2_tape_t *tape;   /* made by the first seed, reused by the next ones */
+    latent_grad_t *lg;
 } grad_bufs_t;
 
 static void bufs_free(grad_bufs_t *b) {
-    free(b->z);
-    free(b->ws);
-    free(b->dws);
-    free(b->img);
-    free(b->dimg);
     free(b->latent);
     free(b->grad);
     free(b->rgb);
-    arena_free(&b->sal_arena);
-    sg2_tape_free(b->tape);
+    latent_grad_free(b->lg);
 }
 
 static int bufs_init(grad_bufs_t *b, const grad_args_t *a, const sg2_net_t *net,
-                     const saliency_model_t *sal, sal_err_t *err) {
+                     const saliency_model_t *sal, trace_t *trace, sal_err_t *err) {
     memset(b, 0, sizeof *b);
     const sg2_config_t *cfg = &net->cfg;
-    const size_t per_ws = (size_t)cfg->num_ws * cfg->w_dim, per_img = (size_t)3 * cfg->img_resolution * cfg->img_resolution;
-    b->latent_dim = a->space == GSPACE_Z ? cfg->z_dim : a->space == GSPACE_W ? cfg->w_dim : (int)per_ws;
-    b->z = malloc(sizeof(float) * (size_t)cfg->z_dim);
-    b->ws = malloc(sizeof(float) * per_ws);
-    b->dws = malloc(sizeof(float) * per_ws);
-    b->img = malloc(sizeof(float) * per_img);
-    b->dimg = malloc(sizeof(float) * per_img);
+    const latent_grad_opts_t lo = {.space = (latent_space_t)a->space, .psi = (float)a->psi, .cutoff = a->cutoff,
+                                   .objective = a->objective, .tau = (float)a->tau, .noise_mode = a->noise_mode,
+                                   .hook = trace ? trace_hook : NULL, .hook_user = trace};
+    if (latent_grad_create(&b->lg, net, sal, &lo, err) < 0) return -1;
+    b->latent_dim = latent_grad_dim(b->lg);
     b->latent = malloc(sizeof(float) * (size_t)b->latent_dim);
     b->grad = malloc(sizeof(float) * (size_t)b->latent_dim);
-    b->rgb = malloc(per_img);
-    const size_t need = saliency_grad_arena_bytes(sal, cfg->img_resolution);
-    if (!b->z || !b->ws || !b->dws || !b->img || !b->dimg || !b->latent || !b->grad || !b->rgb || need == 0 ||
-        arena_init(&b->sal_arena, need) < 0) {
+    b->rgb = malloc((size_t)3 * cfg->img_resolution * cfg->img_resolution);
+    if (!b->latent || !b->grad || !b->rgb) {
         bufs_free(b);
         return sal_errf(err, "out of memory for %dx%d images", cfg->img_resolution, cfg->img_resolution);
-    }
-    return 0;
-}
-
-/* latent -> ws (1, num_ws, w_dim) as salient search makes them: mapping
- * with truncation for z; broadcast (w) or as is (w+), then truncation. */
-static int latent_to_ws(const grad_args_t *a, const sg2_net_t *net, grad_bufs_t *b, sal_err_t *err) {
-    const sg2_config_t *cfg = &net->cfg;
-    if (a->space == GSPACE_Z) return sg2_mapping(net, b->latent, 1, (float)a->psi, a->cutoff, b->ws, err);
-    for (int r = 0; r < cfg->num_ws; r++)
-        memcpy(b->ws + (size_t)r * cfg->w_dim, a->space == GSPACE_W ? b->latent : b->latent + (size_t)r * cfg->w_dim,
-               sizeof(float) * (size_t)cfg->w_dim);
-    sg2_truncate(net, b->ws, 1, (float)a->psi, a->cutoff);
-    return 0;
-}
-
-/* dL/dws -> dL/dlatent (b->grad). */
-static int ws_grad_to_latent(const grad_args_t *a, const sg2_net_t *net, grad_bufs_t *b, sal_err_t *err) {
-    const sg2_config_t *cfg = &net->cfg;
-    if (a->space == GSPACE_Z) return sg2_mapping_backward(net, b->latent, 1, (float)a->psi, a->cutoff, b->dws, b->grad, NULL, err);
-    sg2_truncate_backward(net, b->dws, 1, (float)a->psi, a->cutoff);
-    if (a->space == GSPACE_WPLUS) {
-        memcpy(b->grad, b->dws, sizeof(float) * (size_t)b->latent_dim);
-        return 0;
-    }
-    // w is broadcast to every row: its gradient is the sum over rows
-    for (int j = 0; j < cfg->w_dim; j++) {
-        double s = 0;
-        for (int r = 0; r < cfg->num_ws; r++) s += b->dws[(size_t)r * cfg->w_dim + j];
-        b->grad[j] = (float)s;
     }
     return 0;
 }
@@ -290,47 +250,30 @@ static int write_seed_json(const grad_args_t *a, const sg2_config_t *cfg, const 
 }
 
 /* One seed: forward with a tape, objective and dL/dimg, backward, files. */
-static int run_seed(const grad_args_t *a, const sg2_net_t *net, const saliency_model_t *sal, grad_bufs_t *b,
+static int run_seed(const grad_args_t *a, const sg2_net_t *net, grad_bufs_t *b,
                     uint32_t seed, trace_t *trace, seed_out_t *o, sal_err_t *err) {
     const sg2_config_t *cfg = &net->cfg;
     const int R = cfg->img_resolution;
     memset(o, 0, sizeof *o);
     o->seed = seed;
     rng_np_t noise_rng;
-    sg2_z_from_seed(seed, cfg->z_dim, b->z, &noise_rng);
-    if (a->space == GSPACE_Z) {
-        memcpy(b->latent, b->z, sizeof(float) * (size_t)cfg->z_dim);
-    } else {   // the untruncated mapping output, as salient search starts from
-        if (sg2_mapping(net, b->z, 1, 1.0f, SG2_CUTOFF_NONE, b->ws, err) < 0) return -1;
-        memcpy(b->latent, b->ws, sizeof(float) * (size_t)b->latent_dim);
-    }
-    double t0 = sal_now();
-    if (latent_to_ws(a, net, b, err) < 0) return -1;
-    sg2_synthesis_opts_t opts = {.noise_mode = a->noise_mode, .noise_rngs = &noise_rng};
-    char prefix[32];
+    if (latent_grad_start(b->lg, seed, b->latent, &noise_rng, err) < 0) return -1;
     if (trace) {
+        char prefix[32];
         snprintf(prefix, sizeof prefix, "seed%04u.", seed);
         trace_set_prefix(trace, prefix);
-        opts.hook = trace_hook;
-        opts.hook_user = trace;
     }
-    int rc = b->tape ? sg2_synthesis_forward_retape(net, b->ws, 1, &opts, b->img, b->tape, err)
-                     : sg2_synthesis_forward_tape(net, b->ws, 1, &opts, b->img, &b->tape, err);
-    if (rc < 0) return -1;
-    double t1 = sal_now();
-    rc = saliency_grad_image(sal, b->img, R, a->objective, (float)a->tau, &b->sal_arena, &o->sal, b->dimg, err);
-    double t2 = sal_now();
-    if (rc == 0) rc = sg2_synthesis_backward(net, b->tape, b->dimg, b->dws, err);
-    if (rc == 0) rc = ws_grad_to_latent(a, net, b, err);
-    double t3 = sal_now();
-    if (rc < 0) return -1;
+    latent_grad_result_t res;
+    if (latent_grad_eval(b->lg, b->latent, &noise_rng, &res, b->grad, err) < 0) return -1;
+    o->sal = res.sal;
+    const float *img = latent_grad_image(b->lg), *dimg = latent_grad_dimg(b->lg);
     if (trace) {
-        trace_hook(trace, "grad.dL_dimg", 4, (int64_t[]){1, 3, R, R}, b->dimg);
-        trace_hook(trace, "grad.dL_dws", 3, (int64_t[]){1, cfg->num_ws, cfg->w_dim}, b->dws);
+        trace_hook(trace, "grad.dL_dimg", 4, (int64_t[]){1, 3, R, R}, dimg);
+        trace_hook(trace, "grad.dL_dws", 3, (int64_t[]){1, cfg->num_ws, cfg->w_dim}, latent_grad_dws(b->lg));
     }
-    o->t_forward = t1 - t0;
-    o->t_saliency = t2 - t1;
-    o->t_backward = t3 - t2;
+    o->t_forward = res.t_forward;
+    o->t_saliency = res.t_saliency;
+    o->t_backward = res.t_backward;
     double ss = 0;
     for (int i = 0; i < b->latent_dim; i++) ss += (double)b->grad[i] * b->grad[i];
     o->grad_norm = sqrt(ss);
@@ -338,7 +281,7 @@ static int run_seed(const grad_args_t *a, const sg2_net_t *net, const saliency_m
 
     char stem[PATH_LEN], path[PATH_LEN + 64], title[128];
     snprintf(stem, sizeof stem, "%s/seed%04u", a->outdir, seed);
-    sg2_to_uint8(b->img, 1, 3, R, R, b->rgb);
+    sg2_to_uint8(img, 1, 3, R, R, b->rgb);
     snprintf(path, sizeof path, "%s.png", stem);
     if (png_save(path, b->rgb, R, R, 3, err) < 0) return -1;
     snprintf(path, sizeof path, "%s_latent.npy", stem);
@@ -348,12 +291,12 @@ static int run_seed(const grad_args_t *a, const sg2_net_t *net, const saliency_m
     if (a->save_dimg) {
         const int64_t shape[3] = {3, R, R};
         snprintf(path, sizeof path, "%s_dimg.npy", stem);
-        if (npy_save(path, DT_F32, 3, shape, b->dimg, err) < 0) return -1;
+        if (npy_save(path, DT_F32, 3, shape, dimg, err) < 0) return -1;
     }
     snprintf(title, sizeof title, "SEED %u  MAX SALIENCY %.4f  %s", seed, (double)o->sal.max_saliency,
              a->objective == SALIENCY_OBJ_MAX ? "OBJECTIVE MAX" : "OBJECTIVE SOFTMAX");
     snprintf(path, sizeof path, "%s_saliency_grad.png", stem);
-    if (gradmap_save(b->rgb, b->dimg, R, o->sal.point_x, o->sal.point_y, title, path, NULL, err) < 0) return -1;
+    if (gradmap_save(b->rgb, dimg, R, o->sal.point_x, o->sal.point_y, title, path, NULL, err) < 0) return -1;
     snprintf(path, sizeof path, "%s.json", stem);
     return write_seed_json(a, cfg, o, path, err);
 }
@@ -413,7 +356,7 @@ static int run(const grad_args_t *a, sal_err_t *err) {
         sal_errf(err, "--trunc-cutoff must be 0..%d for this network (got %d)", cfg->num_ws, a->cutoff);
         goto done;
     }
-    if (bufs_init(&bufs, a, net, &sal, err) < 0) goto done;
+    if (bufs_init(&bufs, a, net, &sal, a->trace_dir ? &trace : NULL, err) < 0) goto done;
     bufs_ok = 1;
     outs = calloc((size_t)(a->seeds.n > 0 ? a->seeds.n : 1), sizeof *outs);
     if (!outs) {
@@ -432,7 +375,7 @@ static int run(const grad_args_t *a, sal_err_t *err) {
             isa_name(cpu_isa()), sal_now() - t_open);
     for (int i = 0; i < a->seeds.n; i++) {
         seed_out_t *o = &outs[i];
-        if (run_seed(a, net, &sal, &bufs, a->seeds.seeds[i], tracing ? &trace : NULL, o, err) < 0) goto done;
+        if (run_seed(a, net, &bufs, a->seeds.seeds[i], tracing ? &trace : NULL, o, err) < 0) goto done;
         fprintf(stderr, "seed %d/%d (%u): objective %.6g, max saliency %.4f at (%.0f, %.0f), |grad| %.4g; "
                         "forward %.2fs, saliency %.2fs, backward %.2fs\n",
                 i + 1, a->seeds.n, o->seed, o->sal.value, (double)o->sal.max_saliency, (double)o->sal.point_x,

@@ -11,5 +11,6 @@ int cmd_bench(int argc, char **argv);     /* search/cmd_bench.c */
 int cmd_selftest(int argc, char **argv);  /* search/cmd_selftest.c */
 int cmd_analyze(int argc, char **argv);   /* search/cmd_analyze.c */
 int cmd_grad(int argc, char **argv);      /* search/cmd_grad.c */
+int cmd_direction(int argc, char **argv); /* search/cmd_direction.c */
 
 #endif

@@ -8,6 +8,7 @@
  *   salient bench     speed benchmark
  *   salient selftest  the SIMD kernels against their naive references
  *   salient grad      gradient of the saliency objective w.r.t. the latent
+ *   salient direction the population saliency direction in latent space
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #pragma weak cmd_selftest
 #pragma weak cmd_analyze
 #pragma weak cmd_grad
+#pragma weak cmd_direction
 
 typedef struct subcommand {
     const char *name;
@@ -47,6 +49,7 @@ int main(int argc, char **argv) {
         {"report", cmd_report, "rebuild summary.csv and index.html from a run folder"},
         {"analyze", cmd_analyze, "measure the faces of search folders and compare arms"},
         {"grad", cmd_grad, "gradient of max saliency with respect to the latent (white-box)"},
+        {"direction", cmd_direction, "the latent direction that makes faces more salient on average"},
         {"bench", cmd_bench, "measure the speed of the kernels and networks"},
         {"selftest", cmd_selftest, "check the SIMD kernels against their naive references"},
     };

@@ -312,17 +312,22 @@ static int modulated_layer(synth_ctx_t *cx, const sg2_block_t *B, const sg2_laye
     char name[64];
     snprintf(name, sizeof name, "%s.%s", B->name, layer);
 
+    // s: the styles (2.1); d: the demodulation coefficients (2.3)
     compute_styles(cx, &L->affine, w_index, cx->styles);
     report(cx, name, "affine.out", 2, (int64_t[]){n, L->c_in}, cx->styles);
     demodulation_coefs(cx, L, cx->styles, cx->dcoef);
     report(cx, name, "demod", 2, (int64_t[]){n, L->c_out}, cx->dcoef);   // (for --trace)
 
+    // what the fused kernel does around the conv: x * s as it reads x (2.2),
+    // then v * d, noise, bias, lrelu, gain, clamp (2.4)
     conv_epilogue_t ep = layer_epilogue(cx, L, cx->dcoef);
     modulate_input_scale(&ep, cx->styles);
+    // (random noise: the kernel applies s and d only, the rest follows below)
     conv_epilogue_t ep_scales_only = {.out_scale = ep.out_scale, .in_scale = ep.in_scale};
     const int per_sample_noise = cx->opts->noise_mode == SG2_NOISE_RANDOM;
     const conv_epilogue_t *kernel_ep = per_sample_noise ? &ep_scales_only : &ep;
 
+    // the conv: same size (conv1), or the 2x up-conv (conv0, 2.5)
     if (!L->up) {
         if (conv2d(&L->conv, x, out, n, res, res, kernel_ep))
             return sal_errf(err, "synthesis: %s: out of memory for the conv's scratch", name);

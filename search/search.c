@@ -1,5 +1,8 @@
 /* search.c — the random search of one seed, with its files and its resume
- * point (see search.h for the algorithm and docs/search.md for the files). */
+ * point (see search.h for the algorithm and docs/search.md for the files).
+ * The algorithm itself is one short function, study_step() (sample K
+ * perturbations, score them, pick one, accept it); search_seed() runs the
+ * steps and writes the files and the resume point around it. */
 #include "search.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
-/* stylegan2.c — the StyleGAN2-ADA generator, written to be read top to bottom.
+/* stylegan2.c — the StyleGAN2-ADA generator's forward pass, written to be
+ * read top to bottom.
  *
  * A face is made in two stages:
  *
@@ -11,332 +12,36 @@
  * into a per-channel style s by an affine layer, the style scales the input
  * channels, and the output channels are rescaled ("demodulated") to unit
  * variance. Each block also emits an RGB image (ToRGB) which is added to the
- * 2x-upsampled image of the previous block (the "skip" architecture).
+ * 2x-upsampled image of the previous block (the "skip" architecture):
  *
- * Every equation below is in docs/stylegan2.md (numbers in parentheses: the
- * sections of NVIDIA-derived notes the tests use): what
- * NVIDIA's stylegan2-ada-pytorch computes in eval mode in float32. Shapes are
+ *   for each block:  x = conv0(x);  x = conv1(x);  img = up(img) + torgb(x)
+ *
+ * Every equation below is in docs/stylegan2.md: what NVIDIA's
+ * stylegan2-ada-pytorch computes in eval mode in float32. Shapes are
  * written (N, C, H, W) with N the batch. The kernels (conv, transposed conv,
  * FIR filters, GEMM) live in engine/; this file only decides what to call.
+ * Two things are elsewhere so that they do not interrupt the story:
+ * loading the weights (stylegan2_load.c) and sizing the scratch memory of a
+ * pass (stylegan2_plan.c).
  *
  * Contents:
- *   1. loading: config from the blob, weights, what is prepared once
- *   2. seeds -> z, the mapping network, truncation
- *   3. the synthesis network: scratch memory, a modulated layer, ToRGB,
- *      a block, the whole pass
- *   4. float -> uint8
+ *   1. seeds -> z, the mapping network, truncation
+ *   2. the synthesis network: styles, modulation, demodulation, noise + bias
+ *      + activation, one modulated layer, ToRGB, a block, the whole pass
+ *   3. float -> uint8
  */
 #include "stylegan2.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gemm.h"
-
-/* Constants as the official code applies them in float32 (docs/stylegan2.md, "Constants"). */
-#define SG2_SQRT2 1.41421353816986083984375f   /* fl(sqrt(2)): lrelu's gain */
-#define SG2_LRELU_SLOPE 0.2f
-#define SG2_EPS 1e-8f                          /* in normalize_2nd_moment and demod */
-
-/* The resample filter f = [1, 3, 3, 1]: every 2x upsampling (the up-conv of
- * 2.5 and the skip path of 2.7) filters with F[a,b] = 4 f[a] f[b] / 64, i.e.
- * F = f f^T * (1/16); the 4 is the up^2 gain that zero-stuffing needs. */
-static const float sg2_fir_taps[4] = {1.0f, 3.0f, 3.0f, 1.0f};
-#define SG2_FIR_GAIN (1.0f / 16.0f)
+#include "stylegan2_internal.h"
 
 /* ========================================================================== */
-/* 1. Loading                                                                 */
-/* ========================================================================== */
-
-/* Looks up a float32 tensor of the given shape by a printf-style name. */
-static int get_tensor(const blob_t *b, sal_err_t *err, const float **out, int ndim,
-                      const int64_t *shape, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static int get_tensor(const blob_t *b, sal_err_t *err, const float **out, int ndim,
-                      const int64_t *shape, const char *fmt, ...) {
-    char name[BLOB_MAX_NAME + 1];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    return blob_get_f32(b, name, ndim, shape, out, err);
-}
-
-/* Dimension `dim` of a tensor we only know the rank of (used to discover the
- * channel counts; the full shape is checked afterwards by get_tensor). */
-static int tensor_dim(const blob_t *b, const char *name, int ndim, int dim, int *out,
-                      sal_err_t *err) {
-    const blob_tensor_t *t = blob_tensor_find(b, name);
-    if (!t) return sal_errf(err, "%s: missing tensor '%s'", blob_path(b), name);
-    if (t->t.ndim != ndim || t->t.shape[dim] <= 0 || t->t.shape[dim] > (1 << 16))
-        return sal_errf(err, "%s: tensor '%s' has an unexpected shape", blob_path(b), name);
-    *out = (int)t->t.shape[dim];
-    return 0;
-}
-
-static int meta_int(const blob_t *b, const char *key, int lo, int hi, int *out, sal_err_t *err) {
-    int64_t v;
-    if (blob_get_int(b, key, &v, err) < 0) return -1;
-    if (v < lo || v > hi)
-        return sal_errf(err, "%s: metadata %s = %lld is out of range [%d, %d]", blob_path(b), key,
-                        (long long)v, lo, hi);
-    *out = (int)v;
-    return 0;
-}
-
-/* Reads the configuration: metadata first, then the channel count of every
- * block from the tensor shapes (so no channel_base/channel_max is needed). */
-static int load_config(const blob_t *b, sg2_config_t *cfg, sal_err_t *err) {
-    const char *path = blob_path(b), *s;
-    memset(cfg, 0, sizeof *cfg);
-    if (blob_get_str(b, "arch", &s, err) < 0) return -1;
-    if (strcmp(s, "stylegan2-ada") != 0)
-        return sal_errf(err, "%s: not a StyleGAN2-ADA generator (arch '%s')", path, s);
-    if (blob_get_str(b, "architecture", &s, err) < 0) return -1;
-    if (strcmp(s, "skip") != 0)
-        return sal_errf(err, "%s: synthesis architecture '%s' is not supported (only 'skip')",
-                        path, s);
-    if (meta_int(b, "c_dim", 0, 1 << 20, &cfg->c_dim, err) < 0) return -1;
-    if (cfg->c_dim != 0)
-        return sal_errf(err, "%s: conditional generators (c_dim = %d) are not supported", path,
-                        cfg->c_dim);
-    if (meta_int(b, "z_dim", 1, 1 << 16, &cfg->z_dim, err) < 0 ||
-        meta_int(b, "w_dim", 1, 1 << 16, &cfg->w_dim, err) < 0 ||
-        meta_int(b, "num_ws", 2, 64, &cfg->num_ws, err) < 0 ||
-        meta_int(b, "img_resolution", 4, 1 << 13, &cfg->img_resolution, err) < 0 ||
-        meta_int(b, "img_channels", 1, 4, &cfg->img_channels, err) < 0 ||
-        meta_int(b, "mapping_layers", 1, SG2_MAX_MAPPING_LAYERS, &cfg->mapping_layers, err) < 0)
-        return -1;
-    double lr, clamp;
-    if (blob_get_float(b, "mapping_lr_multiplier", &lr, err) < 0) return -1;
-    if (blob_get_float(b, "conv_clamp", &clamp, err) < 0) return -1;
-    if (!(lr > 0 && lr < 1e6)) return sal_errf(err, "%s: bad mapping_lr_multiplier %g", path, lr);
-    if (!(clamp >= 0 && clamp < 1e30)) return sal_errf(err, "%s: bad conv_clamp %g", path, clamp);
-    cfg->mapping_lr_multiplier = lr;
-    cfg->conv_clamp = (float)clamp;
-
-    // Blocks at 4, 8, ..., R; num_ws = 2 log2(R) - 2 (docs/stylegan2.md 3).
-    int r = cfg->img_resolution, log2r = 0;
-    while ((1 << log2r) < r) log2r++;
-    if ((1 << log2r) != r) return sal_errf(err, "%s: img_resolution %d is not a power of 2", path, r);
-    cfg->num_blocks = log2r - 1;
-    if (cfg->num_ws != 2 * log2r - 2)
-        return sal_errf(err, "%s: num_ws = %d, expected %d for resolution %d", path, cfg->num_ws,
-                        2 * log2r - 2, r);
-    char name[BLOB_MAX_NAME + 1];
-    for (int i = 0; i < cfg->num_blocks; i++) {
-        int res = 4 << i;
-        cfg->block_res[i] = res;
-        snprintf(name, sizeof name, "synthesis.b%d.conv1.weight", res);
-        if (tensor_dim(b, name, 4, 0, &cfg->block_cout[i], err) < 0) return -1;
-        cfg->block_cin[i] = i == 0 ? 0 : cfg->block_cout[i - 1];
-    }
-    // Mapping: fc i maps features[i] -> features[i+1]; fc0 takes z, the last gives w.
-    cfg->mapping_features[0] = cfg->z_dim;
-    for (int i = 0; i < cfg->mapping_layers; i++) {
-        snprintf(name, sizeof name, "mapping.fc%d.weight", i);
-        if (tensor_dim(b, name, 2, 0, &cfg->mapping_features[i + 1], err) < 0) return -1;
-    }
-    if (cfg->mapping_features[cfg->mapping_layers] != cfg->w_dim)
-        return sal_errf(err, "%s: the last mapping layer gives %d features, w_dim is %d", path,
-                        cfg->mapping_features[cfg->mapping_layers], cfg->w_dim);
-    return 0;
-}
-
-static void fc_free(sg2_fc_t *fc) {
-    free(fc->w_eff);
-    free(fc->b_eff);
-    fc->w_eff = fc->b_eff = NULL;
-}
-
-/* A FullyConnectedLayer "<prefix>.weight" (out, in), "<prefix>.bias" (out).
- * torch computes W * weight_gain and b * bias_gain at every call, in float32
- * with the (float64) gains first rounded to float32; we do it once here:
- *   W_eff = fl(W * fl(weight_gain)),  weight_gain = lr / sqrt(in)
- *   b_eff = fl(b * fl(bias_gain)),    bias_gain = lr            */
-static int load_fc(const blob_t *b, const char *prefix, int in, int out, double lr,
-                   sg2_fc_t *fc, sal_err_t *err) {
-    memset(fc, 0, sizeof *fc);
-    fc->in = in;
-    fc->out = out;
-    if (get_tensor(b, err, &fc->weight, 2, (int64_t[]){out, in}, "%s.weight", prefix) < 0 ||
-        get_tensor(b, err, &fc->bias, 1, (int64_t[]){out}, "%s.bias", prefix) < 0)
-        return -1;
-    fc->w_eff = malloc((size_t)out * in * sizeof(float));
-    fc->b_eff = malloc((size_t)out * sizeof(float));
-    if (!fc->w_eff || !fc->b_eff) return sal_errf(err, "%s: out of memory", prefix);
-    const float weight_gain = (float)(lr / sqrt((double)in));
-    const float bias_gain = (float)lr;
-    for (size_t i = 0; i < (size_t)out * in; i++) fc->w_eff[i] = fc->weight[i] * weight_gain;
-    for (int o = 0; o < out; o++) fc->b_eff[o] = fc->bias[o] * bias_gain;
-    return 0;
-}
-
-/* The resample filters are stored as buffers; every official network holds
- * the standard f f^T / 64 with f = [1,3,3,1], which we hard-code (2.9). Refuse
- * anything else rather than compute something different. */
-static int check_resample_filter(const blob_t *b, const char *prefix, sal_err_t *err) {
-    const float *rf;
-    if (get_tensor(b, err, &rf, 2, (int64_t[]){4, 4}, "%s.resample_filter", prefix) < 0) return -1;
-    for (int a = 0; a < 4; a++)
-        for (int c = 0; c < 4; c++)
-            if (fabsf(rf[a * 4 + c] - sg2_fir_taps[a] * sg2_fir_taps[c] / 64.0f) > 1e-7f)
-                return sal_errf(err, "%s: %s.resample_filter is not the standard [1,3,3,1] filter",
-                                blob_path(b), prefix);
-    return 0;
-}
-
-/* A SynthesisLayer "<prefix>": affine, weight, bias, noise_const, noise_strength. */
-static int load_layer(const blob_t *b, const char *prefix, int c_in, int c_out, int res, int up,
-                      int w_dim, sg2_layer_t *L, sal_err_t *err) {
-    memset(L, 0, sizeof *L);
-    L->c_in = c_in;
-    L->c_out = c_out;
-    L->res = res;
-    L->up = up;
-    char name[BLOB_MAX_NAME + 1];
-    snprintf(name, sizeof name, "%s.affine", prefix);
-    const float *strength;
-    if (load_fc(b, name, w_dim, c_in, 1.0, &L->affine, err) < 0 ||
-        get_tensor(b, err, &L->weight, 4, (int64_t[]){c_out, c_in, 3, 3}, "%s.weight", prefix) < 0 ||
-        get_tensor(b, err, &L->bias, 1, (int64_t[]){c_out}, "%s.bias", prefix) < 0 ||
-        get_tensor(b, err, &L->noise_const, 2, (int64_t[]){res, res}, "%s.noise_const", prefix) < 0 ||
-        get_tensor(b, err, &strength, 0, NULL, "%s.noise_strength", prefix) < 0 ||
-        check_resample_filter(b, prefix, err) < 0)
-        return -1;
-    L->noise_strength = *strength;
-    if (conv_weights_init(&L->conv, L->weight, c_out, c_in, 3, err) < 0)
-        return sal_err_prefix(err, "%s", prefix);
-    // For demodulation (2.3 step 3) per sample n:
-    //   sum_{c,ky,kx} (W[o,c,ky,kx] s[n,c])^2 = sum_c s[n,c]^2 * wsq[o,c]
-    // with wsq[o,c] = sum_{ky,kx} W[o,c,ky,kx]^2, so d for a whole batch is one GEMM.
-    L->wsq = malloc((size_t)c_out * c_in * sizeof(float));
-    if (!L->wsq) return sal_errf(err, "%s: out of memory", prefix);
-    for (size_t oc = 0; oc < (size_t)c_out * c_in; oc++) {
-        double acc = 0;
-        for (int k = 0; k < 9; k++) acc += (double)L->weight[oc * 9 + k] * L->weight[oc * 9 + k];
-        L->wsq[oc] = (float)acc;
-    }
-    return 0;
-}
-
-static void layer_free(sg2_layer_t *L) {
-    fc_free(&L->affine);
-    conv_weights_free(&L->conv);
-    free(L->wsq);
-    L->wsq = NULL;
-    conv_weights_free(&L->conv_adj);
-    free(L->w_adj);
-    L->w_adj = NULL;
-}
-
-/* A ToRGBLayer "<prefix>": affine, weight (C_img, c_in, 1, 1), bias. */
-static int load_torgb(const blob_t *b, const char *prefix, int c_in, int c_img, int w_dim,
-                      sg2_torgb_t *T, sal_err_t *err) {
-    memset(T, 0, sizeof *T);
-    T->c_in = c_in;
-    T->c_out = c_img;
-    char name[BLOB_MAX_NAME + 1];
-    snprintf(name, sizeof name, "%s.affine", prefix);
-    if (load_fc(b, name, w_dim, c_in, 1.0, &T->affine, err) < 0 ||
-        get_tensor(b, err, &T->weight, 4, (int64_t[]){c_img, c_in, 1, 1}, "%s.weight", prefix) < 0 ||
-        get_tensor(b, err, &T->bias, 1, (int64_t[]){c_img}, "%s.bias", prefix) < 0)
-        return -1;
-    T->weight_gain = (float)(1.0 / sqrt((double)c_in));
-    if (conv_weights_init(&T->conv, T->weight, c_img, c_in, 1, err) < 0)
-        return sal_err_prefix(err, "%s", prefix);
-    return 0;
-}
-
-static void torgb_free(sg2_torgb_t *T) {
-    fc_free(&T->affine);
-    conv_weights_free(&T->conv);
-}
-
-int sg2_load(sg2_net_t **out, const blob_t *b, sal_err_t *err) {
-    *out = NULL;
-    sg2_net_t *net = calloc(1, sizeof *net);
-    if (!net) return sal_errf(err, "%s: out of memory", blob_path(b));
-    sg2_config_t *cfg = &net->cfg;
-    if (load_config(b, cfg, err) < 0) goto fail;
-
-    // Mapping: mapping.fc0 .. fc{L-1} with the lr multiplier, and w_avg (w_dim).
-    if (get_tensor(b, err, &net->w_avg, 1, (int64_t[]){cfg->w_dim}, "mapping.w_avg") < 0)
-        goto fail;
-    for (int i = 0; i < cfg->mapping_layers; i++) {
-        char prefix[64];
-        snprintf(prefix, sizeof prefix, "mapping.fc%d", i);
-        if (load_fc(b, prefix, cfg->mapping_features[i], cfg->mapping_features[i + 1],
-                    cfg->mapping_lr_multiplier, &net->mapping[i], err) < 0)
-            goto fail;
-    }
-
-    // Synthesis blocks.
-    for (int i = 0; i < cfg->num_blocks; i++) {
-        sg2_block_t *B = &net->blocks[i];
-        B->res = cfg->block_res[i];
-        B->c_in = cfg->block_cin[i];
-        B->c_out = cfg->block_cout[i];
-        snprintf(B->name, sizeof B->name, "synthesis.b%d", B->res);
-        char prefix[64];
-        if (check_resample_filter(b, B->name, err) < 0) goto fail;
-        if (i == 0) {
-            if (get_tensor(b, err, &B->const_input, 3, (int64_t[]){B->c_out, 4, 4}, "%s.const",
-                           B->name) < 0)
-                goto fail;
-        } else {
-            snprintf(prefix, sizeof prefix, "%s.conv0", B->name);
-            if (load_layer(b, prefix, B->c_in, B->c_out, B->res, 1, cfg->w_dim, &B->conv0, err) < 0)
-                goto fail;
-        }
-        snprintf(prefix, sizeof prefix, "%s.conv1", B->name);
-        if (load_layer(b, prefix, B->c_out, B->c_out, B->res, 0, cfg->w_dim, &B->conv1, err) < 0)
-            goto fail;
-        snprintf(prefix, sizeof prefix, "%s.torgb", B->name);
-        if (load_torgb(b, prefix, B->c_out, cfg->img_channels, cfg->w_dim, &B->torgb, err) < 0)
-            goto fail;
-    }
-    *out = net;
-    return 0;
-fail:
-    sg2_free(net);
-    return -1;
-}
-
-int sg2_enable_fast(sg2_net_t *net, sal_err_t *err) {
-    // fast mode: Winograd weights for the stride-1 3x3 convs (conv1 of every block;
-    // below 32x32 conv2d stays direct anyway, so those are not transformed) and
-    // for the transposed convs (conv0) with inputs of 32x32 and more and at
-    // least 32 output channels (below 32x32 the kernel falls back by itself;
-    // with fewer channels the transforms would cost what the products save --
-    // at 1024 px, 64 -> 32 channels, Winograd still wins ~10%)
-    for (int i = 0; i < net->cfg.num_blocks; i++) {
-        sg2_block_t *B = &net->blocks[i];
-        if (B->res >= 32 && conv_weights_make_fast(&B->conv1.conv, err) < 0)
-            return sal_err_prefix(err, "%s.conv1", B->name);
-        if (i > 0 && B->res >= 64 && B->c_out >= 32 &&
-            conv_weights_make_fast_transposed(&B->conv0.conv, err) < 0)
-            return sal_err_prefix(err, "%s.conv0", B->name);
-    }
-    return 0;
-}
-
-void sg2_free(sg2_net_t *net) {
-    if (!net) return;
-    for (int i = 0; i < SG2_MAX_MAPPING_LAYERS; i++) fc_free(&net->mapping[i]);
-    for (int i = 0; i < SG2_MAX_BLOCKS; i++) {
-        layer_free(&net->blocks[i].conv0);
-        layer_free(&net->blocks[i].conv1);
-        torgb_free(&net->blocks[i].torgb);
-    }
-    free(net);
-}
-
-/* ========================================================================== */
-/* 2. Seeds, the mapping network, truncation                                  */
+/* 1. Seeds, the mapping network, truncation                                  */
 /* ========================================================================== */
 
 /* generate.py: z = np.random.RandomState(seed).randn(1, z_dim), float64; the
@@ -348,7 +53,7 @@ void sg2_z_from_seed(uint32_t seed, int z_dim, float *z, rng_np_t *rng) {
     for (int j = 0; j < z_dim; j++) z[j] = (float)rng_np_randn(rng);
 }
 
-/* torch.lerp(w_avg, ws, psi) as torch's CPU kernel computes it (2.1): with
+/* torch.lerp(w_avg, ws, psi) as torch's CPU kernel computes it (docs/stylegan2.md 2): with
  * d = fl(w - avg) and p = fl(psi), one fused multiply-add chosen by |p|:
  *   |p| <  0.5:  fmaf(p, d, avg)          = avg + p (w - avg)
  *   |p| >= 0.5:  fmaf(-(1 - p), d, w)     = w - (1 - p)(w - avg)
@@ -383,7 +88,7 @@ void sg2_truncate_backward(const sg2_net_t *net, float *dws, int n, float psi, i
         }
 }
 
-/* Mapping network (2.1), for the batch at once:
+/* Mapping network (docs/stylegan2.md 2), for the batch at once:
  *   x = z * rsqrt(mean_j z_j^2 + 1e-8)                     (N, z_dim)
  *   x = lrelu(x W_eff^T + b_eff) * sqrt2     8 times       (N, w_dim)
  *   ws[n, i, :] = x[n, :]                    i < num_ws    (N, num_ws, w_dim)
@@ -451,101 +156,11 @@ int sg2_mapping_hooked(const sg2_net_t *net, const float *z, int n, float psi, i
 }
 
 /* ========================================================================== */
-/* 3. The synthesis network                                                   */
+/* 2. The synthesis network                                                   */
 /* ========================================================================== */
 
-/* 3.1 The plan of a pass and its scratch memory.
- *
- * A batch shares the packed weights, so its low-resolution blocks run on all
- * N samples at once. From the first block whose per-sample feature map
- * exceeds SG2_SPLIT_FLOATS on, the batch no longer fits the caches between
- * two layers and nothing is shared that a single sample would not use as
- * well: those blocks run sample by sample (the kernels give every sample the
- * same bits either way). So a pass has two phases:
- *   phase 1: blocks [0, split) on all N samples
- *   phase 2: blocks [split, num_blocks) on one sample at a time
- * (split = num_blocks for N = 1, and when a hook wants whole-batch tensors.)
- *
- * Scratch, in floats:
- *   feat1[2]  phase 1's two ping-pong feature maps (N, C, H, W), sized for
- *             its largest layer; feat2[2] the same for one sample in phase 2
- *   img1[2], img2[2]  the RGB skip images of the two phases below R
- *             (the last block writes into the caller's output)
- *   tmp       the (2H+1)^2 output of the transposed conv before its FIR, for a
- *             chunk of samples
- *   vec       styles, styles^2, demodulation coefficients (N, C); wrow one
- *             row of ws (N, w_dim)
- *   noise     random noise maps (N, H, H) of one layer
- * The up-conv runs in chunks of samples so that tmp stays near the size one
- * sample needs at the top resolution (at R=1024 it is 32 x 1025^2 floats). */
-typedef struct synth_sizes {
-    int split;
-    size_t feat1, img1, feat2, img2, tmp, vec, wrow, noise;   /* in floats */
-} synth_sizes_t;
-
-#define SG2_TMP_MIN_FLOATS ((size_t)8 << 20)   /* 32 MiB: lets small nets run whole batches */
-#define SG2_SPLIT_FLOATS ((size_t)1 << 20)     /* 4 MiB per sample: phase 2 from here on */
-
-static size_t up_tmp_per_sample(const sg2_layer_t *L) {
-    const size_t side = 2 * (size_t)(L->res / 2) + 1;   // (2H+1), H = res/2
-    return (size_t)L->c_out * side * side;
-}
-
-/* Largest per-sample feature map a block reads or writes. */
-static size_t block_feat(const sg2_block_t *B, int first) {
-    const size_t r = (size_t)B->res, out = (size_t)B->c_out * r * r;
-    const size_t in = first ? 0 : (size_t)B->c_in * (r / 2) * (r / 2);
-    return in > out ? in : out;
-}
-
-static synth_sizes_t synth_sizes(const sg2_net_t *net, int n, int batched) {
-    const sg2_config_t *cfg = &net->cfg;
-    const int nb = cfg->num_blocks;
-    synth_sizes_t sz = {nb, 0, 0, 0, 0, SG2_TMP_MIN_FLOATS, 0, (size_t)n * cfg->w_dim, 0};
-    if (n > 1 && !batched)
-        for (int i = 0; i < nb && sz.split == nb; i++)
-            if (block_feat(&net->blocks[i], i == 0) > SG2_SPLIT_FLOATS) sz.split = i;
-    size_t max_c = 0;
-    for (int i = 0; i < nb; i++) {
-        const sg2_block_t *B = &net->blocks[i];
-        const size_t r = (size_t)B->res, feat = block_feat(B, i == 0);
-        const size_t ns = i < sz.split ? (size_t)n : 1;          // samples at a time
-        const size_t img = i < nb - 1 ? ns * cfg->img_channels * r * r : 0;
-        size_t *f = i < sz.split ? &sz.feat1 : &sz.feat2, *g = i < sz.split ? &sz.img1 : &sz.img2;
-        if (ns * feat > *f) *f = ns * feat;
-        if (img > *g) *g = img;
-        if (i > 0 && up_tmp_per_sample(&B->conv0) > sz.tmp) sz.tmp = up_tmp_per_sample(&B->conv0);
-        if (ns * r * r > sz.noise) sz.noise = ns * r * r;
-        if ((size_t)B->c_out > max_c) max_c = (size_t)B->c_out;
-        if ((size_t)B->c_in > max_c) max_c = (size_t)B->c_in;
-    }
-    sz.vec = (size_t)n * max_c;
-    return sz;
-}
-
-static size_t synth_bytes(const synth_sizes_t *sz) {
-    const size_t f = sizeof(float);
-    // sizes are far below SIZE_MAX / 16 for any n <= SG2_MAX_BATCH and R <= 8192
-    // on a 64-bit size_t; the checked sum guards the rest.
-    size_t parts[] = {sz->feat1, sz->feat1, sz->img1, sz->img1, sz->feat2, sz->feat2, sz->img2,
-                      sz->img2, sz->tmp, sz->vec, sz->vec, sz->vec, sz->wrow, sz->noise};
-    size_t total = 0;
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        size_t bytes;
-        if (sal_mul_size(parts[i], f, &bytes) < 0 ||
-            sal_add_size(total, arena_round(bytes ? bytes : 1), &total) < 0)   // as arena_alloc
-            return 0;
-    }
-    return total;
-}
-
-size_t sg2_synthesis_arena_bytes(const sg2_net_t *net, int n) {
-    if (n < 1 || n > SG2_MAX_BATCH) return 0;
-    synth_sizes_t sz = synth_sizes(net, n, 0);
-    return synth_bytes(&sz);
-}
-
-/* Everything one pass works with. */
+/* Everything one pass works with: its inputs, and the scratch buffers
+ * (planned in stylegan2_plan.c) that the steps below write into. */
 typedef struct synth_ctx {
     const sg2_net_t *net;
     const float *ws;               /* (N, num_ws, w_dim) */
@@ -558,6 +173,8 @@ typedef struct synth_ctx {
     float *noise;                  /* (N, R, R) for random noise */
 } synth_ctx_t;
 
+/* Shows the tensor "<name>.<what>" to the hook, if there is one (--trace,
+ * the tests). Observing only: nothing below depends on it. */
 static void report(const synth_ctx_t *cx, const char *name, const char *what, int ndim,
                    const int64_t *shape, const float *data) {
     if (!cx->opts->hook) return;
@@ -566,7 +183,7 @@ static void report(const synth_ctx_t *cx, const char *name, const char *what, in
     cx->opts->hook(cx->opts->hook_user, full, ndim, shape, data);
 }
 
-/* 3.2 Styles: the affine layer of a modulated layer, fed with ws row `w_index`:
+/* 2.1 Styles: the affine layer of a modulated layer, fed with ws row `w_index`:
  *   s = ws[:, w_index, :] A_eff^T + b_A        (N, w_dim) -> (N, C_in)
  * (A_eff = A / sqrt(w_dim), bias initialised to 1 in training, so s ~ 1.) */
 static void compute_styles(synth_ctx_t *cx, const sg2_fc_t *affine, int w_index, float *s) {
@@ -580,6 +197,49 @@ static void compute_styles(synth_ctx_t *cx, const sg2_fc_t *affine, int w_index,
         for (int c = 0; c < affine->out; c++) s[(size_t)b * affine->out + c] += affine->b_eff[c];
 }
 
+/* 2.2 Modulation: the style scales the conv's input channels,
+ *   x'[n,c,y,x] = x[n,c,y,x] * s[n,c]                          (N, C_in, H, W)
+ * The paper modulates the weight instead, W'[o,c,ky,kx] = W[o,c,ky,kx] s[c],
+ * one weight per sample; scaling the input is the same sum and lets one
+ * packed W serve the whole batch. No pass over x is made: the kernels
+ * multiply every input value by its scale as they read it (the prologue in
+ * engine/conv.h; one float multiply, the same rounding as a separate pass).
+ * This is the step where the styles become that input scale. */
+static void modulate_input_scale(conv_epilogue_t *ep, const float *s) {
+    ep->in_scale = s;   // (N, C_in): x * s[n, c], applied as the kernels read x
+}
+
+/* 2.3 Demodulation: the scale that brings each output channel back to unit
+ * variance,
+ *   d[n,o] = rsqrt( sum_{c,ky,kx} (W[o,c,ky,kx] s[n,c])^2 + 1e-8 )   (N, C_out)
+ * and since sum_{ky,kx} W[o,c,ky,kx]^2 = wsq[o,c] is prepared at load,
+ * d^-2 - 1e-8 = s^2 wsq^T: one GEMM (N, C_in) x (C_out, C_in)^T for the
+ * whole batch. The kernels multiply their raw sums by d (out_scale). */
+static void demodulation_coefs(synth_ctx_t *cx, const sg2_layer_t *L, const float *s, float *d) {
+    const int n = cx->n;
+    for (size_t i = 0; i < (size_t)n * L->c_in; i++) cx->styles_sq[i] = s[i] * s[i];
+    gemm_nt(n, L->c_out, L->c_in, cx->styles_sq, L->wsq, d);
+    for (size_t i = 0; i < (size_t)n * L->c_out; i++) d[i] = 1.0f / sqrtf(d[i] + SG2_EPS);
+}
+
+/* 2.4 What follows the conv, per output value v (the kernels' epilogue,
+ * conv_epilogue_apply in engine/conv.h):
+ *   out = clamp( lrelu(v d[n,o] + noise[y,x] strength + bias[o]) * sqrt2, +-256 )
+ * -- the clamp comes after the gain. noise is the layer's stored map for
+ * noise_mode const, nothing for none; for random see below. */
+static conv_epilogue_t layer_epilogue(const synth_ctx_t *cx, const sg2_layer_t *L, const float *d) {
+    return (conv_epilogue_t){
+        .out_scale = d,
+        .noise = cx->opts->noise_mode == SG2_NOISE_CONST ? L->noise_const : NULL,
+        .noise_gain = L->noise_strength,
+        .bias = L->bias,
+        .act = ACT_LRELU,
+        .slope = SG2_LRELU_SLOPE,
+        .gain = SG2_SQRT2,
+        .clamp = cx->net->cfg.conv_clamp,
+    };
+}
+
 /* noise_mode random: one N(0,1) map (res, res) per sample, from that sample's
  * generator (torch: randn([N, 1, res, res])). */
 static void draw_noise(synth_ctx_t *cx, int res) {
@@ -589,179 +249,186 @@ static void draw_noise(synth_ctx_t *cx, int res) {
     }
 }
 
-/* 3.3 One modulated SynthesisLayer (2.3-2.5), in the non-fused form:
- *
- *   s      = affine(ws[:, w_index])                              (N, C_in)
- *   d[n,o] = rsqrt( sum_{c,ky,kx} (W[o,c,ky,kx] s[n,c])^2 + 1e-8 ) (N, C_out)
- *   x      = x * s[n, c]   (the conv prologue: as the kernel reads x) (N, C_in, H, W)
- *   v      = conv3x3(x, W)                     (up=0: same size, padding 1)
- *          | FIR4x4(convT3x3_s2(x, W))         (up=1: (2H+1)^2, then 2H x 2W)
- *   out    = clamp( lrelu(v d[n,o] + noise[y,x] strength + bias[o]) * sqrt2, +-256 )
- *
- * Modulating the weight (W s, then W s d) as the official code does for one
- * sample is the same sum in a different order; scaling the input by s and
- * the output by d lets one packed W serve the whole batch. The last line is
- * the kernels' epilogue (conv.h): out_scale = d, noise, bias, lrelu, gain,
- * clamp -- the clamp comes after the gain. Returns 0, or -1 with *err set
- * when a kernel could not get its scratch memory. */
-static int modulated_layer(synth_ctx_t *cx, const sg2_layer_t *L, const char *name, int w_index,
-                           const float *x, float *out, sal_err_t *err) {
-    const int n = cx->n, h_in = L->up ? L->res / 2 : L->res, res = L->res;
-    const float clamp = cx->net->cfg.conv_clamp;
-    const sg2_noise_mode_t mode = cx->opts->noise_mode;
+/* With random noise every sample has its own map, which the kernels'
+ * one-map epilogue cannot take: then the kernel applies only s and d, and
+ * the rest of the epilogue ep (see 2.4) runs here on out (N, C_out, res, res),
+ * sample by sample. */
+static void random_noise_epilogue(synth_ctx_t *cx, const sg2_layer_t *L,
+                                  const conv_epilogue_t *ep, float *out) {
+    const int n = cx->n, res = L->res;
+    draw_noise(cx, res);
+    const size_t plane = (size_t)res * res;
+    #pragma omp parallel for schedule(static)
+    for (long p = 0; p < (long)n * L->c_out; p++) {
+        const int b = (int)(p / L->c_out), o = (int)(p % L->c_out);
+        float *v = out + (size_t)p * plane;
+        conv_epilogue_t ep_rest = *ep;   // everything but d, with this sample's map
+        ep_rest.out_scale = NULL;
+        ep_rest.noise = cx->noise + (size_t)b * plane;
+        for (size_t i = 0; i < plane; i++)
+            v[i] = conv_epilogue_apply(&ep_rest, v[i], b, L->c_out, o, ep_rest.noise + i);
+    }
+}
 
+/* 2.5 The 2x up-conv of conv0 (docs/stylegan2.md 3.2): the stride-2
+ * transposed 3x3 conv (= zero stuffing + a 3x3 conv) of x * s into tmp
+ * (C_out, 2H+1, 2H+1), then the 4x4 FIR (pad 1) down to (C_out, 2H, 2H),
+ * which also runs the epilogue ep. In chunks of samples, so that tmp stays
+ * small (stylegan2_plan.c). x (N, C_in, H, H) -> out (N, C_out, 2H, 2H). */
+static int upconv(synth_ctx_t *cx, const sg2_layer_t *L, const char *name, const float *x,
+                  const conv_epilogue_t *ep, float *out, sal_err_t *err) {
+    const int n = cx->n, h_in = L->res / 2, res = L->res;
+    const int chunk = sg2_upconv_chunk(L, cx->tmp_floats, n);
+    for (int b0 = 0; b0 < n; b0 += chunk) {
+        const int nb = n - b0 < chunk ? n - b0 : chunk;
+        if (conv2d_transpose3x3_s2(&L->conv, x + (size_t)b0 * L->c_in * h_in * h_in,
+                                   ep->in_scale + (size_t)b0 * L->c_in, cx->tmp, nb, h_in, h_in))
+            return sal_errf(err, "synthesis: %s: out of memory for the transposed conv's scratch", name);
+        conv_epilogue_t ep_chunk = *ep;
+        ep_chunk.out_scale = ep->out_scale + (size_t)b0 * L->c_out;
+        if (fir4x4_down_pad1(cx->tmp, out + (size_t)b0 * L->c_out * res * res, nb, L->c_out,
+                             2 * h_in + 1, 2 * h_in + 1, sg2_fir_taps, SG2_FIR_GAIN, &ep_chunk))
+            return sal_errf(err, "synthesis: %s: out of memory for the FIR's scratch", name);
+    }
+    return 0;
+}
+
+/* 2.6 One modulated SynthesisLayer "<block>.<layer>" (conv0 or conv1), the
+ * steps 2.1-2.5 in order:
+ *
+ *   s   = affine(ws[:, w_index])                   styles        (N, C_in)
+ *   d   = rsqrt(s^2 wsq^T + 1e-8)                  demodulation  (N, C_out)
+ *   v   = conv3x3(x * s, W)                        (up=0: same size, padding 1)
+ *       | FIR4x4(convT3x3_s2(x * s, W))            (up=1: 2H x 2W)
+ *   out = clamp(lrelu(v d + noise strength + bias) * sqrt2, +-256)  (N, C_out, res, res)
+ *
+ * One fused kernel call does x * s (modulation), the conv, and v * d + the
+ * rest (its epilogue). Returns 0, or -1 with *err set when a kernel could
+ * not get its scratch memory. */
+static int modulated_layer(synth_ctx_t *cx, const sg2_block_t *B, const sg2_layer_t *L,
+                           const char *layer, int w_index, const float *x, float *out,
+                           sal_err_t *err) {
+    const int n = cx->n, res = L->res;
+    char name[64];
+    snprintf(name, sizeof name, "%s.%s", B->name, layer);
+
+    // s: the styles (2.1); d: the demodulation coefficients (2.3)
     compute_styles(cx, &L->affine, w_index, cx->styles);
     report(cx, name, "affine.out", 2, (int64_t[]){n, L->c_in}, cx->styles);
-
-    // demodulation: d^2 - 1e-8 = s^2 wsq^T, one GEMM (N, C_in) x (C_out, C_in)^T
-    for (size_t i = 0; i < (size_t)n * L->c_in; i++) cx->styles_sq[i] = cx->styles[i] * cx->styles[i];
-    gemm_nt(n, L->c_out, L->c_in, cx->styles_sq, L->wsq, cx->dcoef);
-    for (size_t i = 0; i < (size_t)n * L->c_out; i++) cx->dcoef[i] = 1.0f / sqrtf(cx->dcoef[i] + SG2_EPS);
+    demodulation_coefs(cx, L, cx->styles, cx->dcoef);
     report(cx, name, "demod", 2, (int64_t[]){n, L->c_out}, cx->dcoef);   // (for --trace)
 
-    // The epilogue. With random noise every sample has its own map, which the
-    // kernels' one-map epilogue cannot take: then the kernel only applies d
-    // and the rest runs below, sample by sample.
-    conv_epilogue_t ep = {
-        .out_scale = cx->dcoef,
-        .noise = mode == SG2_NOISE_CONST ? L->noise_const : NULL,
-        .noise_gain = L->noise_strength,
-        .bias = L->bias,
-        .act = ACT_LRELU,
-        .slope = SG2_LRELU_SLOPE,
-        .gain = SG2_SQRT2,
-        .clamp = clamp,
-        .in_scale = cx->styles,   // x * s[n, c], applied as the kernels read x
-    };
-    conv_epilogue_t ep_scale_only = {.out_scale = cx->dcoef, .in_scale = cx->styles};
-    const conv_epilogue_t *kernel_ep = mode == SG2_NOISE_RANDOM ? &ep_scale_only : &ep;
+    // what the fused kernel does around the conv: x * s as it reads x (2.2),
+    // then v * d, noise, bias, lrelu, gain, clamp (2.4)
+    conv_epilogue_t ep = layer_epilogue(cx, L, cx->dcoef);
+    modulate_input_scale(&ep, cx->styles);
+    // (random noise: the kernel applies s and d only, the rest follows below)
+    conv_epilogue_t ep_scales_only = {.out_scale = ep.out_scale, .in_scale = ep.in_scale};
+    const int per_sample_noise = cx->opts->noise_mode == SG2_NOISE_RANDOM;
+    const conv_epilogue_t *kernel_ep = per_sample_noise ? &ep_scales_only : &ep;
 
+    // the conv: same size (conv1), or the 2x up-conv (conv0, 2.5)
     if (!L->up) {
         if (conv2d(&L->conv, x, out, n, res, res, kernel_ep))
             return sal_errf(err, "synthesis: %s: out of memory for the conv's scratch", name);
-    } else {
-        // up-conv in chunks of samples: transposed conv into tmp (C_out, 2H+1, 2H+1),
-        // then the 4x4 FIR (pad 1) down to (C_out, 2H, 2H) with the epilogue.
-        const size_t per = up_tmp_per_sample(L);
-        int chunk = (int)(cx->tmp_floats / per);
-        if (chunk > n) chunk = n;
-        if (chunk < 1) chunk = 1;   // (cannot happen: tmp is sized for one sample)
-        for (int b0 = 0; b0 < n; b0 += chunk) {
-            const int nb = n - b0 < chunk ? n - b0 : chunk;
-            if (conv2d_transpose3x3_s2(&L->conv, x + (size_t)b0 * L->c_in * h_in * h_in,
-                                       cx->styles + (size_t)b0 * L->c_in, cx->tmp, nb, h_in, h_in))
-                return sal_errf(err, "synthesis: %s: out of memory for the transposed conv's scratch", name);
-            conv_epilogue_t ep_chunk = *kernel_ep;
-            ep_chunk.out_scale = cx->dcoef + (size_t)b0 * L->c_out;
-            if (fir4x4_down_pad1(cx->tmp, out + (size_t)b0 * L->c_out * res * res, nb, L->c_out,
-                                 2 * h_in + 1, 2 * h_in + 1, sg2_fir_taps, SG2_FIR_GAIN, &ep_chunk))
-                return sal_errf(err, "synthesis: %s: out of memory for the FIR's scratch", name);
-        }
+    } else if (upconv(cx, L, name, x, kernel_ep, out, err)) {
+        return -1;
     }
-
-    if (mode == SG2_NOISE_RANDOM) {
-        draw_noise(cx, res);
-        const size_t plane = (size_t)res * res;
-        #pragma omp parallel for schedule(static)
-        for (long p = 0; p < (long)n * L->c_out; p++) {
-            const int b = (int)(p / L->c_out), o = (int)(p % L->c_out);
-            float *v = out + (size_t)p * plane;
-            conv_epilogue_t ep_rest = ep;   // everything but d, with this sample's map
-            ep_rest.out_scale = NULL;
-            ep_rest.noise = cx->noise + (size_t)b * plane;
-            for (size_t i = 0; i < plane; i++)
-                v[i] = conv_epilogue_apply(&ep_rest, v[i], b, L->c_out, o, ep_rest.noise + i);
-        }
-    }
+    if (per_sample_noise) random_noise_epilogue(cx, L, &ep, out);
     report(cx, name, "out", 4, (int64_t[]){n, L->c_out, res, res}, out);
     return 0;
 }
 
-/* 3.4 ToRGB (2.6): a modulated 1x1 conv without demodulation:
+/* 2.7 ToRGB (docs/stylegan2.md 3.3): a modulated 1x1 conv without
+ * demodulation, noise or activation:
  *   s = affine(ws[:, w_index]) * fl(1/sqrt(C_in))                 (N, C_in)
  *   y[n,o] = clamp( sum_c W[o,c] s[n,c] x[n,c] + bias[o], +-256 )  (N, 3, H, W)
- * (x * s is the conv's prologue: x itself is still needed by the next block.) */
-static int torgb_layer(synth_ctx_t *cx, const sg2_torgb_t *T, const char *name, int w_index,
-                       const float *x, int res, float *y, sal_err_t *err) {
-    const int n = cx->n;
+ * (x * s is again the conv's prologue: x itself is still needed by the next
+ * block.) */
+static int torgb_layer(synth_ctx_t *cx, const sg2_block_t *B, int w_index, const float *x,
+                       float *y, sal_err_t *err) {
+    const sg2_torgb_t *T = &B->torgb;
+    const int n = cx->n, res = B->res;
+    char name[64];
+    snprintf(name, sizeof name, "%s.torgb", B->name);
+
     compute_styles(cx, &T->affine, w_index, cx->styles);
     report(cx, name, "affine.out", 2, (int64_t[]){n, T->c_in}, cx->styles);
     for (size_t i = 0; i < (size_t)n * T->c_in; i++) cx->styles[i] = cx->styles[i] * T->weight_gain;
 
-    const conv_epilogue_t ep = {.bias = T->bias, .act = ACT_LINEAR,
-                                .clamp = cx->net->cfg.conv_clamp, .in_scale = cx->styles};
+    conv_epilogue_t ep = {.bias = T->bias, .act = ACT_LINEAR, .clamp = cx->net->cfg.conv_clamp};
+    modulate_input_scale(&ep, cx->styles);
     if (conv2d(&T->conv, x, y, n, res, res, &ep))
         return sal_errf(err, "synthesis: %s: out of memory for the conv's scratch", name);
     report(cx, name, "out", 4, (int64_t[]){n, T->c_out, res, res}, y);
     return 0;
 }
 
-/* 3.5 The blocks (2.2). Block b4 starts from the learned constant; every
- * later block upsamples (conv0), convolves (conv1) and emits RGB:
+/* 2.8 One block (SynthesisBlock, docs/stylegan2.md 3), block i at
+ * resolution res, on cx->n samples:
  *
- *   b4:   x = const (repeated over N)              (N, C4, 4, 4)
- *         x = conv1(x, ws[0]);  img = torgb(x, ws[1])
- *   b_r:  x = conv0(x, ws[k]) (up 2x);  x = conv1(x, ws[k+1])
- *         img = upsample2x(img) + torgb(x, ws[k+2])     k = 2 log2(r) - 5
+ *   b4:   x = const (repeated over N)                        (N, C4, 4, 4)
+ *   else: x = conv0(x, ws[2i-1])   (2x up)                   (N, C, res, res)
+ *         x = conv1(x, ws[2i])                               (N, C, res, res)
+ *         img = upsample2x(img) + torgb(x, ws[2i+1])         (N, 3, res, res)
  *
  * A block's torgb shares its ws row with the next block's conv0: the row
- * index advances by the number of convs only (block i uses rows 2i-1, 2i,
- * 2i+1). upsample2x (2.7) is zero stuffing plus the same 4x4 FIR; it is added
- * straight into ToRGB's output.
+ * index advances by the number of convs only. upsample2x (docs/stylegan2.md
+ * 3.3) is zero stuffing plus the same 4x4 FIR; it is added straight into
+ * ToRGB's output.
  *
- * run_blocks runs blocks i0..i1-1 on cx->n samples. x_in / img_in are the
- * features and image of block i0-1 (unused for i0 = 0) and are only read;
- * feat[2] and imgbuf[2] are the ping-pong buffers. The last block of the
- * network writes img_final; otherwise *x_out / *img_out tell where block
- * i1-1 left its results. Returns 0, or -1 with *err set (a kernel's scratch). */
-static int run_blocks(synth_ctx_t *cx, int i0, int i1, const float *x_in, const float *img_in,
-                      float *feat[2], float *imgbuf[2], float *img_final, const float **x_out,
-                      const float **img_out, sal_err_t *err) {
-    const sg2_net_t *net = cx->net;
-    const int n = cx->n, C = net->cfg.img_channels;
-    const float *x = x_in, *img_prev = img_in;
-    int next = 0;   // the feature buffer the next layer writes
-    for (int i = i0; i < i1; i++) {
-        const sg2_block_t *B = &net->blocks[i];
-        const int res = B->res;
-        char name[64];
-        if (i == 0) {
-            // x = const, repeated over the batch                       (N, C4, 4, 4)
-            for (int b = 0; b < n; b++)
-                memcpy(feat[next] + (size_t)b * B->c_out * 16, B->const_input,
-                       (size_t)B->c_out * 16 * sizeof(float));
-            x = feat[next];
-            next ^= 1;
-        } else {
-            snprintf(name, sizeof name, "%s.conv0", B->name);
-            if (modulated_layer(cx, &B->conv0, name, 2 * i - 1, x, feat[next], err))   // (N, C, res, res)
-                return -1;
-            x = feat[next];
-            next ^= 1;
-        }
-        snprintf(name, sizeof name, "%s.conv1", B->name);
-        if (modulated_layer(cx, &B->conv1, name, 2 * i, x, feat[next], err)) return -1;
-        x = feat[next];
-        next ^= 1;
-        report(cx, B->name, "x", 4, (int64_t[]){n, B->c_out, res, res}, x);
+ * x (the previous block's features; unused by b4) and img (its image; NULL
+ * for b4) are only read. conv0 writes feat[0], conv1 feat[1] (the block's
+ * output features); the image goes to img_out. */
+static int synthesis_block(synth_ctx_t *cx, int i, const float *x, const float *img,
+                           float *feat[2], float *img_out, sal_err_t *err) {
+    const sg2_block_t *B = &cx->net->blocks[i];
+    const int n = cx->n, res = B->res, C = cx->net->cfg.img_channels;
 
-        // img = upsample2x(img_prev) + torgb(x): the last block writes the output.
-        float *img_new = i == net->cfg.num_blocks - 1 ? img_final : imgbuf[i & 1];
-        snprintf(name, sizeof name, "%s.torgb", B->name);
-        if (torgb_layer(cx, &B->torgb, name, 2 * i + 1, x, res, img_new, err))   // (N, C, res, res)
-            return -1;
-        if (img_prev && upsample2x_fir(img_prev, img_new, n * C, res / 2, res / 2, sg2_fir_taps,
-                                       SG2_FIR_GAIN, 1))
-            return sal_errf(err, "synthesis: %s: out of memory for the upsampler's scratch", name);
-        report(cx, B->name, "img", 4, (int64_t[]){n, C, res, res}, img_new);
-        img_prev = img_new;
+    // x = const | conv0(x)
+    if (i == 0) {
+        for (int b = 0; b < n; b++)
+            memcpy(feat[0] + (size_t)b * B->c_out * 16, B->const_input,
+                   (size_t)B->c_out * 16 * sizeof(float));
+    } else if (modulated_layer(cx, B, &B->conv0, "conv0", 2 * i - 1, x, feat[0], err)) {
+        return -1;
     }
-    *x_out = x;
-    *img_out = img_prev;
+    // x = conv1(x)
+    if (modulated_layer(cx, B, &B->conv1, "conv1", 2 * i, feat[0], feat[1], err)) return -1;
+    report(cx, B->name, "x", 4, (int64_t[]){n, B->c_out, res, res}, feat[1]);
+
+    // img = upsample2x(img) + torgb(x)
+    if (torgb_layer(cx, B, 2 * i + 1, feat[1], img_out, err)) return -1;
+    if (img && upsample2x_fir(img, img_out, n * C, res / 2, res / 2, sg2_fir_taps, SG2_FIR_GAIN, 1))
+        return sal_errf(err, "synthesis: %s.torgb: out of memory for the upsampler's scratch",
+                        B->name);
+    report(cx, B->name, "img", 4, (int64_t[]){n, C, res, res}, img_out);
     return 0;
 }
 
-/* 3.6 The whole pass: phase 1 on the batch, phase 2 sample by sample (3.1). */
+/* 2.9 Blocks i0..i1-1 on cx->n samples. x_in / img_in are the features and
+ * image of block i0-1 (unused for i0 = 0) and are only read; feat[2] and
+ * imgbuf[2] are the ping-pong buffers. The last block of the network writes
+ * img_final; otherwise *x_out / *img_out tell where block i1-1 left its
+ * results. Returns 0, or -1 with *err set (a kernel's scratch). */
+static int run_blocks(synth_ctx_t *cx, int i0, int i1, const float *x_in, const float *img_in,
+                      float *feat[2], float *imgbuf[2], float *img_final, const float **x_out,
+                      const float **img_out, sal_err_t *err) {
+    const float *x = x_in, *img = img_in;
+    for (int i = i0; i < i1; i++) {
+        float *img_new = i == cx->net->cfg.num_blocks - 1 ? img_final : imgbuf[i & 1];
+        if (synthesis_block(cx, i, x, img, feat, img_new, err)) return -1;
+        x = feat[1];
+        img = img_new;
+    }
+    *x_out = x;
+    *img_out = img;
+    return 0;
+}
+
+/* 2.10 The whole pass. The low-resolution blocks run on the whole batch
+ * (phase 1), the rest sample by sample (phase 2): stylegan2_plan.c says why
+ * and where the split is. */
 int sg2_synthesis(const sg2_net_t *net, const float *ws, int n, const sg2_synthesis_opts_t *opts,
                   float *img, sal_err_t *err) {
     const sg2_config_t *cfg = &net->cfg;
@@ -773,49 +440,22 @@ int sg2_synthesis(const sg2_net_t *net, const float *ws, int n, const sg2_synthe
     if (opts->noise_mode < SG2_NOISE_CONST || opts->noise_mode > SG2_NOISE_RANDOM)
         return sal_errf(err, "synthesis: unknown noise mode %d", (int)opts->noise_mode);
 
-    // scratch memory for this pass (3.1); a hook sees whole-batch tensors, so
-    // with one the batch runs as one phase, in scratch of its own if need be
-    const synth_sizes_t sz = synth_sizes(net, n, opts->hook != NULL);
-    const size_t need = synth_bytes(&sz);
-    if (need == 0) return sal_errf(err, "synthesis: batch of %d is too large", n);
-    arena_t own, *arena = opts->arena;
-    size_t mark = 0;
-    if (arena && arena->cap - arena->used < need && !opts->hook)
-        return sal_errf(err, "synthesis: arena has %zu bytes free, the pass needs %zu",
-                        arena->cap - arena->used, need);
-    if (arena && arena->cap - arena->used >= need) {
-        mark = arena_mark(arena);
-    } else {
-        if (arena_init(&own, need) < 0)
-            return sal_errf(err, "synthesis: cannot allocate %zu MiB of scratch", need >> 20);
-        arena = &own;
-    }
-    const size_t f = sizeof(float);
-    float *feat1[2] = {arena_alloc(arena, sz.feat1 * f), arena_alloc(arena, sz.feat1 * f)};
-    float *img1[2] = {arena_alloc(arena, sz.img1 * f), arena_alloc(arena, sz.img1 * f)};
-    float *feat2[2] = {arena_alloc(arena, sz.feat2 * f), arena_alloc(arena, sz.feat2 * f)};
-    float *img2[2] = {arena_alloc(arena, sz.img2 * f), arena_alloc(arena, sz.img2 * f)};
+    sg2_scratch_t s;
+    if (sg2_scratch_open(net, n, opts, &s, err)) return -1;
     synth_ctx_t cx = {
         .net = net, .ws = ws, .n = n, .opts = opts,
-        .tmp = arena_alloc(arena, sz.tmp * f), .tmp_floats = sz.tmp,
-        .styles = arena_alloc(arena, sz.vec * f),
-        .styles_sq = arena_alloc(arena, sz.vec * f),
-        .dcoef = arena_alloc(arena, sz.vec * f),
-        .wrow = arena_alloc(arena, sz.wrow * f),
-        .noise = arena_alloc(arena, sz.noise * f),
+        .tmp = s.tmp, .tmp_floats = s.tmp_floats,
+        .styles = s.styles, .styles_sq = s.styles_sq, .dcoef = s.dcoef,
+        .wrow = s.wrow, .noise = s.noise,
     };
-    if (!cx.noise) {   // the last allocation: if it fits, all did (sizes are from the same plan)
-        if (arena == &own) arena_free(&own); else arena_release(arena, mark);
-        return sal_errf(err, "synthesis: scratch sizing bug");
-    }
 
     // phase 1: blocks [0, split) on the whole batch
     const float *x, *img_prev;
-    int rc = run_blocks(&cx, 0, sz.split, NULL, NULL, feat1, img1, img, &x, &img_prev, err);
+    int rc = run_blocks(&cx, 0, s.split, NULL, NULL, s.feat1, s.img1, img, &x, &img_prev, err);
 
     // phase 2: the remaining blocks, one sample at a time
-    if (rc == 0 && sz.split < cfg->num_blocks) {
-        const sg2_block_t *last = &net->blocks[sz.split - 1];
+    if (rc == 0 && s.split < cfg->num_blocks) {
+        const sg2_block_t *last = &net->blocks[s.split - 1];
         const size_t x_per = (size_t)last->c_out * last->res * last->res;
         const size_t img_per = (size_t)cfg->img_channels * last->res * last->res;
         const size_t out_per = (size_t)cfg->img_channels * cfg->img_resolution * cfg->img_resolution;
@@ -827,18 +467,18 @@ int sg2_synthesis(const sg2_net_t *net, const float *ws, int n, const sg2_synthe
             cb.n = 1;
             cb.opts = &one;
             const float *xo, *io;
-            rc = run_blocks(&cb, sz.split, cfg->num_blocks, x + (size_t)b * x_per,
-                            img_prev + (size_t)b * img_per, feat2, img2, img + (size_t)b * out_per,
-                            &xo, &io, err);
+            rc = run_blocks(&cb, s.split, cfg->num_blocks, x + (size_t)b * x_per,
+                            img_prev + (size_t)b * img_per, s.feat2, s.img2,
+                            img + (size_t)b * out_per, &xo, &io, err);
         }
     }
 
-    if (arena == &own) arena_free(&own); else arena_release(arena, mark);
+    sg2_scratch_close(&s);
     return rc;
 }
 
 /* ========================================================================== */
-/* 4. Float image -> uint8 (2.8)                                              */
+/* 3. Float image -> uint8 (docs/stylegan2.md 4)                              */
 /* ========================================================================== */
 
 /* generate.py: (img.permute(0,2,3,1) * 127.5 + 128).clamp(0, 255).to(uint8),

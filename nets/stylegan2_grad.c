@@ -4,7 +4,7 @@
  * sums v (before demodulation) and runs its epilogue as a separate pass, so
  * that the backward can rebuild each layer's activation, its leaky-ReLU and
  * clamp masks and its input from v alone. Per layer (non-fused form, as
- * stylegan2.c 3.3; g = dL/d(layer output)):
+ * stylegan2.c modulated_layer(); g = dL/d(layer output)):
  *
  *   s = A w + b,  d_o = (sum_c s_c^2 wsq_oc + eps)^-1/2
  *   v = conv(x * s)       a = v d + noise + bias     out = clamp(lrelu(a) sqrt2)
@@ -39,7 +39,7 @@
 #define SQRT2 1.41421353816986083984375f   /* fl(sqrt(2)), as stylegan2.c */
 #define LRELU_SLOPE 0.2f
 #define EPS 1e-8f
-#define SPLIT_FLOATS ((size_t)1 << 20)      /* stylegan2.c's SG2_SPLIT_FLOATS */
+#define SPLIT_FLOATS ((size_t)1 << 20)      /* stylegan2_plan.c's SG2_SPLIT_FLOATS */
 #define TMP_MIN_FLOATS ((size_t)8 << 20)
 
 /* [1,3,3,1]: symmetric, so its mirror (the adjoint's taps) is itself. */
@@ -204,7 +204,7 @@ static void report(const fwd_ctx_t *cx, const char *name, const char *what, int 
     cx->hook(cx->hook_user, full, ndim, shape, data);
 }
 
-/* s = ws[:, w_index] A_eff^T + b_A    (n, w_dim) -> (n, C_in)   (stylegan2.c 3.2) */
+/* s = ws[:, w_index] A_eff^T + b_A    (n, w_dim) -> (n, C_in)   (stylegan2.c compute_styles) */
 static void styles(fwd_ctx_t *cx, const sg2_fc_t *aff, int w_index, float *s) {
     const sg2_config_t *cfg = &cx->net->cfg;
     for (int b = 0; b < cx->n; b++)
@@ -216,7 +216,7 @@ static void styles(fwd_ctx_t *cx, const sg2_fc_t *aff, int w_index, float *s) {
         for (int c = 0; c < aff->out; c++) s[(size_t)b * aff->out + c] += aff->b_eff[c];
 }
 
-/* The epilogue of a modulated layer for sample b (stylegan2.c 3.3). */
+/* The epilogue of a modulated layer for sample b (stylegan2.c layer_epilogue). */
 static conv_epilogue_t layer_epilogue(const fwd_ctx_t *cx, const sg2_layer_t *L,
                                       const layer_rec_t *rec, int b) {
     conv_epilogue_t ep = {
@@ -326,7 +326,7 @@ static void fwd_torgb(fwd_ctx_t *cx, const sg2_torgb_t *T, const char *name, int
     report(cx, name, "out", 4, (int64_t[]){n, T->c_out, res, res}, img);
 }
 
-/* Blocks i0..i1-1 (stylegan2.c 3.5) on cx->n samples whose records are recs[i]
+/* Blocks i0..i1-1 (stylegan2.c synthesis_block) on cx->n samples whose records are recs[i]
  * (positioned at the first of them). x_in / img_in: block i0-1's features and
  * image. imgbuf NULL: no image (a replay). Returns the last features. */
 static const float *fwd_blocks(fwd_ctx_t *cx, block_rec_t *recs, int i0, int i1,
@@ -417,7 +417,7 @@ static void carve(float *base, const size_t *sizes, int count, float **out) {
     }
 }
 
-/* sg2_synthesis's phases (stylegan2.c 3.1): blocks from `split` on run one
+/* sg2_synthesis's phases (stylegan2_plan.c): blocks from `split` on run one
  * sample at a time; a hook sees whole batches. */
 static int split_of(const sg2_net_t *net, int n, int hooked) {
     const int nb = net->cfg.num_blocks;
@@ -518,7 +518,7 @@ int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
     t->n = n;
     t->noise_mode = opts->noise_mode;
     t->rec2_sample = -1;
-    // the phases of sg2_synthesis (stylegan2.c 3.1); a hook sees whole batches
+    // the phases of sg2_synthesis (stylegan2_plan.c); a hook sees whole batches
     t->split = split_of(net, n, opts->hook != NULL);
 
     // the records

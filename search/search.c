@@ -1,5 +1,8 @@
 /* search.c — the random search of one seed, with its files and its resume
- * point (see search.h for the algorithm and docs/search.md for the files). */
+ * point (see search.h for the algorithm and docs/search.md for the files).
+ * The algorithm itself is one short function, study_step() (sample K
+ * perturbations, score them, pick one, accept it); search_seed() runs the
+ * steps and writes the files and the resume point around it. */
 #include "search.h"
 
 #include <errno.h>
@@ -524,6 +527,66 @@ static int write_results(const search_ctx_t *ctx, const seed_run_t *r, sal_err_t
     return rc;
 }
 
+/* ---- the study's step -------------------------------------------------------- */
+
+/* The K candidates of one step and what they gave. */
+typedef struct step_bufs {
+    float *cand;        /* (K, D) latents */
+    uint8_t *rgb;       /* (K, R, R, 3) faces */
+    float *score;       /* (K) max saliency */
+    int *xs, *ys;       /* (K) salient point */
+} step_bufs_t;
+
+/* Whether score a is better than b for the objective (strictly: ties keep b). */
+static int beats(search_objective_t objective, double a, double b) {
+    return objective == OBJECTIVE_MIN ? a < b : a > b;
+}
+
+/* One step of the search (search.h), from the current latent cur (D), its
+ * face cur_rgb and its score *cur_score:
+ *   1. sample K perturbations: candidate_k = cur + delta_k, delta_k ~ N(0, diag(sigma^2))
+ *   2. score them: the max saliency of each candidate's face (generator batches)
+ *   3. pick one: the first best for the objective, or the random arm's draw
+ *   4. accept it: always (best, random), or only if it beats the current face
+ *      (improve); then next, cur_rgb and *cur_score are the pick's, else
+ *      next = cur
+ * *chosen is the accepted candidate, or -1 when the search stayed. */
+static int study_step(search_ctx_t *ctx, uint32_t seed, int step, const float *cur, float *next, uint8_t *cur_rgb,
+                      double *cur_score, const step_bufs_t *c, int *chosen, sal_err_t *err) {
+    const search_params_t *p = &ctx->p;
+    const int D = ctx->latent_dim, K = p->candidates, R = ctx->net->cfg.img_resolution;
+    const size_t per_img = (size_t)3 * R * R;
+
+    /* 1. sample: delta drawn in double like numpy, added in double; one RNG per (rng_seed, seed, step) */
+    rng_np_t rng;
+    rng_np_seed(&rng, search_step_rng_seed(p->rng_seed, seed, step));
+    for (int k = 0; k < K; k++)
+        for (int d = 0; d < D; d++) c->cand[(size_t)k * D + d] = (float)((double)cur[d] + ctx->sigma[d] * rng_np_randn(&rng));
+
+    /* 2. score */
+    if (render_and_score(ctx, c->cand, K, seed, step, c->rgb, c->score, c->xs, c->ys, err)) return -1;
+
+    /* 3. pick */
+    int pick = 0;
+    if (p->accept == ACCEPT_RANDOM)
+        pick = search_random_choice(p->rng_seed, seed, step, K);
+    else
+        for (int k = 1; k < K; k++)
+            if (beats(p->objective, c->score[k], c->score[pick])) pick = k;
+
+    /* 4. accept */
+    const int move = p->accept != ACCEPT_IMPROVE || beats(p->objective, c->score[pick], *cur_score);
+    if (move) {
+        memcpy(next, c->cand + (size_t)pick * D, sizeof(float) * (size_t)D);
+        memcpy(cur_rgb, c->rgb + (size_t)pick * per_img, per_img);
+        *cur_score = c->score[pick];
+    } else {
+        memcpy(next, cur, sizeof(float) * (size_t)D);
+    }
+    *chosen = move ? pick : -1;
+    return 0;
+}
+
 /* ---- one seed ------------------------------------------------------------- */
 
 static double l2_distance(const float *a, const float *b, int n) {
@@ -612,37 +675,16 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, searc
     if (progress) progress(user, seed, r.steps_done, p->steps, (float)cur_score, ctx);
 
     const float *start = r.latents;
+    step_bufs_t c = {cand, rgb, score, xs, ys};
     for (int step = r.steps_done + 1; step <= p->steps; step++) {
         const float *cur = r.latents + (size_t)(step - 1) * D;
-        /* delta ~ N(0, diag(sigma^2)), drawn in double like numpy, added in double */
-        rng_np_t rng;
-        rng_np_seed(&rng, search_step_rng_seed(p->rng_seed, seed, step));
-        for (int k = 0; k < K; k++)
-            for (int d = 0; d < D; d++)
-                cand[(size_t)k * D + d] = (float)((double)cur[d] + ctx->sigma[d] * rng_np_randn(&rng));
-        if ((rc = render_and_score(ctx, cand, K, seed, step, rgb, score, xs, ys, err))) goto done;
-        /* the candidate to move to: the first best for the objective, or the random arm's pick */
-        const int minimize = p->objective == OBJECTIVE_MIN;
-        int best = 0;
-        if (p->accept == ACCEPT_RANDOM)
-            best = search_random_choice(p->rng_seed, seed, step, K);
-        else
-            for (int k = 1; k < K; k++)
-                if (minimize ? score[k] < score[best] : score[k] > score[best]) best = k;
-        int move = p->accept != ACCEPT_IMPROVE || (minimize ? score[best] < cur_score : score[best] > cur_score);
+        float *next = r.latents + (size_t)step * D;
+        int chosen;
+        if ((rc = study_step(ctx, seed, step, cur, next, cur_rgb, &cur_score, &c, &chosen, err))) goto done;
         double t0 = sal_now();
         for (int k = 0; k < K; k++) {
-            log_row_t row = {step, k, score[k], xs[k], ys[k], move && k == best,
-                             l2_distance(cand + (size_t)k * D, start, D)};
+            log_row_t row = {step, k, score[k], xs[k], ys[k], k == chosen, l2_distance(cand + (size_t)k * D, start, D)};
             if ((rc = push_row(&r, row, err))) goto done;
-        }
-        float *next = r.latents + (size_t)step * D;
-        if (move) {
-            memcpy(next, cand + (size_t)best * D, sizeof(float) * (size_t)D);
-            memcpy(cur_rgb, rgb + (size_t)best * per_img, per_img);
-            cur_score = score[best];
-        } else {
-            memcpy(next, cur, sizeof(float) * (size_t)D);
         }
         r.steps_done = step;
         /* the resume point is state.json, written last */

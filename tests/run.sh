@@ -24,7 +24,7 @@ mkdir -p "$SALIENT_TMP" "$TMP_ASAN"
 log=$SALIENT_TMP/run.log
 : > "$log"
 run_start=$(date +%s)
-work=$SALIENT_TMP/run.d
+work=$SALIENT_TMP/run.work
 rm -rf "$work"; mkdir -p "$work"
 
 # The list: one line per test, "label<TAB>tmp<TAB>command...". The slow

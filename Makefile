@@ -146,4 +146,4 @@ fuzz:
 clean:
 	rm -rf build build-asan bin
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find build build-asan -name '*.d' -type f -not -path '*/tmp/*' 2>/dev/null)

@@ -72,6 +72,8 @@ worker() {
         rmdir "$work/lock"
         [ "$next" -le "$n" ] || break
         run_index "$next"
+        # progress: one line per finished test (the report below keeps the list order)
+        echo "  [$next/$n] $(sed -n "${next}p" "$list" | cut -f1) ($(cat "$work/$next.sec")s)" >&2
     done
 }
 echo 1 > "$work/next"

@@ -1,6 +1,8 @@
 /* cli.c — command-line parsing helpers (see cli.h). */
 #include "cli.h"
 
+#include "netload.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -54,5 +56,20 @@ int cli_image_limit(size_t *max_bytes, sal_err_t *err) {
     int mb;
     if (cli_int("SALIENT_MAX_IMAGE_MB", v, 1, 1L << 20, &mb, err)) return -1;
     *max_bytes = (size_t)mb << 20;
+    return 0;
+}
+
+int cli_open_models(const char *network, const char *saliency, int quiet, blob_t **gblob, blob_t **sblob,
+                    sal_err_t *err) {
+    const char *paths[2] = {network, saliency};
+    blob_t **blobs[2] = {gblob, sblob};
+    for (int i = 0; i < 2; i++) {
+        const netload_options_t lo = {.saliency = i == 1};   // errors say what each file should be
+        const int r = netload_open_ex(paths[i], &lo, blobs[i], err);
+        if (r < 0) return -1;
+        if (r == 1 && !quiet)
+            fprintf(stderr, "note: converting %s in memory; run `weightconv %s OUT.blob` once to load faster\n",
+                    paths[i], paths[i]);
+    }
     return 0;
 }

@@ -3,6 +3,7 @@
 #ifndef SALIENT_CLI_H
 #define SALIENT_CLI_H
 
+#include "blob.h"
 #include "common.h"
 
 /* Integer in [lo, hi]; "--steps: expected an integer in 0..99, got 'x'". */
@@ -22,5 +23,13 @@ int cli_value(int argc, char **argv, int *i, const char *flag, const char **val,
  * SALIENT_MAX_IMAGE_MB (MiB, 1..1048576); *max_bytes = 0 (the default)
  * when unset or empty. For the programs' main code only. */
 int cli_image_limit(size_t *max_bytes, sal_err_t *err);
+
+/* Opens the generator file `network` and the saliency model file `saliency`
+ * (blobs are mmapped; pickles and .vxm files are converted in memory, with
+ * the hint "note: converting X in memory; ..." on stderr unless quiet). A
+ * wrong file is told what it should have been. 0, or -1 with *gblob and
+ * *sblob closed or NULL as they were opened (the caller closes both). */
+int cli_open_models(const char *network, const char *saliency, int quiet, blob_t **gblob, blob_t **sblob,
+                    sal_err_t *err);
 
 #endif

@@ -536,15 +536,7 @@ static int run(dir_args_t *a, sal_err_t *err) {
     latent_grad_t *lg = NULL;
     dir_state_t st;
     memset(&st, 0, sizeof st);
-    const char *paths[2] = {a->network, a->saliency};
-    blob_t **blobs[2] = {&gblob, &sblob};
-    for (int i = 0; i < 2; i++) {
-        const netload_options_t lo = {.saliency = i == 1};
-        int r = netload_open_ex(paths[i], &lo, blobs[i], err);
-        if (r < 0) goto done;
-        if (r == 1)
-            fprintf(stderr, "note: converting %s in memory; run `weightconv %s OUT.blob` once to load faster\n", paths[i], paths[i]);
-    }
+    if (cli_open_models(a->network, a->saliency, 0, &gblob, &sblob, err) < 0) goto done;
     if (sg2_load(&net, gblob, err) < 0 || (a->method == METHOD_GRAD && sg2_grad_prepare(net, err) < 0)) goto done;
     if (saliency_model_init(&sal, sblob, err) < 0) goto done;
     sal_ok = 1;

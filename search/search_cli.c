@@ -268,15 +268,7 @@ int search_session_open(search_session_t *s, const search_cli_t *cli, int check_
     threads_set(cli->threads);
     /* the folder is made only once everything has loaded: a failed start leaves nothing behind */
     if (sal_dir_check_writable(p->outdir, err)) return -1;
-    const char *paths[2] = {p->network, p->saliency};
-    blob_t **blobs[2] = {&s->gblob, &s->sblob};
-    for (int i = 0; i < 2; i++) {
-        const netload_options_t lo = {.saliency = i == 1};   // errors say what each file should be
-        int r = netload_open_ex(paths[i], &lo, blobs[i], err);
-        if (r < 0) return -1;
-        if (r == 1 && !cli->quiet)
-            fprintf(stderr, "note: converting %s in memory; run `weightconv %s OUT.blob` once to load faster\n", paths[i], paths[i]);
-    }
+    if (cli_open_models(p->network, p->saliency, cli->quiet, &s->gblob, &s->sblob, err)) return -1;
     if (sg2_load(&s->net, s->gblob, err)) return -1;
     if (saliency_model_init(&s->sal, s->sblob, err)) return -1;
     s->sal_ok = 1;

@@ -43,18 +43,6 @@ static int cmp_seed_folder(const void *a, const void *b) {
     return x->seed < y->seed ? -1 : x->seed > y->seed;
 }
 
-/* seedNNNN (at least 4 digits, < 2^32), as `salient search` names them. */
-static int parse_seed_folder(const char *name, uint32_t *seed) {
-    if (strncmp(name, "seed", 4) != 0) return -1;
-    const char *p = name + 4;
-    size_t n = strlen(p);
-    if (n < 4 || n > 10 || strspn(p, "0123456789") != n) return -1;
-    unsigned long long v = strtoull(p, NULL, 10);
-    if (v > 0xffffffffull) return -1;
-    *seed = (uint32_t)v;
-    return 0;
-}
-
 /* The finished seed folders of dir (those with result.json), sorted. */
 static int list_seeds(const char *dir, seed_folder_t **out, int *n_out, sal_err_t *err) {
     *out = NULL;
@@ -66,7 +54,7 @@ static int list_seeds(const char *dir, seed_folder_t **out, int *n_out, sal_err_
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         uint32_t s;
-        if (parse_seed_folder(de->d_name, &s)) continue;
+        if (report_seed_folder(de->d_name, &s)) continue;
         char path[4200];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s/result.json", dir, de->d_name);

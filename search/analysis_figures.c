@@ -12,6 +12,7 @@
 #include "canvas.h"
 #include "figures.h"
 #include "png.h"
+#include "report.h"
 #include "resize.h"
 
 #define MASK_PANEL 384
@@ -182,20 +183,10 @@ int analysis_write_figures(const analysis_t *an, sal_err_t *err) {
     return 0;
 }
 
-static void html_text(FILE *f, const char *s) {
-    for (; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else if (*s == '"') fputs("&quot;", f);
-        else fputc(*s, f);
-    }
-}
-
 static void html_ci(FILE *f, double v, double lo, double hi) {
     char buf[128];
     analysis_format_ci(buf, sizeof buf, v, lo, hi);
-    html_text(f, buf);
+    report_html_escape(f, buf);
 }
 
 static void write_section(const analysis_t *an, FILE *f) {
@@ -207,11 +198,11 @@ static void write_section(const analysis_t *an, FILE *f) {
           "in the salient sources.</p>\n<table class=\"arms\">\n<tr><th>arm</th><th>folder</th><th>options</th></tr>\n", f);
     for (int a = 0; a < an->n_arms; a++) {
         fputs("<tr><td>", f);
-        html_text(f, an->arms[a].label);
+        report_html_escape(f, an->arms[a].label);
         fputs("</td><td>", f);
-        html_text(f, an->arms[a].folder);
+        report_html_escape(f, an->arms[a].folder);
         fputs("</td><td>", f);
-        html_text(f, an->arms[a].options);
+        report_html_escape(f, an->arms[a].options);
         fputs("</td></tr>\n", f);
     }
     fputs("</table>\n<pre class=\"summary\">", f);
@@ -221,26 +212,26 @@ static void write_section(const analysis_t *an, FILE *f) {
     if (m) {
         analysis_print_summary(an, m);
         fclose(m);
-        html_text(f, buf);
+        report_html_escape(f, buf);
         free(buf);
     }
     fputs("</pre>\n<div class=\"wide\"><table class=\"stats\">\n<tr><th>attribute</th>", f);
     for (int a = 0; a < an->n_arms; a++) {
         fputs("<th>", f);
-        html_text(f, an->arms[a].label);
+        report_html_escape(f, an->arms[a].label);
         fputs(": mean change</th><th>median change</th><th>share up</th><th>n</th>", f);
     }
     for (int b = 1; b < an->n_arms; b++) {
         fputs("<th>", f);
-        html_text(f, an->arms[0].label);
+        report_html_escape(f, an->arms[0].label);
         fputs(" &minus; ", f);
-        html_text(f, an->arms[b].label);
+        report_html_escape(f, an->arms[b].label);
         fputs("</th><th>p</th>", f);
     }
     fputs("</tr>\n", f);
     for (int i = 0; i < A_COUNT; i++) {
         fputs("<tr><td>", f);
-        html_text(f, ANALYSIS_ATTRS[i].label);
+        report_html_escape(f, ANALYSIS_ATTRS[i].label);
         fputs("</td>", f);
         for (int a = 0; a < an->n_arms; a++) {
             const stat_summary_t *s = &an->arms[a].stats[i];
@@ -266,7 +257,7 @@ static void write_section(const analysis_t *an, FILE *f) {
     fputs("</tr>\n", f);
     for (int a = 0; a < an->n_arms; a++) {
         fputs("<tr><td>", f);
-        html_text(f, an->arms[a].label);
+        report_html_escape(f, an->arms[a].label);
         fputs("</td>", f);
         for (int r = 0; r < REGION_COUNT; r++)
             fprintf(f, "<td>%d &rarr; %d</td>", an->arms[a].region_counts[0][r], an->arms[a].region_counts[1][r]);
@@ -281,7 +272,7 @@ static void write_section(const analysis_t *an, FILE *f) {
             an->seeds[0], an->seeds[0]);
     for (int i = 0; i < A_COUNT; i++) {
         fprintf(f, "<img src=\"analysis_%s.png\" alt=\"change of ", ANALYSIS_ATTRS[i].name);
-        html_text(f, ANALYSIS_ATTRS[i].label);
+        report_html_escape(f, ANALYSIS_ATTRS[i].label);
         fputs("\">\n", f);
     }
     fputs("</div>\n<p>Data: <a href=\"analysis.csv\">analysis.csv</a> (one row per seed and arm), "

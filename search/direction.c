@@ -12,6 +12,7 @@
 
 #include "json.h"
 #include "npy.h"
+#include "report.h"
 #include "rng.h"
 #include "search.h"
 
@@ -181,10 +182,8 @@ static int list_seeds(const char *dir, uint32_t **out, int *n_out, sal_err_t *er
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         const char *name = e->d_name;
-        if (strncmp(name, "seed", 4) != 0 || !name[4]) continue;
-        char *end;
-        unsigned long v = strtoul(name + 4, &end, 10);
-        if (*end || name[4] < '0' || name[4] > '9' || v > 0xffffffffUL) continue;   // seed0003.lock etc.
+        uint32_t v;
+        if (report_seed_folder(name, &v)) continue;   // not seed0003.lock etc.
         char path[PATH_LEN + 300];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, name);

@@ -26,8 +26,7 @@ static int cmp_seed(const void *a, const void *b) {
     return x->seed < y->seed ? -1 : x->seed > y->seed;
 }
 
-/* seedNNNN folder names (at least 4 digits, any value < 2^32). */
-static int parse_folder(const char *name, uint32_t *seed) {
+int report_seed_folder(const char *name, uint32_t *seed) {
     if (strncmp(name, "seed", 4) != 0) return -1;
     const char *p = name + 4;
     size_t n = strlen(p);
@@ -38,7 +37,7 @@ static int parse_folder(const char *name, uint32_t *seed) {
     return 0;
 }
 
-static void html_escape(FILE *f, const char *s) {
+void report_html_escape(FILE *f, const char *s) {
     for (; *s; s++) {
         if (*s == '<') fputs("&lt;", f);
         else if (*s == '>') fputs("&gt;", f);
@@ -174,7 +173,7 @@ static void write_file_line(FILE *f, const char *label, const char *path) {
     char hex[65];
     sal_err_t e;
     fprintf(f, "<tr><th>%s</th><td><code>", label);
-    html_escape(f, path);
+    report_html_escape(f, path);
     if (path[0] && sha256_file(path, hex, &e) == 0) fprintf(f, "</code><br>sha256 <code class=\"hash\">%s</code></td></tr>\n", hex);
     else fprintf(f, "</code><br>sha256: (file not readable when this page was made)</td></tr>\n");
 }
@@ -208,10 +207,10 @@ static void write_header(FILE *f, const char *outdir, const report_info_t *info,
         for (int i = 0; i < run.n; i++) {
             const json_t *v = &run.items[i];
             fprintf(f, "%s<code>", i ? " " : "");
-            html_escape(f, run.keys[i]);
+            report_html_escape(f, run.keys[i]);
             fputc('=', f);
             const char *k = run.keys[i];
-            if (v->type == JSON_STRING) html_escape(f, v->str[0] ? v->str : "(none)");
+            if (v->type == JSON_STRING) report_html_escape(f, v->str[0] ? v->str : "(none)");
             else if (v->type != JSON_NUMBER) fputs("?", f);
             else if (!strcmp(k, "noise_mode")) fputs(v->num == 0 ? "const" : v->num == 1 ? "none" : v->num == 2 ? "random" : "?", f);
             else if (!strcmp(k, "trunc_cutoff") && v->num < 0) fputs("(all)", f);
@@ -361,7 +360,7 @@ int report_write(const char *outdir, int *n_seeds, sal_err_t *err) {
     struct dirent *de;
     while (rc == 0 && (de = readdir(d)) != NULL) {
         uint32_t seed;
-        if (parse_folder(de->d_name, &seed)) continue;
+        if (report_seed_folder(de->d_name, &seed)) continue;
         char path[4200];
         snprintf(path, sizeof path, "%s/%s/result.json", outdir, de->d_name);
         struct stat st;

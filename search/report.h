@@ -6,10 +6,18 @@
 #ifndef SALIENT_REPORT_H
 #define SALIENT_REPORT_H
 
+#include <stdio.h>
+
 #include "common.h"
 
 /* Writes summary.csv and index.html; *n_seeds = number of finished seeds.
  * A folder without any finished seed is an error (and nothing is written). */
 int report_write(const char *outdir, int *n_seeds, sal_err_t *err);
+
+/* A seed folder's name, seedNNNN as `salient search` writes it (at least 4
+ * digits, any value < 2^32): 0 and *seed, or -1 for any other name. */
+int report_seed_folder(const char *name, uint32_t *seed);
+/* Writes s with <, >, & and " escaped for HTML text and attributes. */
+void report_html_escape(FILE *f, const char *s);
 
 #endif

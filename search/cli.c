@@ -73,3 +73,11 @@ int cli_open_models(const char *network, const char *saliency, int quiet, blob_t
     }
     return 0;
 }
+
+int cli_noise_mode(const char *val, sg2_noise_mode_t *out, sal_err_t *err) {
+    if (!strcmp(val, "const")) *out = SG2_NOISE_CONST;
+    else if (!strcmp(val, "none")) *out = SG2_NOISE_NONE;
+    else if (!strcmp(val, "random")) *out = SG2_NOISE_RANDOM;
+    else return sal_errf(err, "--noise-mode: expected const, none or random, got '%s'", val);
+    return 0;
+}

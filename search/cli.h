@@ -5,6 +5,7 @@
 
 #include "blob.h"
 #include "common.h"
+#include "stylegan2.h"
 
 /* Integer in [lo, hi]; "--steps: expected an integer in 0..99, got 'x'". */
 int cli_int(const char *flag, const char *val, long lo, long hi, int *out, sal_err_t *err);
@@ -23,6 +24,9 @@ int cli_value(int argc, char **argv, int *i, const char *flag, const char **val,
  * SALIENT_MAX_IMAGE_MB (MiB, 1..1048576); *max_bytes = 0 (the default)
  * when unset or empty. For the programs' main code only. */
 int cli_image_limit(size_t *max_bytes, sal_err_t *err);
+
+/* --noise-mode VALUE: const, none or random (a message naming the flag otherwise). */
+int cli_noise_mode(const char *val, sg2_noise_mode_t *out, sal_err_t *err);
 
 /* Opens the generator file `network` and the saliency model file `saliency`
  * (blobs are mmapped; pickles and .vxm files are converted in memory, with

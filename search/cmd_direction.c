@@ -156,10 +156,7 @@ static int parse_args(int argc, char **argv, dir_args_t *a, sal_err_t *err) {
             a->trunc_given = 1;
         } else if ((m = cli_value(argc, argv, &i, "--noise-mode", &v, err)) != 0) {
             if (m < 0) return -1;
-            if (!strcmp(v, "const")) a->noise_mode = SG2_NOISE_CONST;
-            else if (!strcmp(v, "none")) a->noise_mode = SG2_NOISE_NONE;
-            else if (!strcmp(v, "random")) a->noise_mode = SG2_NOISE_RANDOM;
-            else return sal_errf(err, "--noise-mode: expected const, none or random, got '%s'", v);
+            if (cli_noise_mode(v, &a->noise_mode, err) < 0) return -1;
             a->noise_given = 1;
         } else if ((m = cli_value(argc, argv, &i, "--ridge", &v, err)) != 0) {
             if (m < 0 || cli_double("--ridge", v, 1e-12, 1e6, &a->ridge, err) < 0) return -1;

@@ -145,10 +145,7 @@ static int parse_args(int argc, char **argv, grad_args_t *a, sal_err_t *err) {
             if (m < 0 || cli_threads(v, &a->threads, err) < 0) return -1;
         } else if ((m = cli_value(argc, argv, &i, "--noise-mode", &v, err)) != 0) {
             if (m < 0) return -1;
-            if (!strcmp(v, "const")) a->noise_mode = SG2_NOISE_CONST;
-            else if (!strcmp(v, "none")) a->noise_mode = SG2_NOISE_NONE;
-            else if (!strcmp(v, "random")) a->noise_mode = SG2_NOISE_RANDOM;
-            else return sal_errf(err, "--noise-mode: expected const, none or random, got '%s'", v);
+            if (cli_noise_mode(v, &a->noise_mode, err) < 0) return -1;
         } else {
             return sal_errf(err, "unknown option '%s'", argv[i]);
         }

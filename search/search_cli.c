@@ -115,10 +115,7 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
             if (m > 0) m = cli_int("--trunc-cutoff", v, 0, 1000, &p->trunc_cutoff, &err) ? -1 : 1;
         } else if (OPT("--noise-mode")) {
             if (m > 0) {
-                if (!strcmp(v, "const")) p->noise_mode = SG2_NOISE_CONST;
-                else if (!strcmp(v, "none")) p->noise_mode = SG2_NOISE_NONE;
-                else if (!strcmp(v, "random")) p->noise_mode = SG2_NOISE_RANDOM;
-                else m = sal_errf(&err, "--noise-mode: expected const, none or random, got '%s'", v);
+                if (cli_noise_mode(v, &p->noise_mode, &err) < 0) m = -1;
             }
         } else if (OPT("--accept")) {
             if (m > 0) {

@@ -8,7 +8,8 @@
 /* NVIDIA's published configs (stylegan2-ada-pytorch train.py cfg_specs:
  * paper1024/paper512: fmaps 1 -> channel_base 32768; paper256: fmaps 0.5 ->
  * 16384; channel_max 512, 8 mapping layers, lr 0.01, conv_clamp 256,
- * num_fp16_res 4) and the test fixtures (../shared/fixtures/stylegan2). */
+ * num_fp16_res 4) and the small test networks (tests read them from the
+ * golden fixtures, see README). */
 static const sg2_layout_config_t CONFIGS[] = {
     {"ffhq1024", 512, 512, 0, 1024, 3, 8, 0.01, 32768, 512, 4, 256, "skip", 0.995},
     {"ffhq512", 512, 512, 0, 512, 3, 8, 0.01, 32768, 512, 4, 256, "skip", 0.995},

@@ -28,7 +28,7 @@
  * shared module with a huge state could otherwise cost 4096 x millions. */
 #define MAX_MODULE_ENTRIES 1024
 
-/* FORMAT.md §1.3: every global a StyleGAN2-ADA snapshot references. */
+/* Every global a StyleGAN2-ADA snapshot references (docs/weightconv.md). */
 static const pk_global_t SG2PT_GLOBALS[] = {
     {"torch_utils.persistence", "_reconstruct_persistent_obj", PK_G_OBJECT},
     {"collections", "OrderedDict", PK_G_DICT},
@@ -232,7 +232,7 @@ static int read_config(conv_t *cv, const pk_node_t *gstate, sg2_layout_config_t 
     c->w_avg_beta = 0.995;
     pk_as_float(pk_dict_get(mst, "w_avg_beta"), &c->w_avg_beta);
 
-    /* lr multiplier: the FC layers apply it as bias_gain (FORMAT.md §1.5) */
+    /* lr multiplier: the FC layers apply it as bias_gain (docs/stylegan2.md) */
     const pk_node_t *fc0 = module_state(cv, child(mst, "fc0"), "mapping.fc0", &cls);
     if (!fc0) return -1;
     if (pk_as_float(pk_dict_get(fc0, "bias_gain"), &c->lr_multiplier) || !(c->lr_multiplier > 0))

@@ -4,7 +4,7 @@
  * {training_set_kwargs, G, D, G_ema, augment_pipe}; each network is a
  * "persistent" module (torch_utils.persistence) whose state holds its
  * attributes, _parameters, _buffers and child _modules. We read it with the
- * safe pickle VM (whitelist of FORMAT.md §1.3), take G_ema (or G), and write
+ * safe pickle VM (a whitelist of the globals such snapshots reference), take G_ema (or G), and write
  *
  *   metadata: arch="stylegan2-ada", z_dim, w_dim, c_dim, num_ws,
  *     img_resolution, img_channels, mapping_layers, mapping_lr_multiplier,

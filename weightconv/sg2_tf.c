@@ -8,7 +8,7 @@
  *   4. collect its variables: own ones, then each component's with
  *      "<component key>/" in front (as NVIDIA's legacy.py does);
  *   5. walk the PyTorch tensor list of the config (sg2_layout) and fill each
- *      tensor from its TF variable with the re-indexing of FORMAT.md §4.2;
+ *      tensor from its TF variable with the re-indexing table of docs/tf-pickles.md;
  *   6. refuse leftover variables (they belong to a variant we do not run).
  */
 #include "sg2_tf.h"
@@ -27,7 +27,7 @@
 #define MAX_SPECS 256
 #define SNIFF_BYTES 4096
 
-/* FORMAT.md §2.5, plus what real files may also contain (§2.8): numpy
+/* The globals a TF pickle references, plus what real files may also contain: numpy
  * scalars and the numpy >= 2 module spelling; plain dict classes in case a
  * writer kept an EasyDict / OrderedDict. Nothing here runs code. */
 static const pk_global_t TF_GLOBALS[] = {
@@ -404,7 +404,7 @@ static int kw_must_be(tfconv_t *cv, const pk_node_t *kw, const char *key, const 
 }
 
 /* The generator configuration from the network's static kwargs, with
- * legacy.py's defaults (FORMAT.md §4.1). *clamp: conv_clamp, 0 = None. */
+ * legacy.py's defaults (docs/tf-pickles.md). *clamp: conv_clamp, 0 = None. */
 static int read_tf_config(tfconv_t *cv, sg2_layout_config_t *c, double *clamp) {
     char r[96];
     const pk_node_t *kw = pk_dict_get(cv->net_state, "static_kwargs"), *v;

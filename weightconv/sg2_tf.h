@@ -9,7 +9,7 @@
  * / scalar and the plain dict classes; the PyTorch path never allows them),
  * take Gs (or G with --use-G), and map every TF variable onto the PyTorch
  * state_dict names and layouts the generator uses
- * (../shared/fixtures/stylegan2-tf/FORMAT.md §4):
+ * (docs/tf-pickles.md):
  *   conv kernels HWIO [3,3,I,O] -> (O,I,3,3) (Conv0_up also flipped spatially),
  *   dense [in,out] -> (out,in), mod_bias + 1 -> affine.bias,
  *   noise{i} [1,1,r,r] -> per-layer noise_const, dlatent_avg -> mapping.w_avg,

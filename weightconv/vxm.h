@@ -9,7 +9,7 @@
  * all little endian. The network is described by keys like `layerCount`,
  * `<i>Type` (0 conv, 2 max-pool, 3 an unused blur), `<i>Act` (1 ReLU, 4 leaky
  * ReLU), `<i>w.shape[0..3]`, `<i>w` (float32 OIHW), `<i>b`, `<i>alpha`
- * (see ../shared/spec/candidate_crops.md, section 4).
+ * (the layers: docs/saliency.md, section 4.3).
  *
  * vxm_parse validates the container strictly (every length against the bytes
  * left, NUL-terminated printable keys, no duplicates, no trailing bytes);

@@ -20,6 +20,6 @@ for d in engine nets search weightconv; do
         check "grep -q '$(basename "$f")' docs/architecture.md" "docs/architecture.md does not name $f"
     done
 done
-check "! grep -rn '\\.\\./shared\\|FORMAT\\.md' engine nets search --include=*.c --include=*.h | grep -v 'getenv\\|SALIENT_SHARED\\|\"\\.\\./shared\"'" \
+check "! grep -rn '\\.\\./shared\\|FORMAT\\.md' engine nets search weightconv --include=*.c --include=*.h | grep -v 'getenv\\|SALIENT_SHARED\\|\"\\.\\./shared\"'" \
       "comments still point outside the repository"
 finish test_docs

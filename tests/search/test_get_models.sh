@@ -67,7 +67,7 @@ if command -v curl >/dev/null 2>&1; then
         check "[ ! -e '$T/tree/models/.download-failed-fastgaze.vxm' ] && [ ! -e '$T/tree/models/.download-failed-ffhq.pkl' ]" "success kept the failure markers"
     fi
 else
-    echo "test_get_models: skipping the download checks: curl is not installed (apt-get install curl)" >&2
+    skip "the download checks need curl (apt-get install curl)"
 fi
 
 rm -rf "$T"

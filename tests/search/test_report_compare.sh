@@ -209,6 +209,18 @@ random_run "$E/random" 4 2; grad_run "$E/grad" 2 3
 result "$E/random" 1 random "0.1 0.2 0.3" models/a.blob; result "$E/grad" 1 grad "0.1 0.2 0.3 0.4" models/b.blob
 refused "$E" "different networks (network: grad uses models/b.blob, random uses models/a.blob)" "different networks"
 
+E=$T/saliency
+random_run "$E/random" 4 2; grad_run "$E/grad" 2 3
+result "$E/random" 1 random "0.1 0.2 0.3"; result "$E/grad" 1 grad "0.1 0.2 0.3 0.4"
+sed -i 's|models/fastgaze.vxm|models/other.vxm|' "$E/random/seed0001/result.json"
+refused "$E" "different saliency models (saliency_model: grad uses models/fastgaze.vxm, random uses models/other.vxm)" "different saliency models"
+
+E=$T/runjson
+random_run "$E/random" 4 2; grad_run "$E/grad" 2 3
+result "$E/random" 1 random "0.1 0.2 0.3"; result "$E/grad" 1 grad "0.1 0.2 0.3 0.4"
+printf '{"steps": 2, "candidates": ' > "$E/random/run.json"
+refused "$E" "random/run.json: " "damaged run.json"
+
 E=$T/trunc
 random_run "$E/random" 4 2; grad_run "$E/grad" 2 3
 sed -i 's/"trunc": 1,/"trunc": 0.7,/' "$E/grad/run.json"

@@ -44,8 +44,7 @@ double figure_tick_step(double lo, double hi, int target) {
     return nice * mag;
 }
 
-/* Prints v with just enough decimals for the tick step. */
-static void tick_label(char *buf, size_t len, double v, double step) {
+void figure_tick_label(char *buf, size_t len, double v, double step) {
     int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
     if (dec > 6) dec = 6;
     snprintf(buf, len, "%.*f", dec, fabs(v) < step * 1e-6 ? 0.0 : v);
@@ -80,7 +79,7 @@ int figure_plot(const double *values, int n, const char *title, const char *path
         int y = PY(v);
         canvas_line(&c, left, y, left + pw, y, 1, grid);
         canvas_line(&c, left - 5, y, left, y, 1, black);
-        tick_label(buf, sizeof buf, v, ystep);
+        figure_tick_label(buf, sizeof buf, v, ystep);
         canvas_text(&c, left - 9 - canvas_text_width(buf, 1), y - 3, buf, 1, black);
     }
     /* x ticks: every step (or every k-th when there are many) */
@@ -137,7 +136,7 @@ void figure_plot_svg(FILE *f, const double *values, int n, const int *cand_step,
     for (int k = 0; k <= 1000; k++) { /* horizontal grid lines and y ticks */
         double v = y0 + k * ystep;
         if (v > y1 + ystep * 1e-6) break;
-        tick_label(buf, sizeof buf, v, ystep);
+        figure_tick_label(buf, sizeof buf, v, ystep);
         fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e1e1e1\"/>"
                    "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
                 left, SY(v), left + pw, SY(v), left - 6, SY(v) + 4, buf);

@@ -27,5 +27,7 @@ void figure_plot_svg(FILE *f, const double *values, int n, const int *cand_step,
 /* A "nice" tick step (1, 2 or 5 times a power of ten) giving about `target`
  * ticks over [lo, hi]. */
 double figure_tick_step(double lo, double hi, int target);
+/* Prints v with just enough decimals for the tick step. */
+void figure_tick_label(char *buf, size_t len, double v, double step);
 
 #endif

@@ -152,8 +152,7 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Is this file a salient blob written by `weightconv --random`? (metadata network = "random") */
-static int is_random_blob(const char *path) {
+int report_is_random_blob(const char *path) {
     FILE *f = fopen(path, "rb");
     char magic[8];
     if (!f) return 0;
@@ -169,13 +168,33 @@ static int is_random_blob(const char *path) {
     return random;
 }
 
-static void write_file_line(FILE *f, const char *label, const char *path) {
+void report_file_row(FILE *f, const char *label, const char *path) {
     char hex[65];
     sal_err_t e;
     fprintf(f, "<tr><th>%s</th><td><code>", label);
     report_html_escape(f, path);
     if (path[0] && sha256_file(path, hex, &e) == 0) fprintf(f, "</code><br>sha256 <code class=\"hash\">%s</code></td></tr>\n", hex);
     else fprintf(f, "</code><br>sha256: (file not readable when this page was made)</td></tr>\n");
+}
+
+void report_random_banner(FILE *f, const char *network) {
+    if (network[0] && report_is_random_blob(network))
+        fputs("<p class=\"banner\">RANDOM WEIGHTS &mdash; not faces. The generator is a <code>weightconv --random</code> "
+              "blob; these images test the program, they say nothing about faces.</p>\n", f);
+}
+
+void report_date_row(FILE *f, time_t newest) {
+    time_t when = newest;
+    const char *sde = getenv("SOURCE_DATE_EPOCH"), *source = "day of the newest seed result";
+    char *endp = NULL;
+    if (sde && *sde) {
+        long long v = strtoll(sde, &endp, 10);
+        if (endp && !*endp && v >= 0) when = (time_t)v, source = "SOURCE_DATE_EPOCH";
+    }
+    struct tm tmv;
+    char date[32] = "?";
+    if (gmtime_r(&when, &tmv)) strftime(date, sizeof date, "%Y-%m-%d", &tmv);
+    fprintf(f, "<tr><th>date</th><td>%s (UTC; %s)</td></tr>\n", date, source);
 }
 
 /* The header: what made these results, in enough detail to cite them. */
@@ -189,9 +208,7 @@ static void write_header(FILE *f, const char *outdir, const report_info_t *info,
     if (have_run && run.type != JSON_OBJECT) json_free(&run), have_run = 0;
     const char *accept = have_run ? json_str(&run, "accept", "best") : "best";
     const char *objective = have_run ? json_str(&run, "objective", "max") : "max";
-    if (info->network[0] && is_random_blob(info->network))
-        fputs("<p class=\"banner\">RANDOM WEIGHTS &mdash; not faces. The generator is a <code>weightconv --random</code> "
-              "blob; these images test the program, they say nothing about faces.</p>\n", f);
+    report_random_banner(f, info->network);
     if (!strcmp(accept, "random"))
         fputs("<h1>Control arm: a random walk (no selection)</h1>\n", f);
     else if (!strcmp(objective, "min"))
@@ -199,9 +216,9 @@ static void write_header(FILE *f, const char *outdir, const report_info_t *info,
     else
         fputs("<h1>Counterfactual faces the saliency model finds more salient</h1>\n", f);
     fputs("<table class=\"meta\">\n", f);
-    write_file_line(f, "network", info->network);
+    report_file_row(f, "network", info->network);
     if (info->networks_differ) fputs("<tr><th></th><td class=\"warn\">the seeds of this folder name different network files</td></tr>\n", f);
-    write_file_line(f, "saliency model", info->saliency);
+    report_file_row(f, "saliency model", info->saliency);
     fputs("<tr><th>options</th><td>", f);
     if (have_run) {
         for (int i = 0; i < run.n; i++) {
@@ -224,18 +241,7 @@ static void write_header(FILE *f, const char *outdir, const report_info_t *info,
         fputs("(no run.json in this folder)", f);
     }
     fputs("</td></tr>\n", f);
-    /* the date: SOURCE_DATE_EPOCH (reproducible pages) or the newest result */
-    time_t when = info->newest;
-    const char *sde = getenv("SOURCE_DATE_EPOCH"), *source = "day of the newest seed result";
-    char *endp = NULL;
-    if (sde && *sde) {
-        long long v = strtoll(sde, &endp, 10);
-        if (endp && !*endp && v >= 0) when = (time_t)v, source = "SOURCE_DATE_EPOCH";
-    }
-    struct tm tmv;
-    char date[32] = "?";
-    if (gmtime_r(&when, &tmv)) strftime(date, sizeof date, "%Y-%m-%d", &tmv);
-    fprintf(f, "<tr><th>date</th><td>%s (UTC; %s)</td></tr>\n", date, source);
+    report_date_row(f, info->newest);
     fprintf(f, "<tr><th>program</th><td>salient %s</td></tr>\n</table>\n", SALIENT_VERSION);
     /* the aggregate line: change of max saliency, final - start */
     double *d = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
@@ -292,6 +298,17 @@ static void write_seed(FILE *f, const char *outdir, const seed_entry_t *e) {
     seed_log_free(&log);
 }
 
+const char REPORT_BASE_CSS[] =
+    "body{font-family:sans-serif;margin:0 auto;padding:1em 1.5em;max-width:1500px;color:#222;line-height:1.4}\n"
+    "h1{font-size:1.5em}\n"
+    ".banner{background:#c00;color:#fff;font-weight:bold;font-size:1.3em;padding:.6em 1em;border-radius:4px}\n"
+    ".banner code{color:#fff}\n"
+    "table.meta{border-collapse:collapse;margin:.5em 0}\n"
+    "table.meta th{text-align:left;vertical-align:top;padding:.2em 1em .2em 0;white-space:nowrap}\n"
+    "table.meta td{padding:.2em 0;overflow-wrap:anywhere}\n"
+    "code.hash{font-size:.85em}\n.warn{color:#c00}\n"
+    ".agg{font-weight:bold;font-size:1.1em}\n";
+
 static int write_index(const char *outdir, const report_info_t *info, const seed_entry_t *e, int n, sal_err_t *err) {
     char *buf = NULL, path[4200];
     size_t size = 0;
@@ -299,17 +316,9 @@ static int write_index(const char *outdir, const report_info_t *info, const seed
     if (!f) return sal_errf(err, "out of memory");
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-          "<title>salient: search results</title>\n<style>\n"
-          "body{font-family:sans-serif;margin:0 auto;padding:1em 1.5em;max-width:1500px;color:#222;line-height:1.4}\n"
-          "h1{font-size:1.5em}\n"
-          ".banner{background:#c00;color:#fff;font-weight:bold;font-size:1.3em;padding:.6em 1em;border-radius:4px}\n"
-          ".banner code{color:#fff}\n"
-          "table.meta{border-collapse:collapse;margin:.5em 0}\n"
-          "table.meta th{text-align:left;vertical-align:top;padding:.2em 1em .2em 0;white-space:nowrap}\n"
-          "table.meta td{padding:.2em 0;overflow-wrap:anywhere}\n"
-          "code.hash{font-size:.85em}\n.warn{color:#c00}\n"
-          ".agg{font-weight:bold;font-size:1.1em}\n"
-          ".seed{border-top:1px solid #ccc;padding:1em 0}\n"
+          "<title>salient: search results</title>\n<style>\n", f);
+    fputs(REPORT_BASE_CSS, f);
+    fputs(".seed{border-top:1px solid #ccc;padding:1em 0}\n"
           ".seed h2{font-size:1.1em;margin:0 0 .4em}\n"
           ".inc{font-weight:bold}\n.note{font-weight:normal;color:#555}\n"
           ".body{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}\n"

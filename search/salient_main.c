@@ -3,7 +3,7 @@
  *   salient generate  images from seeds or latents (StyleGAN2-ADA)
  *   salient saliency  max saliency of images (Twitter's fastgaze model)
  *   salient search    random search for more salient faces (the study)
- *   salient report    rebuild summary.csv and index.html of a search run
+ *   salient report    rebuild summary.csv and index.html of a search run, or compare runs
  *   salient analyze   measured attributes of the faces, statistics, arms compared
  *   salient bench     speed benchmark
  *   salient selftest  the SIMD kernels against their naive references
@@ -46,7 +46,7 @@ int main(int argc, char **argv) {
         {"generate", cmd_generate, "generate face images from seeds or latents"},
         {"saliency", cmd_saliency, "score images with the saliency model"},
         {"search", cmd_search, "random search for more salient counterfactual faces"},
-        {"report", cmd_report, "rebuild summary.csv and index.html from a run folder"},
+        {"report", cmd_report, "rebuild a run folder's summary.csv and index.html; compare runs at equal compute"},
         {"analyze", cmd_analyze, "measure the faces of search folders and compare arms"},
         {"grad", cmd_grad, "gradient of max saliency with respect to the latent (white-box)"},
         {"direction", cmd_direction, "the latent direction that makes faces more salient on average"},

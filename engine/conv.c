@@ -4,9 +4,10 @@
  * The kernels themselves live in conv_simd_body.h (compiled per ISA into
  * conv_avx512.c / conv_avx2.c / conv_generic.c; fast mode's Winograd conv in
  * winograd_simd_body.h, its weight transform in winograd.c), the resamplers in
- * conv_resample.c and the naive twins in conv_ref.c. If a fast kernel cannot
- * get its scratch memory the call returns -1 (the caller reports it): no
- * silent switch to the ~50x slower reference loop.
+ * conv_resample.c and the naive twins in conv_ref.c. If a fast kernel's
+ * workspace is too small (or, given none, cannot be allocated) the call
+ * returns -1 (the caller reports it): no silent switch to the ~50x slower
+ * reference loop. The *_scratch_floats queries of conv.h are here too.
  */
 #include "conv.h"
 
@@ -80,60 +81,183 @@ int conv_weights_make_fast_transposed(conv_weights_t *cw, sal_err_t *err) {
     return 0;
 }
 
+/* ## Workspace queries: the maximum over thread counts 1..threads of what the
+ * current ISA's kernel needs (conv_impl.h), so that a workspace sized for T
+ * threads serves any count up to T (a kernel's plan, and with it the size of
+ * a thread's slice, depends on the thread count). */
+
+/* A kernel's call shape, for the per-ISA sizing functions below. */
+typedef struct ws_shape {
+    const conv_weights_t *cw;
+    int n, c, h, w;
+} ws_shape_t;
+
+typedef size_t (*ws_need_fn)(const ws_shape_t *s, isa_t isa, int nthr);
+
+static size_t ws_max_over_threads(ws_need_fn need, const ws_shape_t *s, int threads) {
+    if (threads <= 0) threads = threads_get();
+    const isa_t isa = cpu_isa();
+    size_t most = 0;
+    for (int t = 1; t <= threads; t++) {
+        const size_t v = need(s, isa, t);
+        most = v > most ? v : most;
+    }
+    return most;
+}
+
+/* conv2d: the larger of the direct conv's workspace and, for 3x3 weights, the
+ * Winograd conv's (0 where it would not run), so the workspace serves the
+ * weights in exact and in fast mode (conv_weights_make_fast after sizing). */
+static size_t conv2d_need(const ws_shape_t *s, isa_t isa, int t) {
+    size_t v = 0, d = 0;
+    if (s->cw->k == 3) {
+        switch (isa) {
+        case ISA_AVX512: v = conv2d_wino_scratch_avx512(s->cw, s->n, s->h, s->w, t); break;
+        case ISA_AVX2: v = conv2d_wino_scratch_avx2(s->cw, s->n, s->h, s->w, t); break;
+        case ISA_GENERIC: v = conv2d_wino_scratch_generic(s->cw, s->n, s->h, s->w, t); break;
+        }
+    }
+    switch (isa) {
+    case ISA_AVX512: d = conv2d_fast_scratch_avx512(s->cw, s->n, s->h, s->w, t); break;
+    case ISA_AVX2: d = conv2d_fast_scratch_avx2(s->cw, s->n, s->h, s->w, t); break;
+    case ISA_GENERIC: d = conv2d_fast_scratch_generic(s->cw, s->n, s->h, s->w, t); break;
+    }
+    return v > d ? v : d;
+}
+
+size_t conv2d_scratch_floats(const conv_weights_t *cw, int n, int h, int w, int threads) {
+    if (n <= 0 || h <= 0 || w <= 0) return 0;
+    const ws_shape_t s = {cw, n, 0, h, w};
+    return ws_max_over_threads(conv2d_need, &s, threads);
+}
+
+/* The same for the transposed conv (its Winograd classes in fast mode). */
+static size_t t3s2_need(const ws_shape_t *s, isa_t isa, int t) {
+    size_t v = 0, d = 0;
+    if (s->cw->k == 3) {
+        switch (isa) {
+        case ISA_AVX512: v = conv_t3s2_wino_scratch_avx512(s->cw, s->n, s->h, s->w, t); break;
+        case ISA_AVX2: v = conv_t3s2_wino_scratch_avx2(s->cw, s->n, s->h, s->w, t); break;
+        case ISA_GENERIC: v = conv_t3s2_wino_scratch_generic(s->cw, s->n, s->h, s->w, t); break;
+        }
+    }
+    switch (isa) {
+    case ISA_AVX512: d = conv_t3s2_fast_scratch_avx512(s->cw, s->n, s->h, s->w, t); break;
+    case ISA_AVX2: d = conv_t3s2_fast_scratch_avx2(s->cw, s->n, s->h, s->w, t); break;
+    case ISA_GENERIC: d = conv_t3s2_fast_scratch_generic(s->cw, s->n, s->h, s->w, t); break;
+    }
+    return v > d ? v : d;
+}
+
+size_t conv2d_transpose3x3_s2_scratch_floats(const conv_weights_t *cw, int n, int h, int w,
+                                             int threads) {
+    if (n <= 0 || h <= 0 || w <= 0 || cw->k != 3) return 0;
+    const ws_shape_t s = {cw, n, 0, h, w};
+    return ws_max_over_threads(t3s2_need, &s, threads);
+}
+
+static size_t s2_need(const ws_shape_t *s, isa_t isa, int t) {
+    switch (isa) {
+    case ISA_AVX512: return conv_s2_fast_scratch_avx512(s->cw, s->n, s->h, s->w, t);
+    case ISA_AVX2: return conv_s2_fast_scratch_avx2(s->cw, s->n, s->h, s->w, t);
+    case ISA_GENERIC: return conv_s2_fast_scratch_generic(s->cw, s->n, s->h, s->w, t);
+    }
+    return 0;
+}
+
+size_t conv2d_s2_3x3_scratch_floats(const conv_weights_t *cw, int n, int h, int w, int threads) {
+    if (n <= 0 || h <= 0 || w <= 0 || cw->k != 3) return 0;
+    const ws_shape_t s = {cw, n, 0, h, w};
+    return ws_max_over_threads(s2_need, &s, threads);
+}
+
+static size_t fir_down_need(const ws_shape_t *s, isa_t isa, int t) {
+    switch (isa) {
+    case ISA_AVX512: return fir4x4_fast_scratch_avx512(s->n, s->c, s->h, s->w, t);
+    case ISA_AVX2: return fir4x4_fast_scratch_avx2(s->n, s->c, s->h, s->w, t);
+    case ISA_GENERIC: return fir4x4_fast_scratch_generic(s->n, s->c, s->h, s->w, t);
+    }
+    return 0;
+}
+
+size_t fir4x4_down_pad1_scratch_floats(int n, int c, int h2p1, int w2p1, int threads) {
+    if (n <= 0 || c <= 0 || h2p1 <= 1 || w2p1 <= 1) return 0;
+    const ws_shape_t s = {NULL, n, c, h2p1, w2p1};
+    return ws_max_over_threads(fir_down_need, &s, threads);
+}
+
+static size_t fir_up_need(const ws_shape_t *s, isa_t isa, int t) {
+    switch (isa) {
+    case ISA_AVX512: return fir4x4_up_fast_scratch_avx512(s->n, s->h, s->w, t);
+    case ISA_AVX2: return fir4x4_up_fast_scratch_avx2(s->n, s->h, s->w, t);
+    case ISA_GENERIC: return fir4x4_up_fast_scratch_generic(s->n, s->h, s->w, t);
+    }
+    return 0;
+}
+
+size_t fir4x4_up_pad2_scratch_floats(int planes, int h, int w, int threads) {
+    if (planes <= 0 || h <= 0 || w <= 0) return 0;
+    const ws_shape_t s = {NULL, planes, 0, h, w};
+    return ws_max_over_threads(fir_up_need, &s, threads);
+}
+
+/* ## The kernels */
+
 int conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
-           const conv_epilogue_t *ep) {
+           const conv_epilogue_t *ep, const conv_ws_t *ws) {
     if (n <= 0 || h <= 0 || w <= 0) return 0;
     int rc = -1;
     if (cw->wino) { /* fast mode: Winograd, unless the image is too small (rc 1) */
         switch (cpu_isa()) {
-        case ISA_AVX512: rc = conv2d_wino_avx512(cw, in, out, n, h, w, ep); break;
-        case ISA_AVX2: rc = conv2d_wino_avx2(cw, in, out, n, h, w, ep); break;
-        case ISA_GENERIC: rc = conv2d_wino_generic(cw, in, out, n, h, w, ep); break;
+        case ISA_AVX512: rc = conv2d_wino_avx512(cw, in, out, n, h, w, ep, ws); break;
+        case ISA_AVX2: rc = conv2d_wino_avx2(cw, in, out, n, h, w, ep, ws); break;
+        case ISA_GENERIC: rc = conv2d_wino_generic(cw, in, out, n, h, w, ep, ws); break;
         }
         if (rc <= 0) return rc; /* done, or out of memory */
         rc = -1;
     }
     if (cw->packed) {
         switch (cpu_isa()) {
-        case ISA_AVX512: rc = conv2d_fast_avx512(cw, in, out, n, h, w, ep); break;
-        case ISA_AVX2: rc = conv2d_fast_avx2(cw, in, out, n, h, w, ep); break;
-        case ISA_GENERIC: rc = conv2d_fast_generic(cw, in, out, n, h, w, ep); break;
+        case ISA_AVX512: rc = conv2d_fast_avx512(cw, in, out, n, h, w, ep, ws); break;
+        case ISA_AVX2: rc = conv2d_fast_avx2(cw, in, out, n, h, w, ep, ws); break;
+        case ISA_GENERIC: rc = conv2d_fast_generic(cw, in, out, n, h, w, ep, ws); break;
         }
     }
     return rc == 0 ? 0 : -1;
 }
 
 int conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const float *in_scale,
-                           float *out, int n, int h, int w) {
+                           float *out, int n, int h, int w, const conv_ws_t *ws) {
     if (n <= 0 || h <= 0 || w <= 0) return 0;
     int rc = -1;
     if (cw->wino_t) { /* fast mode: Winograd classes, unless the image is too small (rc 1) */
         switch (cpu_isa()) {
-        case ISA_AVX512: rc = conv_t3s2_wino_avx512(cw, in, in_scale, out, n, h, w); break;
-        case ISA_AVX2: rc = conv_t3s2_wino_avx2(cw, in, in_scale, out, n, h, w); break;
-        case ISA_GENERIC: rc = conv_t3s2_wino_generic(cw, in, in_scale, out, n, h, w); break;
+        case ISA_AVX512: rc = conv_t3s2_wino_avx512(cw, in, in_scale, out, n, h, w, ws); break;
+        case ISA_AVX2: rc = conv_t3s2_wino_avx2(cw, in, in_scale, out, n, h, w, ws); break;
+        case ISA_GENERIC: rc = conv_t3s2_wino_generic(cw, in, in_scale, out, n, h, w, ws); break;
         }
         if (rc <= 0) return rc; /* done, or out of memory */
         rc = -1;
     }
     if (cw->packed && cw->k == 3) {
         switch (cpu_isa()) {
-        case ISA_AVX512: rc = conv_t3s2_fast_avx512(cw, in, in_scale, out, n, h, w); break;
-        case ISA_AVX2: rc = conv_t3s2_fast_avx2(cw, in, in_scale, out, n, h, w); break;
-        case ISA_GENERIC: rc = conv_t3s2_fast_generic(cw, in, in_scale, out, n, h, w); break;
+        case ISA_AVX512: rc = conv_t3s2_fast_avx512(cw, in, in_scale, out, n, h, w, ws); break;
+        case ISA_AVX2: rc = conv_t3s2_fast_avx2(cw, in, in_scale, out, n, h, w, ws); break;
+        case ISA_GENERIC: rc = conv_t3s2_fast_generic(cw, in, in_scale, out, n, h, w, ws); break;
         }
     }
     return rc == 0 ? 0 : -1;
 }
 
 int fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2p1,
-                     const float f[4], float gain, const conv_epilogue_t *ep) {
+                     const float f[4], float gain, const conv_epilogue_t *ep,
+                     const conv_ws_t *ws) {
     if (n <= 0 || c <= 0 || h2p1 <= 1 || w2p1 <= 1) return 0;
     int rc = -1;
     switch (cpu_isa()) {
-    case ISA_AVX512: rc = fir4x4_fast_avx512(in, out, n, c, h2p1, w2p1, f, gain, ep); break;
-    case ISA_AVX2: rc = fir4x4_fast_avx2(in, out, n, c, h2p1, w2p1, f, gain, ep); break;
-    case ISA_GENERIC: rc = fir4x4_fast_generic(in, out, n, c, h2p1, w2p1, f, gain, ep); break;
+    case ISA_AVX512: rc = fir4x4_fast_avx512(in, out, n, c, h2p1, w2p1, f, gain, ep, ws); break;
+    case ISA_AVX2: rc = fir4x4_fast_avx2(in, out, n, c, h2p1, w2p1, f, gain, ep, ws); break;
+    case ISA_GENERIC: rc = fir4x4_fast_generic(in, out, n, c, h2p1, w2p1, f, gain, ep, ws); break;
     }
     return rc == 0 ? 0 : -1;
 }
@@ -161,27 +285,27 @@ int conv_weights_init_adjoint(conv_weights_t *cw, float **wt_out, const float *w
 }
 
 int conv2d_s2_3x3(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
-                  const conv_epilogue_t *ep) {
+                  const conv_epilogue_t *ep, const conv_ws_t *ws) {
     if (n <= 0 || h <= 0 || w <= 0) return 0;
     int rc = -1;
     if (cw->packed && cw->k == 3) {
         switch (cpu_isa()) {
-        case ISA_AVX512: rc = conv_s2_fast_avx512(cw, in, out, n, h, w, ep); break;
-        case ISA_AVX2: rc = conv_s2_fast_avx2(cw, in, out, n, h, w, ep); break;
-        case ISA_GENERIC: rc = conv_s2_fast_generic(cw, in, out, n, h, w, ep); break;
+        case ISA_AVX512: rc = conv_s2_fast_avx512(cw, in, out, n, h, w, ep, ws); break;
+        case ISA_AVX2: rc = conv_s2_fast_avx2(cw, in, out, n, h, w, ep, ws); break;
+        case ISA_GENERIC: rc = conv_s2_fast_generic(cw, in, out, n, h, w, ep, ws); break;
         }
     }
     return rc == 0 ? 0 : -1;
 }
 
 int fir4x4_up_pad2(const float *in, float *out, int planes, int h, int w, const float f[4],
-                   float gain) {
+                   float gain, const conv_ws_t *ws) {
     if (planes <= 0 || h <= 0 || w <= 0) return 0;
     int rc = -1;
     switch (cpu_isa()) {
-    case ISA_AVX512: rc = fir4x4_up_fast_avx512(in, out, planes, h, w, f, gain); break;
-    case ISA_AVX2: rc = fir4x4_up_fast_avx2(in, out, planes, h, w, f, gain); break;
-    case ISA_GENERIC: rc = fir4x4_up_fast_generic(in, out, planes, h, w, f, gain); break;
+    case ISA_AVX512: rc = fir4x4_up_fast_avx512(in, out, planes, h, w, f, gain, ws); break;
+    case ISA_AVX2: rc = fir4x4_up_fast_avx2(in, out, planes, h, w, f, gain, ws); break;
+    case ISA_GENERIC: rc = fir4x4_up_fast_generic(in, out, planes, h, w, f, gain, ws); break;
     }
     return rc == 0 ? 0 : -1;
 }

@@ -3,8 +3,16 @@
  * Every kernel has two implementations: a naive reference loop (`*_ref`,
  * obviously correct, used by the tests) and a fast one that dispatches on
  * cpu_isa() to AVX-512 / AVX2 / portable code and is threaded with OpenMP.
- * The fast ones that need scratch memory return -1 when it cannot be
- * allocated (never a silent fall back to the reference loop).
+ *
+ * Scratch memory (the workspace rule): the fast kernels that need scratch
+ * take a workspace `ws` that the caller sized once with the kernel's
+ * `*_scratch_floats` query (for the shapes it will run and its thread
+ * count) and reuses for every call; the nets size every kernel's scratch at
+ * load / plan time and never pass NULL, so their hot loop never allocates.
+ * A kernel whose workspace is too small for this call (a sizing bug, or more
+ * threads than it was sized for) returns -1 and computes nothing; NULL means
+ * "allocate for this call alone" (tests and tools), -1 if that fails. Never
+ * a silent fall back to the reference loop.
  * Weights are packed once (conv_weights_init) into whatever layout the fast
  * kernel wants; a whole batch shares them.
  *
@@ -24,6 +32,7 @@
 #ifndef SALIENT_CONV_H
 #define SALIENT_CONV_H
 
+#include "arena.h"
 #include "common.h"
 
 typedef enum conv_act {
@@ -56,6 +65,24 @@ static inline float conv_epilogue_apply(const conv_epilogue_t *ep, float v, int 
     if (ep->gain != 0.0f) v = v * ep->gain;
     if (ep->clamp > 0.0f) v = v < -ep->clamp ? -ep->clamp : v > ep->clamp ? ep->clamp : v;
     return v;
+}
+
+/* A kernel workspace: `floats` floats at p, 64-byte aligned (an arena_alloc
+ * block). Threads take disjoint slices of it (one per OpenMP thread). */
+typedef struct conv_ws {
+    float *p;
+    size_t floats;
+} conv_ws_t;
+
+/* Bytes a workspace of `floats` floats takes in an arena (as arena_alloc rounds). */
+static inline size_t conv_ws_arena_bytes(size_t floats) {
+    return arena_round(floats ? floats * sizeof(float) : 1);
+}
+/* Cuts a workspace of `floats` floats from arena a: 0, or -1 if it does not fit. */
+static inline int conv_ws_from_arena(conv_ws_t *ws, arena_t *a, size_t floats) {
+    ws->p = (float *)arena_alloc(a, floats * sizeof(float));
+    ws->floats = ws->p ? floats : 0;
+    return ws->p ? 0 : -1;
 }
 
 /* Conv weights (C_out, C_in, k, k), k = 1 or 3, packed for the fast kernels. */
@@ -95,10 +122,19 @@ int conv_weights_make_fast_transposed(conv_weights_t *cw, sal_err_t *err);
 /* Stride-1 convolution with zero padding k/2 ("same"), cross-correlation:
  *   out[n,o,y,x] = ep( sum_{c,ky,kx} w[o,c,ky,kx] * in[n,c,y+ky-k/2,x+kx-k/2] )
  * in (N, C_in, H, W) -> out (N, C_out, H, W).
- * The fast kernels (this and the three below) return 0, or -1 if their
- * scratch memory could not be allocated (out is then incomplete). */
+ * The fast kernels (this and the ones below) return 0, or -1 if their
+ * workspace is too small / could not be allocated (out is then incomplete).
+ *
+ * Every kernel with a workspace has a query
+ *   size_t <kernel>_scratch_floats(<the call's shape>, int threads)
+ * giving the floats its workspace needs for that shape on the ISA cpu_isa()
+ * picks now, for any thread count 1..threads (threads <= 0: threads_get()).
+ * It covers the weights in exact and in fast mode (conv_weights_make_fast*
+ * may come after the sizing) and reads only cw's shape (c_out, c_in, k), so
+ * a plan can size weights it has not packed yet. 0 means no scratch. */
+size_t conv2d_scratch_floats(const conv_weights_t *cw, int n, int h, int w, int threads);
 int conv2d(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
-           const conv_epilogue_t *ep);
+           const conv_epilogue_t *ep, const conv_ws_t *ws);
 void conv2d_ref(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
                 const conv_epilogue_t *ep);
 
@@ -107,7 +143,9 @@ void conv2d_ref(const conv_weights_t *cw, const float *in, float *out, int n, in
  *   x = in * in_scale[n, c]  (the prologue above; in_scale may be NULL)
  * in (N, C_in, H, W) -> out (N, C_out, 2H+1, 2W+1), raw sums (no epilogue). */
 int conv2d_transpose3x3_s2(const conv_weights_t *cw, const float *in, const float *in_scale,
-                           float *out, int n, int h, int w);
+                           float *out, int n, int h, int w, const conv_ws_t *ws);
+size_t conv2d_transpose3x3_s2_scratch_floats(const conv_weights_t *cw, int n, int h, int w,
+                                             int threads);
 void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in,
                                 const float *in_scale, float *out, int n, int h, int w);
 
@@ -121,7 +159,8 @@ void conv2d_transpose3x3_s2_ref(const conv_weights_t *cw, const float *in,
  * (even/odd rows x even/odd columns) and runs the 4, 2, 2 and 1 taps that
  * read each class: 9 multiply-adds per output value and input channel. */
 int conv2d_s2_3x3(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
-                  const conv_epilogue_t *ep);   /* 0, or -1: no memory for its scratch */
+                  const conv_epilogue_t *ep, const conv_ws_t *ws);   /* 0, or -1: scratch */
+size_t conv2d_s2_3x3_scratch_floats(const conv_weights_t *cw, int n, int h, int w, int threads);
 void conv2d_s2_3x3_ref(const conv_weights_t *cw, const float *in, float *out, int n, int h,
                        int w, const conv_epilogue_t *ep);
 
@@ -140,7 +179,9 @@ int conv_weights_init_adjoint(conv_weights_t *cw, float **wt_out, const float *w
  * in (N, C, 2H+1, 2W+1) (zero outside) -> out (N, C, 2H, 2W), F = f f^T * gain
  * with the 4-tap f given. The epilogue's channel index is p's channel. */
 int fir4x4_down_pad1(const float *in, float *out, int n, int c, int h2p1, int w2p1,
-                     const float f[4], float gain, const conv_epilogue_t *ep);
+                     const float f[4], float gain, const conv_epilogue_t *ep,
+                     const conv_ws_t *ws);
+size_t fir4x4_down_pad1_scratch_floats(int n, int c, int h2p1, int w2p1, int threads);
 void fir4x4_down_pad1_ref(const float *in, float *out, int n, int c, int h2p1, int w2p1,
                           const float f[4], float gain, const conv_epilogue_t *ep);
 
@@ -149,7 +190,8 @@ void fir4x4_down_pad1_ref(const float *in, float *out, int n, int c, int h2p1, i
  * in (P, H, W) (zero outside) -> out (P, H+1, W+1). With the mirrored taps
  * (f[3-a]) it is the adjoint of fir4x4_down_pad1 with f (no epilogue). */
 int fir4x4_up_pad2(const float *in, float *out, int planes, int h, int w, const float f[4],
-                   float gain);   /* 0, or -1: no memory for its scratch */
+                   float gain, const conv_ws_t *ws);   /* 0, or -1: scratch */
+size_t fir4x4_up_pad2_scratch_floats(int planes, int h, int w, int threads);
 void fir4x4_up_pad2_ref(const float *in, float *out, int planes, int h, int w, const float f[4],
                         float gain);
 
@@ -158,7 +200,8 @@ void fir4x4_up_pad2_ref(const float *in, float *out, int planes, int h, int w, c
  *   out[p,i,j] = sum_{a,b} F[a,b] * in[p, 2i+a-1, 2j+b-1],  F = f f^T gain
  * in (P, 2H, 2W) (zero outside) -> out (P, H, W). */
 int downsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
-                     float gain);   /* 0, or -1: no memory for its scratch */
+                     float gain, const conv_ws_t *ws);   /* 0, or -1: scratch */
+size_t downsample2x_fir_scratch_floats(int planes, int h, int w, int threads);
 void downsample2x_fir_ref(const float *in, float *out, int planes, int h, int w,
                           const float f[4], float gain);
 
@@ -166,7 +209,8 @@ void downsample2x_fir_ref(const float *in, float *out, int planes, int h, int w,
  *   out[p,Y,X] = sum_{a,b} F[a,b] * u[p, Y+a-2, X+b-2],  u = zero-stuffed in
  * in (P, H, W) -> out (P, 2H, 2W), P = N*C planes. If accumulate, adds into out. */
 int upsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
-                   float gain, int accumulate);
+                   float gain, int accumulate, const conv_ws_t *ws);
+size_t upsample2x_fir_scratch_floats(int planes, int h, int w, int threads);
 void upsample2x_fir_ref(const float *in, float *out, int planes, int h, int w,
                         const float f[4], float gain, int accumulate);
 

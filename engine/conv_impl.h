@@ -17,8 +17,12 @@
  * transposed conv: cw->wino_t and conv_t3s2_wino_<isa>
  * (engine/winograd_t_simd_body.h).
  *
- * The conv functions return 0, or -1 if their scratch buffers could not be
- * allocated (conv.c passes that on to its caller).
+ * The conv functions return 0, or -1 if their workspace is too small (or,
+ * given none, could not be allocated); conv.c passes that on to its caller.
+ * Each has a `*_scratch_<isa>(shape, nthr)`: the floats its workspace needs
+ * with exactly nthr threads (conv.c takes the maximum over 1..threads). The
+ * kernels call the same function with threads_get() and compare: the query
+ * and the kernel cannot disagree.
  */
 #ifndef SALIENT_CONV_IMPL_H
 #define SALIENT_CONV_IMPL_H
@@ -26,7 +30,21 @@
 #include "conv.h"
 #include "winograd.h"
 
+#include <stdint.h>
+
 #define CONV_PACK_O 8
+
+/* The scratch of one call, `need` floats: ws->p if ws holds that many (NULL
+ * if not), or with no ws a fresh block (*owned, free it with
+ * sal_free_aligned; NULL if out of memory). */
+static inline float *conv_ws_take(const conv_ws_t *ws, size_t need, float **owned) {
+    *owned = NULL;
+    if (ws) return ws->p && ws->floats >= need && (uintptr_t)ws->p % 64 == 0 ? ws->p : NULL;
+    size_t bytes;
+    if (sal_mul_size(need ? need : 1, sizeof(float), &bytes)) return NULL;
+    *owned = sal_alloc_aligned(bytes, 64);
+    return *owned;
+}
 
 /* The epilogue of conv.h resolved for one (n, o): plain numbers, no pointers
  * to follow per pixel except the noise row. */
@@ -63,19 +81,34 @@ static inline float epi_scalar(const epi_row_t *e, float v, const float *noise_a
 
 #define CONV_DECLARE_ISA(sfx)                                                            \
     int conv2d_fast_##sfx(const conv_weights_t *cw, const float *in, float *out, int n,    \
-                          int h, int w, const conv_epilogue_t *ep);                         \
+                          int h, int w, const conv_epilogue_t *ep, const conv_ws_t *ws);    \
+    size_t conv2d_fast_scratch_##sfx(const conv_weights_t *cw, int n, int h, int w,        \
+                                     int nthr);                                             \
     int conv2d_wino_##sfx(const conv_weights_t *cw, const float *in, float *out, int n,    \
-                          int h, int w, const conv_epilogue_t *ep);                         \
+                          int h, int w, const conv_epilogue_t *ep, const conv_ws_t *ws);    \
+    size_t conv2d_wino_scratch_##sfx(const conv_weights_t *cw, int n, int h, int w,        \
+                                     int nthr);                                             \
     int conv_t3s2_fast_##sfx(const conv_weights_t *cw, const float *in,                   \
-                             const float *in_scale, float *out, int n, int h, int w);       \
+                             const float *in_scale, float *out, int n, int h, int w,        \
+                             const conv_ws_t *ws);                                          \
+    size_t conv_t3s2_fast_scratch_##sfx(const conv_weights_t *cw, int n, int h, int w,     \
+                                        int nthr);                                          \
     int conv_t3s2_wino_##sfx(const conv_weights_t *cw, const float *in,                   \
-                             const float *in_scale, float *out, int n, int h, int w);       \
+                             const float *in_scale, float *out, int n, int h, int w,        \
+                             const conv_ws_t *ws);                                          \
+    size_t conv_t3s2_wino_scratch_##sfx(const conv_weights_t *cw, int n, int h, int w,     \
+                                        int nthr);                                          \
     int conv_s2_fast_##sfx(const conv_weights_t *cw, const float *in, float *out, int n,    \
-                           int h, int w, const conv_epilogue_t *ep);                        \
+                           int h, int w, const conv_epilogue_t *ep, const conv_ws_t *ws);   \
+    size_t conv_s2_fast_scratch_##sfx(const conv_weights_t *cw, int n, int h, int w,       \
+                                      int nthr);                                            \
     int fir4x4_up_fast_##sfx(const float *in, float *out, int planes, int h, int w,         \
-                             const float f[4], float gain);                                 \
+                             const float f[4], float gain, const conv_ws_t *ws);            \
+    size_t fir4x4_up_fast_scratch_##sfx(int planes, int h, int w, int nthr);                \
     int fir4x4_fast_##sfx(const float *in, float *out, int n, int c, int h2p1, int w2p1,   \
-                          const float f[4], float gain, const conv_epilogue_t *ep);         \
+                          const float f[4], float gain, const conv_epilogue_t *ep,          \
+                          const conv_ws_t *ws);                                             \
+    size_t fir4x4_fast_scratch_##sfx(int n, int c, int h2p1, int w2p1, int nthr);           \
     void gemm_nt_fast_##sfx(int m, int n, int k, const float *a, const float *b, float *c); \
     double fma_loop_##sfx(long iters, float *sink);
 

@@ -7,6 +7,20 @@
 
 #include <stdlib.h>
 
+#include "conv_impl.h" /* conv_ws_take */
+#include "cpu.h"       /* threads_get, thread_index */
+
+/* A thread's slice of rows of `row_floats`, rounded to 64 bytes. */
+static size_t rows_slice(int rows, size_t row_floats) {
+    return ((size_t)rows * row_floats + 15) & ~(size_t)15;
+}
+
+/* The most floats a workspace for 1..threads threads needs: nthr slices. */
+static size_t rows_scratch(int rows, size_t row_floats, int threads) {
+    if (threads <= 0) threads = threads_get();
+    return (size_t)threads * rows_slice(rows, row_floats);
+}
+
 /* Horizontal polyphase pass of the 2x upsampler for one input row s (w values):
  *   d[2k]   = f0 s[k-1] + f2 s[k]
  *   d[2k+1] = f1 s[k]   + f3 s[k+1]        (s = 0 outside 0..w-1) */
@@ -18,22 +32,29 @@ static void upsample_row(const float *s, float *d, int w, const float f[4]) {
     }
 }
 
+/* Workspace: per thread the 3 upsampled rows m-1, m, m+1 (2W floats each). */
+size_t upsample2x_fir_scratch_floats(int planes, int h, int w, int threads) {
+    if (planes <= 0 || h <= 0 || w <= 0) return 0;
+    return rows_scratch(3, 2 * (size_t)w, threads);
+}
+
 // in (P, H, W) -> out (P, 2H, 2W): rows 2m and 2m+1 of out come from the
 // horizontally upsampled rows m-1, m, m+1 of in (vertical polyphase):
 //   out[2m]   = gain (f0 u[m-1] + f2 u[m]),  out[2m+1] = gain (f1 u[m] + f3 u[m+1])
 int upsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
-                   float gain, int accumulate) {
+                   float gain, int accumulate, const conv_ws_t *ws) {
     if (planes <= 0 || h <= 0 || w <= 0) return 0;
     const int wo = 2 * w;
     const long tasks = (long)planes * h;
-    int failed = 0;
-#pragma omp parallel reduction(| : failed) if (tasks * wo > 65536)
+    const int nthr = threads_get();
+    const size_t slice = rows_slice(3, (size_t)wo);
+    float *owned, *buf = conv_ws_take(ws, upsample2x_fir_scratch_floats(planes, h, w, nthr), &owned);
+    if (!buf) return -1; /* nothing written */
+#pragma omp parallel num_threads(nthr) if (tasks * wo > 65536)
     {
-        float *u = malloc(3 * (size_t)wo * sizeof(float)); /* rows m-1, m, m+1 */
-        if (!u) failed = 1;
+        float *u = buf + (size_t)thread_index() * slice; /* rows m-1, m, m+1 */
 #pragma omp for schedule(static)
         for (long t = 0; t < tasks; t++) {
-            if (!u) continue;
             const int p = (int)(t / h), m = (int)(t % h);
             const float *src = in + (size_t)p * h * w;
             float *d0 = out + ((size_t)p * 2 * h + 2 * (size_t)m) * wo, *d1 = d0 + wo;
@@ -50,9 +71,9 @@ int upsample2x_fir(const float *in, float *out, int planes, int h, int w, const 
                 else { d0[x] = e; d1[x] = o; }
             }
         }
-        free(u);
     }
-    return failed ? -1 : 0; /* a thread without its 3 rows: out is incomplete */
+    sal_free_aligned(owned);
+    return 0;
 }
 
 void maxpool2x2_ceil(const float *in, float *out, int planes, int h, int w) {
@@ -88,21 +109,28 @@ static void downsample_row(const float *s, float *d, int w, const float f[4]) {
     }
 }
 
+/* Workspace: per thread the 4 filtered input rows 2i-1 .. 2i+2 (W floats each). */
+size_t downsample2x_fir_scratch_floats(int planes, int h, int w, int threads) {
+    if (planes <= 0 || h <= 0 || w <= 0) return 0;
+    return rows_scratch(4, (size_t)w, threads);
+}
+
 // in (P, 2H, 2W) -> out (P, H, W): output row i filters the horizontally
 // downsampled input rows 2i-1 .. 2i+2 vertically (separable F = f f^T gain)
 int downsample2x_fir(const float *in, float *out, int planes, int h, int w, const float f[4],
-                     float gain) {
+                     float gain, const conv_ws_t *ws) {
     if (planes <= 0 || h <= 0 || w <= 0) return 0;
     const int hi = 2 * h, wi = 2 * w;
     const long tasks = (long)planes * h;
-    int failed = 0;
-#pragma omp parallel reduction(| : failed) if (tasks * w > 65536)
+    const int nthr = threads_get();
+    const size_t slice = rows_slice(4, (size_t)w);
+    float *owned, *buf = conv_ws_take(ws, downsample2x_fir_scratch_floats(planes, h, w, nthr), &owned);
+    if (!buf) return -1;
+#pragma omp parallel num_threads(nthr) if (tasks * w > 65536)
     {
-        float *u = malloc(4 * (size_t)w * sizeof(float)); /* rows 2i-1 .. 2i+2, filtered */
-        if (!u) failed = 1;
+        float *u = buf + (size_t)thread_index() * slice; /* rows 2i-1 .. 2i+2, filtered */
 #pragma omp for schedule(static)
         for (long t = 0; t < tasks; t++) {
-            if (!u) continue;
             const int p = (int)(t / h), i = (int)(t % h);
             const float *src = in + (size_t)p * hi * wi;
             float *d = out + ((size_t)p * h + i) * w;
@@ -115,7 +143,7 @@ int downsample2x_fir(const float *in, float *out, int planes, int h, int w, cons
                 d[x] = (f[0] * u[x] + f[1] * u[w + x] + f[2] * u[2 * (size_t)w + x] +
                         f[3] * u[3 * (size_t)w + x]) * gain;
         }
-        free(u);
     }
-    return failed ? -1 : 0;
+    sal_free_aligned(owned);
+    return 0;
 }

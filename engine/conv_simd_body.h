@@ -311,9 +311,8 @@ typedef struct conv_plan {
  * copy, with the tile within TILE_BUDGET. Small images are also split over
  * output blocks (groups) to give every thread work. */
 static conv_plan_t KFN(plan)(int n, int h_tasks, int wp, int c_in, int c_out, int halo,
-                             int taps, int classes, int cb) {
+                             int taps, int classes, int cb, int nthr) {
     conv_plan_t p;
-    const int nthr = threads_get();
     p.nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
     p.cb = cb < c_in ? cb : c_in;
     double best = INFINITY;
@@ -358,35 +357,53 @@ static conv_plan_t KFN(plan)(int n, int h_tasks, int wp, int c_in, int c_out, in
     return p;
 }
 
+/* Every kernel's workspace is nthr slices of per_thread floats, one per
+ * thread (thread_index()), each a multiple of 16 floats (64 bytes). */
+static size_t KFN(slices)(int nthr, size_t per_thread) { return (size_t)nthr * per_thread; }
+
 /* The 1x1 convolution needs no padding, so the flat position of pixel (y, x)
  * is just y*W + x of the input plane: the microkernel reads the input in
  * place (channel stride H*W). A task is a range of TL positions of one
  * image; only the task holding the plane's end copies its inputs into a
  * zero-padded tile, so that the last chunk never reads past the buffer. */
-static int KFN(conv1x1_fast)(const conv_weights_t *cw, const float *in, float *out, int n,
-                             int h, int w, const conv_epilogue_t *ep) {
-    const int c_in = cw->c_in, c_out = cw->c_out;
-    const size_t hw = (size_t)h * w;
+typedef struct conv1x1_plan {
+    int cb, ranges, groups, ntasks, qb;
+    size_t tl, ot, cs_tail, per_thread;
+} conv1x1_plan_t;
+
+static conv1x1_plan_t KFN(plan1x1)(int n, size_t hw, int c_in, int c_out, int nthr) {
+    conv1x1_plan_t p;
     const int nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
-    const int nthr = threads_get();
-    const int cb = CONV_CB < c_in ? CONV_CB : c_in;
+    p.cb = CONV_CB < c_in ? CONV_CB : c_in;
     /* lanes per task: the tile of the tail task (c_in x TL) within budget */
     size_t tl = TILE_BUDGET / (size_t)c_in / CH * CH;
     tl = tl < CH ? CH : tl;
     const size_t hw_ch = (hw + CH - 1) / CH * CH;
-    tl = tl > hw_ch ? hw_ch : tl;
-    const int ranges = (int)((hw + tl - 1) / tl);
-    const int groups = KFN(plan_groups)(n * ranges, nob, nthr);
-    const int ntasks = n * ranges * groups;
+    p.tl = tl > hw_ch ? hw_ch : tl;
+    p.ranges = (int)((hw + p.tl - 1) / p.tl);
+    p.groups = KFN(plan_groups)(n * p.ranges, nob, nthr);
+    p.ntasks = n * p.ranges * p.groups;
     /* chunks per block: cb channels x qb*CH lanes within L1_BUDGET */
-    int qb = (int)(L1_BUDGET / ((size_t)cb * CH));
-    qb = qb < 1 ? 1 : qb;
-    const size_t ot = (size_t)qb * CH;
-    const size_t cs_tail = KFN(round16)(tl + CH);
-    const int obs_per_group = (nob + groups - 1) / groups;
-    const size_t per_thread =
-        KFN(round16)((size_t)c_in * cs_tail + (size_t)obs_per_group * CONV_PACK_O * ot);
-    float *buf = sal_alloc_aligned((size_t)nthr * per_thread * sizeof(float), 64);
+    p.qb = (int)(L1_BUDGET / ((size_t)p.cb * CH));
+    p.qb = p.qb < 1 ? 1 : p.qb;
+    p.ot = (size_t)p.qb * CH;
+    p.cs_tail = KFN(round16)(p.tl + CH);
+    const int obs_per_group = (nob + p.groups - 1) / p.groups;
+    p.per_thread =
+        KFN(round16)((size_t)c_in * p.cs_tail + (size_t)obs_per_group * CONV_PACK_O * p.ot);
+    return p;
+}
+
+static int KFN(conv1x1_fast)(const conv_weights_t *cw, const float *in, float *out, int n,
+                             int h, int w, const conv_epilogue_t *ep, const conv_ws_t *ws) {
+    const int c_in = cw->c_in, c_out = cw->c_out;
+    const size_t hw = (size_t)h * w;
+    const int nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
+    const int nthr = threads_get();
+    const conv1x1_plan_t pl = KFN(plan1x1)(n, hw, c_in, c_out, nthr);
+    const int cb = pl.cb, ranges = pl.ranges, groups = pl.groups, ntasks = pl.ntasks, qb = pl.qb;
+    const size_t tl = pl.tl, ot = pl.ot, cs_tail = pl.cs_tail, per_thread = pl.per_thread;
+    float *owned, *buf = conv_ws_take(ws, KFN(slices)(nthr, per_thread), &owned);
     if (!buf) return -1;
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
@@ -434,20 +451,32 @@ static int KFN(conv1x1_fast)(const conv_weights_t *cw, const float *in, float *o
             }
         }
     }
-    sal_free_aligned(buf);
+    sal_free_aligned(owned);
     return 0;
 }
 
+/* The direct conv2d's plan (3x3: one shared zero column, halo 2 rows). */
+static conv_plan_t KFN(plan3x3)(const conv_weights_t *cw, int n, int h, int w, int nthr) {
+    const int pad = cw->k / 2;
+    return KFN(plan)(n, h, w + pad, cw->c_in, cw->c_out, 2 * pad, cw->k * cw->k, 1, CONV_CB,
+                     nthr);
+}
+
+size_t KFN(conv2d_fast_scratch)(const conv_weights_t *cw, int n, int h, int w, int nthr) {
+    if (cw->k == 1) return KFN(slices)(nthr, KFN(plan1x1)(n, (size_t)h * w, cw->c_in, cw->c_out, nthr).per_thread);
+    return KFN(slices)(nthr, KFN(plan3x3)(cw, n, h, w, nthr).per_thread);
+}
+
 int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int n, int h,
-                     int w, const conv_epilogue_t *ep) {
-    if (cw->k == 1) return KFN(conv1x1_fast)(cw, in, out, n, h, w, ep);
+                     int w, const conv_epilogue_t *ep, const conv_ws_t *ws) {
+    if (cw->k == 1) return KFN(conv1x1_fast)(cw, in, out, n, h, w, ep, ws);
     const int k = cw->k, pad = k / 2, c_in = cw->c_in, c_out = cw->c_out;
     const int taps = k * k, halo = 2 * pad;
     const int wp = w + pad; /* one shared zero column for 3x3 */
-    const conv_plan_t p = KFN(plan)(n, h, wp, c_in, c_out, halo, taps, 1, CONV_CB);
     const int nthr = threads_get();
+    const conv_plan_t p = KFN(plan3x3)(cw, n, h, w, nthr);
     const size_t wcs = (size_t)taps * CONV_PACK_O; /* packed floats per input channel */
-    float *buf = sal_alloc_aligned((size_t)nthr * p.per_thread * sizeof(float), 64);
+    float *owned, *buf = conv_ws_take(ws, KFN(slices)(nthr, p.per_thread), &owned);
     if (!buf) return -1;
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
@@ -499,7 +528,7 @@ int KFN(conv2d_fast)(const conv_weights_t *cw, const float *in, float *out, int 
             }
         }
     }
-    sal_free_aligned(buf);
+    sal_free_aligned(owned);
     return 0;
 }
 
@@ -525,15 +554,24 @@ static void KFN(interleave)(float *dst, const float *ev, const float *od, int b0
     for (; b < b1; b++) dst[2 * b] = ev[b - b0];
 }
 
+/* The transposed conv's plan: class rows a = 0..h; a tile holds input rows
+ * a0-1 .. a0+R-1; four raw-sum class tiles. */
+static conv_plan_t KFN(plan_t3s2)(const conv_weights_t *cw, int n, int h, int w, int nthr) {
+    return KFN(plan)(n, h + 1, w + 1, cw->c_in, cw->c_out, 1, 9, 4, CONV_CB_T, nthr);
+}
+
+size_t KFN(conv_t3s2_fast_scratch)(const conv_weights_t *cw, int n, int h, int w, int nthr) {
+    return KFN(slices)(nthr, KFN(plan_t3s2)(cw, n, h, w, nthr).per_thread);
+}
+
 int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, const float *in_scale,
-                        float *out, int n, int h, int w) {
+                        float *out, int n, int h, int w, const conv_ws_t *ws) {
     const int c_in = cw->c_in, c_out = cw->c_out;
     const int wp = w + 1, ho = 2 * h + 1, wo = 2 * w + 1;
-    /* class rows a = 0..h; a tile holds input rows a0-1 .. a0+R-1 */
-    const conv_plan_t p = KFN(plan)(n, h + 1, wp, c_in, c_out, 1, 9, 4, CONV_CB_T);
     const int nthr = threads_get();
+    const conv_plan_t p = KFN(plan_t3s2)(cw, n, h, w, nthr);
     const size_t wcs = 9 * CONV_PACK_O;
-    float *buf = sal_alloc_aligned((size_t)nthr * p.per_thread * sizeof(float), 64);
+    float *owned, *buf = conv_ws_take(ws, KFN(slices)(nthr, p.per_thread), &owned);
     if (!buf) return -1;
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
@@ -599,7 +637,7 @@ int KFN(conv_t3s2_fast)(const conv_weights_t *cw, const float *in, const float *
             }
         }
     }
-    sal_free_aligned(buf);
+    sal_free_aligned(owned);
     return 0;
 }
 
@@ -630,13 +668,20 @@ static void KFN(fir_row)(const float *s, float *d, int wo, const float f[4]) {
     for (; x < wo; x++) d[x] = KFN(fir_tap4)(s, ns, x, f);
 }
 
+size_t KFN(fir4x4_fast_scratch)(int n, int c, int h2p1, int w2p1, int nthr) {
+    (void)n, (void)c, (void)h2p1;
+    /* 4 ring rows, a zero row, the output row, of round16(wo) floats */
+    return KFN(slices)(nthr, 6 * KFN(round16)((size_t)(w2p1 - 1)));
+}
+
 int KFN(fir4x4_fast)(const float *in, float *out, int n, int c, int h2p1, int w2p1,
-                     const float f[4], float gain, const conv_epilogue_t *ep) {
+                     const float f[4], float gain, const conv_epilogue_t *ep,
+                     const conv_ws_t *ws) {
     const int ho = h2p1 - 1, wo = w2p1 - 1, planes = n * c;
     const size_t rl = KFN(round16)((size_t)wo);
     const size_t per_thread = 6 * rl; /* 4 ring rows, a zero row, the output row */
     const int nthr = threads_get();
-    float *buf = sal_alloc_aligned((size_t)nthr * per_thread * sizeof(float), 64);
+    float *owned, *buf = conv_ws_take(ws, KFN(fir4x4_fast_scratch)(n, c, h2p1, w2p1, nthr), &owned);
     if (!buf) return -1;
     const VF g = VSET1(gain), f0 = VSET1(f[0]), f1 = VSET1(f[1]), f2 = VSET1(f[2]),
              f3 = VSET1(f[3]);
@@ -675,7 +720,7 @@ int KFN(fir4x4_fast)(const float *in, float *out, int n, int c, int h2p1, int w2
             KFN(epi_store)(vrow, dst + (size_t)y * wo, wo, &e);
         }
     }
-    sal_free_aligned(buf);
+    sal_free_aligned(owned);
     return 0;
 }
 
@@ -738,16 +783,24 @@ static void KFN(fill_classes)(float *t, size_t cs, const float *src, int hi, int
         }
 }
 
+/* The plan sees 4 class planes per input channel with ~9/4 taps each. */
+static conv_plan_t KFN(plan_s2)(const conv_weights_t *cw, int n, int h, int w, int nthr) {
+    return KFN(plan)(n, h, w + 1, 4 * cw->c_in, cw->c_out, 1, 3, 1, S2_CB, nthr);
+}
+
+size_t KFN(conv_s2_fast_scratch)(const conv_weights_t *cw, int n, int h, int w, int nthr) {
+    return KFN(slices)(nthr, KFN(plan_s2)(cw, n, h, w, nthr).per_thread);
+}
+
 int KFN(conv_s2_fast)(const conv_weights_t *cw, const float *in, float *out, int n, int h,
-                      int w, const conv_epilogue_t *ep) {
+                      int w, const conv_epilogue_t *ep, const conv_ws_t *ws) {
     const int c_in = cw->c_in, c_out = cw->c_out, hi = 2 * h + 1, wi = 2 * w + 1;
     const int wp = w + 1;
-    /* the plan sees 4 class planes per input channel with ~9/4 taps each */
-    const conv_plan_t p = KFN(plan)(n, h, wp, 4 * c_in, c_out, 1, 3, 1, S2_CB);
-    const int cbc = p.cb / 4 > 0 ? p.cb / 4 : 1; /* input channels per L1 block */
     const int nthr = threads_get();
+    const conv_plan_t p = KFN(plan_s2)(cw, n, h, w, nthr);
+    const int cbc = p.cb / 4 > 0 ? p.cb / 4 : 1; /* input channels per L1 block */
     const size_t wcs = 9 * CONV_PACK_O;
-    float *buf = sal_alloc_aligned((size_t)nthr * p.per_thread * sizeof(float), 64);
+    float *owned, *buf = conv_ws_take(ws, KFN(slices)(nthr, p.per_thread), &owned);
     if (!buf) return -1;
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) \
@@ -819,7 +872,7 @@ int KFN(conv_s2_fast)(const conv_weights_t *cw, const float *in, float *out, int
             }
         }
     }
-    sal_free_aligned(buf);
+    sal_free_aligned(owned);
     return 0;
 }
 
@@ -841,13 +894,18 @@ static void KFN(fir_row_full)(const float *s, float *d, int ns, const float f[4]
     for (; x < wo; x++) d[x] = KFN(fir_tap4)(s, ns, x - 1, f);
 }
 
+size_t KFN(fir4x4_up_fast_scratch)(int planes, int h, int w, int nthr) {
+    (void)planes, (void)h;
+    return KFN(slices)(nthr, 5 * KFN(round16)((size_t)w + 1)); /* 4 ring rows, a zero row */
+}
+
 int KFN(fir4x4_up_fast)(const float *in, float *out, int planes, int h, int w, const float f[4],
-                        float gain) {
+                        float gain, const conv_ws_t *ws) {
     const int ho = h + 1, wo = w + 1;
     const size_t rl = KFN(round16)((size_t)wo);
     const size_t per_thread = 5 * rl; /* 4 ring rows, a zero row */
     const int nthr = threads_get();
-    float *buf = sal_alloc_aligned((size_t)nthr * per_thread * sizeof(float), 64);
+    float *owned, *buf = conv_ws_take(ws, KFN(fir4x4_up_fast_scratch)(planes, h, w, nthr), &owned);
     if (!buf) return -1;
     const VF g = VSET1(gain), f0 = VSET1(f[0]), f1 = VSET1(f[1]), f2 = VSET1(f[2]),
              f3 = VSET1(f[3]);
@@ -884,7 +942,7 @@ int KFN(fir4x4_up_fast)(const float *in, float *out, int planes, int h, int w, c
                        gain;
         }
     }
-    sal_free_aligned(buf);
+    sal_free_aligned(owned);
     return 0;
 }
 

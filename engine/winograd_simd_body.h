@@ -192,33 +192,70 @@ static void KFN(wino_out)(const float *m, size_t mstride, const KFN(wino_lane_t)
     }
 }
 
-/* Returns 0 when done, 1 when the image is too small to pay off (fewer than
- * 1024 pixels, i.e. below 32x32: few tiles, the 36 C_out x C_in transformed
- * weights dominate; the caller runs the direct conv), -1 when out of memory. */
-int KFN(conv2d_wino)(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
-                     const conv_epilogue_t *ep) {
-    if (!cw->wino || cw->k != 3 || (size_t)h * w < 1024 || h < 8 || w < 8) return 1;
+/* 1 if the Winograd conv runs on this image (given fast-mode weights): at
+ * least 1024 pixels, i.e. 32x32 (below, few tiles and the 36 C_out x C_in
+ * transformed weights dominate). */
+static int KFN(wino_applies)(const conv_weights_t *cw, int h, int w) {
+    return cw->k == 3 && (size_t)h * w >= 1024 && h >= 8 && w >= 8;
+}
+
+/* How a Winograd conv call is cut into tasks, and each thread's slice of
+ * the workspace: Vt, M, D, Y, the gathered noise (floats), then, after all
+ * nthr float slices, nthr arrays of tb lane records. */
+typedef struct KFN(wino_plan) {
+    int tb, ntx, ntile, nblk, groups, ntasks;
+    size_t vps, vlen, mlen, per_thread, lane_floats;
+} KFN(wino_plan_t);
+
+static KFN(wino_plan_t) KFN(wino_plan)(const conv_weights_t *cw, int n, int h, int w, int nthr) {
+    KFN(wino_plan_t) p;
     const int c_in = cw->c_in, c_out = cw->c_out;
     const int nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
-    const int tb = KFN(wino_tb)(c_in, nob * CONV_PACK_O);
-    const int ntx = (w + 3) / 4, nty = (h + 3) / 4, ntile = ntx * nty;
-    const int nblk = (ntile + tb - 1) / tb;
-    const int nthr = threads_get();
-    const int groups = KFN(plan_groups)(n * nblk, nob, nthr);
-    const int ntasks = n * nblk * groups;
-    const int nog = (nob + groups - 1) / groups; /* output blocks per group, at most */
+    p.tb = KFN(wino_tb)(c_in, nob * CONV_PACK_O);
+    p.ntx = (w + 3) / 4;
+    p.ntile = p.ntx * ((h + 3) / 4);
+    p.nblk = (p.ntile + p.tb - 1) / p.tb;
+    p.groups = KFN(plan_groups)(n * p.nblk, nob, nthr);
+    p.ntasks = n * p.nblk * p.groups;
+    const int nog = (nob + p.groups - 1) / p.groups; /* output blocks per group, at most */
     /* point strides of Vt and M, one cache line more than their contents so
      * the 36 points of a tile do not all fall into the same cache sets */
-    const size_t vps = (size_t)c_in * tb + 16, mps_max = (size_t)nog * CONV_PACK_O * tb + 16;
-    const size_t vlen = (size_t)WP * vps, mlen = (size_t)WP * mps_max;
-    const size_t per_thread = KFN(round16)(vlen + mlen + (size_t)WP * tb + 16 * (size_t)tb + tb);
-    float *buf = sal_alloc_aligned((size_t)nthr * per_thread * sizeof(float), 64);
-    KFN(wino_lane_t) *lanes = malloc((size_t)nthr * tb * sizeof *lanes);
-    if (!buf || !lanes) {
-        sal_free_aligned(buf);
-        free(lanes);
-        return -1;
-    }
+    p.vps = (size_t)c_in * p.tb + 16;
+    const size_t mps_max = (size_t)nog * CONV_PACK_O * p.tb + 16;
+    p.vlen = (size_t)WP * p.vps;
+    p.mlen = (size_t)WP * mps_max;
+    const size_t tb = (size_t)p.tb;
+    p.per_thread = KFN(round16)(p.vlen + p.mlen + (size_t)WP * tb + 16 * tb + tb);
+    /* tb lane records per thread, counted in floats */
+    p.lane_floats = KFN(round16)((tb * sizeof(KFN(wino_lane_t)) + sizeof(float) - 1) / sizeof(float));
+    return p;
+}
+
+/* The workspace the Winograd conv needs for this shape, whether or not cw is
+ * in fast mode yet (0: it would not run). */
+size_t KFN(conv2d_wino_scratch)(const conv_weights_t *cw, int n, int h, int w, int nthr) {
+    if (!KFN(wino_applies)(cw, h, w)) return 0;
+    const KFN(wino_plan_t) p = KFN(wino_plan)(cw, n, h, w, nthr);
+    return KFN(slices)(nthr, p.per_thread + p.lane_floats);
+}
+
+/* Returns 0 when done, 1 when the image is too small to pay off (see
+ * wino_applies; the caller runs the direct conv), -1 when the workspace is
+ * too small. */
+int KFN(conv2d_wino)(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
+                     const conv_epilogue_t *ep, const conv_ws_t *ws) {
+    if (!cw->wino || !KFN(wino_applies)(cw, h, w)) return 1;
+    const int c_in = cw->c_in, c_out = cw->c_out;
+    const int nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
+    const int nthr = threads_get();
+    const KFN(wino_plan_t) p = KFN(wino_plan)(cw, n, h, w, nthr);
+    const int tb = p.tb, ntx = p.ntx, ntile = p.ntile, nblk = p.nblk, groups = p.groups;
+    const int ntasks = p.ntasks;
+    const size_t vps = p.vps, vlen = p.vlen, mlen = p.mlen, per_thread = p.per_thread;
+    float *owned, *buf = conv_ws_take(ws, KFN(slices)(nthr, per_thread + p.lane_floats), &owned);
+    if (!buf) return -1;
+    /* the lane records after the float slices (int fields: float alignment suffices) */
+    KFN(wino_lane_t) *lanes = (KFN(wino_lane_t) *)(void *)(buf + (size_t)nthr * per_thread);
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
     for (int task = 0; task < ntasks; task++) {
@@ -228,7 +265,8 @@ int KFN(conv2d_wino)(const conv_weights_t *cw, const float *in, float *out, int 
         float *d = mt + mlen;                         // (36, TB)
         float *y = d + (size_t)WP * tb;               // (16, TB)
         float *nz = y + 16 * (size_t)tb;              // (TB) gathered noise
-        KFN(wino_lane_t) *ln = lanes + (size_t)tid * tb;
+        KFN(wino_lane_t) *ln = (KFN(wino_lane_t) *)(void *)((float *)(void *)lanes +
+                                                           (size_t)tid * p.lane_floats);
         const int g = task % groups, bi = (task / groups) % nblk, nb = task / groups / nblk;
         const int ob0 = g * nob / groups, ob1 = (g + 1) * nob / groups;
         for (int l = 0; l < tb; l++) {
@@ -289,8 +327,7 @@ int KFN(conv2d_wino)(const conv_weights_t *cw, const float *in, float *out, int 
                           ep ? ep->noise : NULL, out + ((size_t)nb * c_out + o) * h * w, y, nz);
         }
     }
-    free(lanes);
-    sal_free_aligned(buf);
+    sal_free_aligned(owned);
     return 0;
 }
 

@@ -308,13 +308,20 @@ static void KFN(wt_out)(const float *m, size_t cout_tb, int o_loc, int ntx, int 
 #ifndef WT_MIN_TILES
 #define WT_MIN_TILES 64
 #endif
-int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *in_scale,
-                        float *out, int n, int h, int w) {
-    if (!cw->wino_t || cw->k != 3 || h < 3 || w < 3 ||
-        (size_t)((w + 4) / 4) * (size_t)((h + 4) / 4) < WT_MIN_TILES)
-        return 1;
-    const int c_in = cw->c_in, c_out = cw->c_out;
-    const int nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
+static int KFN(wt_applies)(const conv_weights_t *cw, int h, int w) {
+    return cw->k == 3 && h >= 3 && w >= 3 &&
+           (size_t)((w + 4) / 4) * (size_t)((h + 4) / 4) >= WT_MIN_TILES;
+}
+
+/* How a call is cut into tasks, and each thread's slice of the workspace. */
+typedef struct KFN(wt_plan) {
+    int split, ntx, ntile, ho_tiles, nblk, groups, ntasks;
+    size_t cout_tb, vlen, mlen, qlen, per_thread;
+} KFN(wt_plan_t);
+
+static KFN(wt_plan_t) KFN(wt_plan)(const conv_weights_t *cw, int n, int h, int w, int nthr) {
+    KFN(wt_plan_t) p;
+    const int nob = (cw->c_out + CONV_PACK_O - 1) / CONV_PACK_O;
     const int tb = WT_TB_CH * CH;
     const size_t lane_bytes = (size_t)WT_NV * tb * sizeof(float); // one channel's values
     const int cb = WINO_T_CB; /* the weights' channel blocks (winograd.h) */
@@ -326,24 +333,62 @@ int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *
      * stop at a = H-1 and the direct kernel computes that row from input row
      * H-1 alone (edge pass below). (Columns keep the partial tiles: the row
      * strips need column 4 ntx - 1 >= W to be zero.) */
-    const int split = h % 4 == 0;
-    const int ntx = (w + 4) / 4, nty = split ? h / 4 : (h + 4) / 4, ntile = ntx * nty;
-    const int ho_tiles = split ? 2 * h : 2 * h + 1; /* output rows the tiles write */
-    const int nblk = (ntile + tb - 1) / tb;
-    const int nthr = threads_get();
-    int groups = KFN(plan_groups)(n * nblk, nob, nthr);
-    if ((nob + groups - 1) / groups > nog_max) groups = (nob + nog_max - 1) / nog_max;
-    const int ntasks = n * nblk * groups;
-    const int nog = (nob + groups - 1) / groups; /* output blocks per group, at most */
+    p.split = h % 4 == 0;
+    p.ntx = (w + 4) / 4;
+    p.ntile = p.ntx * (p.split ? h / 4 : (h + 4) / 4);
+    p.ho_tiles = p.split ? 2 * h : 2 * h + 1; /* output rows the tiles write */
+    p.nblk = (p.ntile + tb - 1) / tb;
+    p.groups = KFN(plan_groups)(n * p.nblk, nob, nthr);
+    if ((nob + p.groups - 1) / p.groups > nog_max) p.groups = (nob + nog_max - 1) / nog_max;
+    p.ntasks = n * p.nblk * p.groups;
+    const int nog = (nob + p.groups - 1) / p.groups; /* output blocks per group, at most */
     /* Vt: (32, 81 TB); M: 36 point regions (8 nog, mult(k) TB), a cache
      * line between them (so they do not all share cache sets) */
-    const size_t cb_tb = (size_t)cb * tb, cout_tb = (size_t)nog * CONV_PACK_O * tb;
-    const size_t vlen = (size_t)WT_NV * cb_tb;
-    const size_t mlen = (size_t)WT_NV * cout_tb + 16 * WINO_T_POINTS;
+    const size_t cb_tb = (size_t)cb * tb;
+    p.cout_tb = (size_t)nog * CONV_PACK_O * tb;
+    p.vlen = (size_t)WT_NV * cb_tb;
+    p.mlen = (size_t)WT_NV * p.cout_tb + 16 * WINO_T_POINTS;
     /* input strips S_0..S_3 (qlen each), a group's output rows (8, 8V) */
-    const size_t qlen = KFN(round16)((size_t)8 * ntx + 4 * (size_t)tb + 8);
-    const size_t per_thread = KFN(round16)(vlen + mlen + 4 * qlen + 72 * (size_t)V);
-    float *buf = sal_alloc_aligned((size_t)nthr * per_thread * sizeof(float), 64);
+    p.qlen = KFN(round16)((size_t)8 * p.ntx + 4 * (size_t)tb + 8);
+    p.per_thread = KFN(round16)(p.vlen + p.mlen + 4 * p.qlen + 72 * (size_t)V);
+    return p;
+}
+
+/* The edge pass's workspace (split only): the one-row input ein
+ * (N, C_in, 1, W), its direct transposed conv eout (N, C_out, 3, 2W+1), and
+ * that conv's own workspace after them. */
+static size_t KFN(wt_edge_ein)(const conv_weights_t *cw, int n, int w) {
+    return KFN(round16)((size_t)n * cw->c_in * w);
+}
+static size_t KFN(wt_edge_eout)(const conv_weights_t *cw, int n, int w) {
+    return KFN(round16)((size_t)n * cw->c_out * 3 * (2 * (size_t)w + 1));
+}
+
+/* As conv2d_wino_scratch: for the shape, fast mode or not (0: would not run). */
+size_t KFN(conv_t3s2_wino_scratch)(const conv_weights_t *cw, int n, int h, int w, int nthr) {
+    if (!KFN(wt_applies)(cw, h, w)) return 0;
+    const KFN(wt_plan_t) p = KFN(wt_plan)(cw, n, h, w, nthr);
+    const size_t main_pass = KFN(slices)(nthr, p.per_thread);
+    if (!p.split) return main_pass;
+    const size_t edge = KFN(wt_edge_ein)(cw, n, w) + KFN(wt_edge_eout)(cw, n, w) +
+                        KFN(conv_t3s2_fast_scratch)(cw, n, 1, w, nthr);
+    return main_pass > edge ? main_pass : edge; /* one after the other: the same memory */
+}
+
+int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *in_scale,
+                        float *out, int n, int h, int w, const conv_ws_t *ws) {
+    if (!cw->wino_t || !KFN(wt_applies)(cw, h, w)) return 1;
+    const int c_in = cw->c_in, c_out = cw->c_out;
+    const int nob = (c_out + CONV_PACK_O - 1) / CONV_PACK_O;
+    const int tb = WT_TB_CH * CH;
+    const int cb = WINO_T_CB; /* the weights' channel blocks (winograd.h) */
+    const int nthr = threads_get();
+    const KFN(wt_plan_t) p = KFN(wt_plan)(cw, n, h, w, nthr);
+    const int split = p.split, ntx = p.ntx, ntile = p.ntile, ho_tiles = p.ho_tiles;
+    const int nblk = p.nblk, groups = p.groups, ntasks = p.ntasks;
+    const size_t cout_tb = p.cout_tb, vlen = p.vlen, mlen = p.mlen, qlen = p.qlen;
+    const size_t per_thread = p.per_thread;
+    float *owned, *buf = conv_ws_take(ws, KFN(conv_t3s2_wino_scratch)(cw, n, h, w, nthr), &owned);
     if (!buf) return -1;
     const int ho = 2 * h + 1, wo = 2 * w + 1;
 
@@ -405,25 +450,26 @@ int KFN(conv_t3s2_wino)(const conv_weights_t *cw, const float *in, const float *
             KFN(wt_out)(mt, cout_tb, o - ob0 * CONV_PACK_O, ntx, t0, t1, tb, ho_tiles, w,
                         out + ((size_t)nb * c_out + o) * ho * wo, os, eb, obuf);
     }
-    sal_free_aligned(buf);
-    if (!split) return 0;
-    /* edge pass: output row 2H = row 2 of the direct transposed conv of the
-     * one-row images x[n, c, H-1, :] (in (N, C_in, 1, W) -> (N, C_out, 3, 2W+1)) */
-    const size_t erow = (size_t)3 * wo;
-    float *ein = sal_alloc_aligned((size_t)n * c_in * w * sizeof(float), 64);
-    float *eout = sal_alloc_aligned((size_t)n * c_out * erow * sizeof(float), 64);
-    int rc = ein && eout ? 0 : -1;
-    if (rc == 0) {
-        for (size_t p = 0; p < (size_t)n * c_in; p++)
-            memcpy(ein + p * w, in + (p * h + h - 1) * w, (size_t)w * sizeof(float));
-        rc = KFN(conv_t3s2_fast)(cw, ein, in_scale, eout, n, 1, w);
+    if (!split) {
+        sal_free_aligned(owned);
+        return 0;
     }
+    /* edge pass: output row 2H = row 2 of the direct transposed conv of the
+     * one-row images x[n, c, H-1, :] (in (N, C_in, 1, W) -> (N, C_out, 3, 2W+1)),
+     * in the same workspace as the main pass */
+    const size_t erow = (size_t)3 * wo;
+    float *ein = buf, *eout = ein + KFN(wt_edge_ein)(cw, n, w);
+    const size_t eused = KFN(wt_edge_ein)(cw, n, w) + KFN(wt_edge_eout)(cw, n, w);
+    const size_t have = ws ? ws->floats : KFN(conv_t3s2_wino_scratch)(cw, n, h, w, nthr);
+    const conv_ws_t sub = {eout + KFN(wt_edge_eout)(cw, n, w), have - eused};
+    for (size_t q = 0; q < (size_t)n * c_in; q++)
+        memcpy(ein + q * w, in + (q * h + h - 1) * w, (size_t)w * sizeof(float));
+    const int rc = KFN(conv_t3s2_fast)(cw, ein, in_scale, eout, n, 1, w, &sub);
     if (rc == 0)
-        for (size_t p = 0; p < (size_t)n * c_out; p++)
-            memcpy(out + (p * ho + 2 * (size_t)h) * wo, eout + p * erow + 2 * (size_t)wo,
+        for (size_t q = 0; q < (size_t)n * c_out; q++)
+            memcpy(out + (q * ho + 2 * (size_t)h) * wo, eout + q * erow + 2 * (size_t)wo,
                    (size_t)wo * sizeof(float));
-    sal_free_aligned(ein);
-    sal_free_aligned(eout);
+    sal_free_aligned(owned);
     return rc == 0 ? 0 : -1;
 }
 

@@ -9,6 +9,8 @@
  */
 #include "fastgaze.h"
 
+#include "cpu.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,8 +168,28 @@ static size_t largest_activation(const fg_model_t *m, int h, int w) {
     return best;
 }
 
+size_t fg_kernel_scratch_floats(const fg_model_t *m, int h, int w, int adjoints) {
+    size_t most = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const fg_layer_t *L = &m->layer[i];
+        if (L->kind == FG_MAXPOOL) {
+            h = (h + 1) / 2;
+            w = (w + 1) / 2;
+        } else if (L->kind == FG_CONV) {   /* same-size convs on the (h, w) of the moment */
+            size_t v = conv2d_scratch_floats(&L->cw, 1, h, w, 0);
+            most = v > most ? v : most;
+            if (adjoints) {
+                v = conv2d_scratch_floats(&L->cw_adj, 1, h, w, 0);
+                most = v > most ? v : most;
+            }
+        }
+    }
+    return most;
+}
+
 size_t fg_arena_bytes(const fg_model_t *m, int h, int w) {
-    return 2 * arena_round(largest_activation(m, h, w) * sizeof(float));
+    return 2 * arena_round(largest_activation(m, h, w) * sizeof(float)) +
+           conv_ws_arena_bytes(fg_kernel_scratch_floats(m, h, w, 0));
 }
 
 /* ---- forward -------------------------------------------------------------- */
@@ -182,8 +204,10 @@ int fg_forward_hooked(const fg_model_t *m, const float *in, int h, int w, arena_
                       sal_err_t *err) {
     const size_t n = largest_activation(m, h, w);
     float *buf[2] = {arena_alloc(a, n * sizeof(float)), arena_alloc(a, n * sizeof(float))};
-    if (!buf[0] || !buf[1])
-        return sal_errf(err, "fastgaze: arena too small for a %dx%d input", w, h);
+    conv_ws_t kws;   /* the conv kernels' workspace: no allocation below */
+    if (!buf[0] || !buf[1] || conv_ws_from_arena(&kws, a, fg_kernel_scratch_floats(m, h, w, 0)))
+        return sal_errf(err, "fastgaze: arena too small for a %dx%d input with %d threads", w, h,
+                        threads_get());
     const float *x = in;   // current activation (C, h, w)
     int cur = 0;           // buffer the next layer writes
     for (int i = 0; i < m->n_layers; i++) {
@@ -192,8 +216,8 @@ int fg_forward_hooked(const fg_model_t *m, const float *in, int h, int w, arena_
         if (L->kind == FG_CONV) {
             // y (C_out, h, w) = act(conv(x, W) + b)
             const conv_epilogue_t ep = {.bias = L->bias, .act = L->act, .slope = L->slope};
-            if (conv2d(&L->cw, x, y, 1, h, w, &ep))
-                return sal_errf(err, "fastgaze: layer %d: out of memory for the conv's scratch", i);
+            if (conv2d(&L->cw, x, y, 1, h, w, &ep, &kws))
+                return sal_errf(err, "fastgaze: layer %d: kernel workspace too small for the conv", i);
         } else if (L->kind == FG_MAXPOOL) {
             // y (C, ceil(h/2), ceil(w/2)) = max over 2x2 windows of x
             maxpool2x2_ceil(x, y, L->c_in, h, w);

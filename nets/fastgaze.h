@@ -67,8 +67,15 @@ int fg_enable_fast(fg_model_t *m, sal_err_t *err);
 
 /* Size of the output map for an (H, W) input. */
 void fg_output_size(const fg_model_t *m, int h, int w, int *out_h, int *out_w);
-/* Arena bytes one forward pass on an (H, W) input needs. */
+/* Arena bytes one forward pass on an (H, W) input needs: the activations
+ * and the conv kernels' workspace, for the thread count now (threads_get();
+ * fewer threads later fit too, more do not: the pass then fails with
+ * "arena too small" rather than allocate). */
 size_t fg_arena_bytes(const fg_model_t *m, int h, int w);
+/* The conv kernels' workspace (floats, engine/conv.h) of a pass on an (H, W)
+ * input, for the thread count now, exact or fast mode; with `adjoints` also
+ * of the backward pass's adjoint convs (fastgaze_grad.h). */
+size_t fg_kernel_scratch_floats(const fg_model_t *m, int h, int w, int adjoints);
 
 /* Forward pass: in (3, H, W) float32 -> *map (out_h, out_w), allocated in the
  * arena (channel 0 of the last layer). Fails only if the arena is too small. */

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "cpu.h"
+
 /* Output size of layer L for an (h, w) input. */
 static void layer_out_size(const fg_layer_t *L, int h, int w, int *oh, int *ow) {
     *oh = L->kind == FG_MAXPOOL ? (h + 1) / 2 : h;   // ceil: partial windows give an output
@@ -13,6 +15,7 @@ static void layer_out_size(const fg_layer_t *L, int h, int w, int *oh, int *ow) 
 }
 
 size_t fg_grad_arena_bytes(const fg_model_t *m, int h, int w) {
+    const int h0 = h, w0 = w;
     size_t tape = 0, largest = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const fg_layer_t *L = &m->layer[i];
@@ -22,8 +25,10 @@ size_t fg_grad_arena_bytes(const fg_model_t *m, int h, int w) {
         tape += arena_round(n * sizeof(float));
         if (n > largest) largest = n;
     }
-    // the tape + two ping-pong gradient buffers
-    return tape + 2 * arena_round(largest * sizeof(float));
+    // the conv kernels' workspace (forward and adjoint convs), the tape, two
+    // ping-pong gradient buffers
+    return conv_ws_arena_bytes(fg_kernel_scratch_floats(m, h0, w0, 1)) + tape +
+           2 * arena_round(largest * sizeof(float));
 }
 
 int fg_forward_tape(const fg_model_t *m, const float *x, int h, int w, arena_t *a,
@@ -32,6 +37,10 @@ int fg_forward_tape(const fg_model_t *m, const float *x, int h, int w, arena_t *
     tape->x = x;
     tape->h = h;
     tape->w = w;
+    /* the kernels' workspace, for these convs and fg_backward's adjoints */
+    if (conv_ws_from_arena(&tape->kws, a, fg_kernel_scratch_floats(m, h, w, 1)))
+        return sal_errf(err, "fastgaze: arena too small for the backward pass on a %dx%d input "
+                        "with %d threads", w, h, threads_get());
     const float *cur = x;   // current activation (C, h, w)
     for (int i = 0; i < m->n_layers; i++) {
         const fg_layer_t *L = &m->layer[i];
@@ -47,8 +56,8 @@ int fg_forward_tape(const fg_model_t *m, const float *x, int h, int w, arena_t *
         if (L->kind == FG_CONV) {
             // y (C_out, h, w) = act(conv(x, W) + b): exactly fg_forward's call
             const conv_epilogue_t ep = {.bias = L->bias, .act = L->act, .slope = L->slope};
-            if (conv2d(&L->cw, cur, y, 1, h, w, &ep))
-                return sal_errf(err, "fastgaze: out of memory for a kernel's scratch (layer %d)", i);
+            if (conv2d(&L->cw, cur, y, 1, h, w, &ep, &tape->kws))
+                return sal_errf(err, "fastgaze: layer %d: kernel workspace too small for the conv", i);
         } else {
             // y (C, ceil(h/2), ceil(w/2)) = max over 2x2 windows
             maxpool2x2_ceil(cur, y, L->c_in, h, w);
@@ -107,9 +116,10 @@ void fg_maxpool_backward_act(const float *in, const float *gout, float *gin, int
     }
 }
 
-int fg_conv_adjoint(const fg_layer_t *L, const float *g, float *gx, int h, int w) {
+int fg_conv_adjoint(const fg_layer_t *L, const float *g, float *gx, int h, int w,
+                    const conv_ws_t *ws) {
     // gx (C_in, h, w) = conv(g, W_adj), the transposed, flipped weights (fastgaze.h)
-    return conv2d(&L->cw_adj, g, gx, 1, h, w, NULL);
+    return conv2d(&L->cw_adj, g, gx, 1, h, w, NULL, ws);
 }
 
 /* ---- backward ---------------------------------------------------------------- */
@@ -155,8 +165,11 @@ int fg_backward(const fg_model_t *m, const fg_tape_t *tape, const float *dmap, f
             if (!masked)
                 fg_act_backward(L->act, L->slope, tape->out[i], g,
                                 (size_t)L->c_out * tape->out_h[i] * tape->out_w[i]);
-            if (fg_conv_adjoint(L, g, gin, ih, iw))
-                return sal_errf(err, "fastgaze backward: out of memory for a kernel's scratch (layer %d)", i);
+            if (fg_conv_adjoint(L, g, gin, ih, iw, &tape->kws)) {
+                arena_release(a, mark);
+                return sal_errf(err, "fastgaze backward: layer %d: kernel workspace too small for "
+                                "the adjoint conv", i);
+            }
             masked = 0;
         } else if (prev >= first && m->layer[prev].kind == FG_CONV) {
             // the pool's input is a conv output: apply that conv's act' at the

@@ -37,6 +37,8 @@ typedef struct fg_tape {
     int out_h[FG_MAX_LAYERS], out_w[FG_MAX_LAYERS];
     const float *map;               /* channel 0 of the last output: M (map_h, map_w) */
     int map_h, map_w;
+    conv_ws_t kws;                  /* the conv kernels' workspace (from the arena), also
+                                     * fg_backward's */
 } fg_tape_t;
 
 /* Arena bytes of fg_forward_tape + fg_backward on an (H, W) input. */
@@ -67,6 +69,7 @@ void fg_maxpool_backward_act(const float *in, const float *gout, float *gin, int
                              int w, conv_act_t act, float slope);
 /* The adjoint of layer L's linear part (no bias, no activation):
  * g (C_out, H, W) -> gx (C_in, H, W). */
-int fg_conv_adjoint(const fg_layer_t *L, const float *g, float *gx, int h, int w);   /* 0 or -1 (no scratch memory) */
+int fg_conv_adjoint(const fg_layer_t *L, const float *g, float *gx, int h, int w,
+                    const conv_ws_t *ws);   /* 0 or -1 (workspace too small) */
 
 #endif

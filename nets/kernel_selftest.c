@@ -28,14 +28,15 @@ const char *ks_kernel_name(unsigned kernel) {
 /* One ISA's versions of the float kernels (conv_impl.h). */
 typedef struct ks_isa_fns {
     int (*conv)(const conv_weights_t *, const float *, float *, int, int, int,
-                const conv_epilogue_t *);
+                const conv_epilogue_t *, const conv_ws_t *);
     int (*wino)(const conv_weights_t *, const float *, float *, int, int, int,
-                const conv_epilogue_t *);
-    int (*tconv)(const conv_weights_t *, const float *, const float *, float *, int, int, int);
+                const conv_epilogue_t *, const conv_ws_t *);
+    int (*tconv)(const conv_weights_t *, const float *, const float *, float *, int, int, int,
+                 const conv_ws_t *);
     int (*tconv_wino)(const conv_weights_t *, const float *, const float *, float *, int, int,
-                      int);
+                      int, const conv_ws_t *);
     int (*fir)(const float *, float *, int, int, int, int, const float[4], float,
-               const conv_epilogue_t *);
+               const conv_epilogue_t *, const conv_ws_t *);
     void (*gemm)(int, int, int, const float *, const float *, float *);
 } ks_isa_fns_t;
 
@@ -145,7 +146,7 @@ static int check_float(unsigned kernel, isa_t isa, ks_result_t *r, sal_err_t *er
         const conv_epilogue_t ep = {.out_scale = b.out_scale, .noise = b.noise, .noise_gain = 0.3f,
                                     .bias = b.bias, .act = ACT_LRELU, .slope = 0.2f,
                                     .gain = 1.41421356f, .clamp = 0.9f};
-        if (fn.fir(b.in, b.got, n, c, h2p1, w2p1, f, 4.0f, &ep)) goto oom;
+        if (fn.fir(b.in, b.got, n, c, h2p1, w2p1, f, 4.0f, &ep, NULL)) goto oom;
         fir4x4_down_pad1_ref(b.in, b.want, n, c, h2p1, w2p1, f, 4.0f, &ep);
     } else { /* the convolutions */
         const int transposed = kernel == KS_TCONV || kernel == KS_WINO_T;
@@ -158,8 +159,8 @@ static int check_float(unsigned kernel, isa_t isa, ks_result_t *r, sal_err_t *er
         if (kernel == KS_WINO && conv_weights_make_fast(&cw, err)) goto fail;
         if (kernel == KS_WINO_T && conv_weights_make_fast_transposed(&cw, err)) goto fail;
         if (transposed) {
-            const int frc = kernel == KS_WINO_T ? fn.tconv_wino(&cw, b.in, b.in_scale, b.got, n, h, w)
-                                                : fn.tconv(&cw, b.in, b.in_scale, b.got, n, h, w);
+            const int frc = kernel == KS_WINO_T ? fn.tconv_wino(&cw, b.in, b.in_scale, b.got, n, h, w, NULL)
+                                                : fn.tconv(&cw, b.in, b.in_scale, b.got, n, h, w, NULL);
             if (frc < 0) goto oom;
             if (frc > 0) { rc = sal_errf(err, "self-check: %s declined its test shape", ks_kernel_name(kernel)); goto fail; }
             conv2d_transpose3x3_s2_ref(&cw, b.in, b.in_scale, b.want, n, h, w);
@@ -171,8 +172,8 @@ static int check_float(unsigned kernel, isa_t isa, ks_result_t *r, sal_err_t *er
                                          .in_scale = b.in_scale};
             const conv_epilogue_t ep1 = {.bias = b.bias, .act = ACT_RELU, .in_scale = b.in_scale};
             const conv_epilogue_t *ep = k == 1 ? &ep1 : &ep3;
-            const int frc = kernel == KS_WINO ? fn.wino(&cw, b.in, b.got, n, h, w, ep)
-                                              : fn.conv(&cw, b.in, b.got, n, h, w, ep);
+            const int frc = kernel == KS_WINO ? fn.wino(&cw, b.in, b.got, n, h, w, ep, NULL)
+                                              : fn.conv(&cw, b.in, b.got, n, h, w, ep, NULL);
             if (frc < 0) goto oom;
             if (frc > 0) { rc = sal_errf(err, "self-check: %s declined its test shape", ks_kernel_name(kernel)); goto fail; }
             conv2d_ref(&cw, b.in, b.want, n, h, w, ep);

@@ -171,6 +171,7 @@ typedef struct synth_ctx {
     float *styles, *styles_sq, *dcoef;  /* (N, C) */
     float *wrow;                   /* (N, w_dim) */
     float *noise;                  /* (N, R, R) for random noise */
+    const conv_ws_t *kws;          /* the kernels' workspace (stylegan2_plan.c) */
 } synth_ctx_t;
 
 /* Shows the tensor "<name>.<what>" to the hook, if there is one (--trace,
@@ -282,13 +283,14 @@ static int upconv(synth_ctx_t *cx, const sg2_layer_t *L, const char *name, const
     for (int b0 = 0; b0 < n; b0 += chunk) {
         const int nb = n - b0 < chunk ? n - b0 : chunk;
         if (conv2d_transpose3x3_s2(&L->conv, x + (size_t)b0 * L->c_in * h_in * h_in,
-                                   ep->in_scale + (size_t)b0 * L->c_in, cx->tmp, nb, h_in, h_in))
-            return sal_errf(err, "synthesis: %s: out of memory for the transposed conv's scratch", name);
+                                   ep->in_scale + (size_t)b0 * L->c_in, cx->tmp, nb, h_in, h_in, cx->kws))
+            return sal_errf(err, "synthesis: %s: kernel workspace too small for the transposed conv", name);
         conv_epilogue_t ep_chunk = *ep;
         ep_chunk.out_scale = ep->out_scale + (size_t)b0 * L->c_out;
         if (fir4x4_down_pad1(cx->tmp, out + (size_t)b0 * L->c_out * res * res, nb, L->c_out,
-                             2 * h_in + 1, 2 * h_in + 1, sg2_fir_taps, SG2_FIR_GAIN, &ep_chunk))
-            return sal_errf(err, "synthesis: %s: out of memory for the FIR's scratch", name);
+                             2 * h_in + 1, 2 * h_in + 1, sg2_fir_taps, SG2_FIR_GAIN, &ep_chunk,
+                             cx->kws))
+            return sal_errf(err, "synthesis: %s: kernel workspace too small for the FIR", name);
     }
     return 0;
 }
@@ -329,8 +331,8 @@ static int modulated_layer(synth_ctx_t *cx, const sg2_block_t *B, const sg2_laye
 
     // the conv: same size (conv1), or the 2x up-conv (conv0, 2.5)
     if (!L->up) {
-        if (conv2d(&L->conv, x, out, n, res, res, kernel_ep))
-            return sal_errf(err, "synthesis: %s: out of memory for the conv's scratch", name);
+        if (conv2d(&L->conv, x, out, n, res, res, kernel_ep, cx->kws))
+            return sal_errf(err, "synthesis: %s: kernel workspace too small for the conv", name);
     } else if (upconv(cx, L, name, x, kernel_ep, out, err)) {
         return -1;
     }
@@ -358,8 +360,8 @@ static int torgb_layer(synth_ctx_t *cx, const sg2_block_t *B, int w_index, const
 
     conv_epilogue_t ep = {.bias = T->bias, .act = ACT_LINEAR, .clamp = cx->net->cfg.conv_clamp};
     modulate_input_scale(&ep, cx->styles);
-    if (conv2d(&T->conv, x, y, n, res, res, &ep))
-        return sal_errf(err, "synthesis: %s: out of memory for the conv's scratch", name);
+    if (conv2d(&T->conv, x, y, n, res, res, &ep, cx->kws))
+        return sal_errf(err, "synthesis: %s: kernel workspace too small for the conv", name);
     report(cx, name, "out", 4, (int64_t[]){n, T->c_out, res, res}, y);
     return 0;
 }
@@ -399,8 +401,9 @@ static int synthesis_block(synth_ctx_t *cx, int i, const float *x, const float *
 
     // img = upsample2x(img) + torgb(x)
     if (torgb_layer(cx, B, 2 * i + 1, feat[1], img_out, err)) return -1;
-    if (img && upsample2x_fir(img, img_out, n * C, res / 2, res / 2, sg2_fir_taps, SG2_FIR_GAIN, 1))
-        return sal_errf(err, "synthesis: %s.torgb: out of memory for the upsampler's scratch",
+    if (img && upsample2x_fir(img, img_out, n * C, res / 2, res / 2, sg2_fir_taps, SG2_FIR_GAIN, 1,
+                              cx->kws))
+        return sal_errf(err, "synthesis: %s.torgb: kernel workspace too small for the upsampler",
                         B->name);
     report(cx, B->name, "img", 4, (int64_t[]){n, C, res, res}, img_out);
     return 0;
@@ -446,7 +449,7 @@ int sg2_synthesis(const sg2_net_t *net, const float *ws, int n, const sg2_synthe
         .net = net, .ws = ws, .n = n, .opts = opts,
         .tmp = s.tmp, .tmp_floats = s.tmp_floats,
         .styles = s.styles, .styles_sq = s.styles_sq, .dcoef = s.dcoef,
-        .wrow = s.wrow, .noise = s.noise,
+        .wrow = s.wrow, .noise = s.noise, .kws = &s.kws,
     };
 
     // phase 1: blocks [0, split) on the whole batch

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "gemm.h"
 
 /* The elementwise passes (the epilogue after each conv, pass_x) are written
@@ -87,6 +88,8 @@ struct sg2_tape {
     float *adj_w[SG2_MAX_BLOCKS][2];
     float *scratch;                 /* shared by the forward and the backward */
     size_t bytes, fwd_scratch, bwd_scratch, sums_bytes;
+    conv_ws_t kws;                  /* the kernels' workspace of both passes (tape_kernel_scratch) */
+    int threads;                    /* ... sized for up to this many threads */
     void *allocs[TAPE_MAX_ALLOCS];
     int nallocs;
 };
@@ -103,6 +106,7 @@ static void *tape_alloc(sg2_tape_t *t, size_t floats) {
 void sg2_tape_free(sg2_tape_t *t) {
     if (!t) return;
     for (int i = 0; i < t->nallocs; i++) free(t->allocs[i]);
+    sal_free_aligned(t->kws.p);
     for (int i = 0; i < SG2_MAX_BLOCKS; i++)
         for (int k = 0; k < 2; k++) {
             conv_weights_free(&t->adj[i][k]);
@@ -193,7 +197,8 @@ typedef struct fwd_ctx {
     float *sq;              /* (n, max C) */
     float *tmp;             /* the transposed conv's output, tmp_floats */
     size_t tmp_floats;
-    int *failed;            /* set to 1 when a kernel could not get its scratch */
+    const conv_ws_t *kws;   /* the kernels' workspace (the tape's) */
+    int *failed;            /* set to 1 when a kernel's workspace was too small */
 } fwd_ctx_t;
 
 static void report(const fwd_ctx_t *cx, const char *name, const char *what, int ndim,
@@ -234,6 +239,15 @@ static conv_epilogue_t layer_epilogue(const fwd_ctx_t *cx, const sg2_layer_t *L,
     return ep;
 }
 
+/* Samples per call of the up-conv's kernels: as many (1..n) as fit a buffer
+ * of tmp_floats when one takes `per` (the forward's tmp, the backward's T). */
+static int chunk_of(size_t per, size_t tmp_floats, int n) {
+    int chunk = (int)(tmp_floats / per);
+    if (chunk > n) chunk = n;
+    if (chunk < 1) chunk = 1;   // (cannot happen: the buffers hold one sample)
+    return chunk;
+}
+
 /* One modulated layer: the records s, d, v (and random noise), and
  * out = epilogue(v) -- the same arithmetic as the kernels' fused epilogue. */
 static void fwd_layer(fwd_ctx_t *cx, const sg2_layer_t *L, const char *name, int w_index,
@@ -249,18 +263,16 @@ static void fwd_layer(fwd_ctx_t *cx, const sg2_layer_t *L, const char *name, int
 
     const conv_epilogue_t prologue = {.in_scale = rec->s};
     if (!L->up) {
-        *cx->failed |= conv2d(&L->conv, x, rec->v, n, res, res, &prologue) != 0;
+        *cx->failed |= conv2d(&L->conv, x, rec->v, n, res, res, &prologue, cx->kws) != 0;
     } else {
         const size_t per = (size_t)L->c_out * (2 * h_in + 1) * (2 * h_in + 1);
-        int chunk = (int)(cx->tmp_floats / per);
-        if (chunk > n) chunk = n;
-        if (chunk < 1) chunk = 1;
+        const int chunk = chunk_of(per, cx->tmp_floats, n);
         for (int b0 = 0; b0 < n; b0 += chunk) {
             const int nb = n - b0 < chunk ? n - b0 : chunk;
             *cx->failed |= conv2d_transpose3x3_s2(&L->conv, x + (size_t)b0 * L->c_in * h_in * h_in,
-                                   rec->s + (size_t)b0 * L->c_in, cx->tmp, nb, h_in, h_in);
+                                   rec->s + (size_t)b0 * L->c_in, cx->tmp, nb, h_in, h_in, cx->kws);
             *cx->failed |= fir4x4_down_pad1(cx->tmp, rec->v + (size_t)b0 * L->c_out * plane, nb, L->c_out,
-                             2 * h_in + 1, 2 * h_in + 1, fir_taps, FIR_GAIN, NULL);
+                             2 * h_in + 1, 2 * h_in + 1, fir_taps, FIR_GAIN, NULL, cx->kws);
         }
     }
     if (cx->mode == SG2_NOISE_RANDOM && cx->rngs)
@@ -314,7 +326,7 @@ static void fwd_torgb(fwd_ctx_t *cx, const sg2_torgb_t *T, const char *name, int
     report(cx, name, "affine.out", 2, (int64_t[]){n, T->c_in}, rec->s);
     for (size_t i = 0; i < (size_t)n * T->c_in; i++) rec->s[i] = rec->s[i] * T->weight_gain;
     const conv_epilogue_t prologue = {.in_scale = rec->s};
-    *cx->failed |= conv2d(&T->conv, x, rec->r, n, res, res, &prologue) != 0;
+    *cx->failed |= conv2d(&T->conv, x, rec->r, n, res, res, &prologue, cx->kws) != 0;
     if (!img) return;
     const conv_epilogue_t ep = {.bias = T->bias, .act = ACT_LINEAR,
                                 .clamp = cx->net->cfg.conv_clamp};
@@ -360,7 +372,8 @@ static const float *fwd_blocks(fwd_ctx_t *cx, block_rec_t *recs, int i0, int i1,
         fwd_torgb(cx, &B->torgb, name, 2 * i + 1, x, res, &recs[i].rgb, img_new);
         if (img_new) {
             if (img_prev)
-                *cx->failed |= upsample2x_fir(img_prev, img_new, n * C, res / 2, res / 2, fir_taps, FIR_GAIN, 1) != 0;
+                *cx->failed |= upsample2x_fir(img_prev, img_new, n * C, res / 2, res / 2, fir_taps, FIR_GAIN, 1,
+                                               cx->kws) != 0;
             report(cx, B->name, "img", 4, (int64_t[]){n, C, res, res}, img_new);
         }
         img_prev = img_new;
@@ -479,6 +492,70 @@ static size_t record_floats(const sg2_net_t *net, int n, int split, int random) 
     return f + (size_t)n * noise2;
 }
 
+static void grow(size_t *most, size_t v) {
+    if (v > *most) *most = v;
+}
+
+/* The kernels' workspace (floats, engine/conv.h) of every kernel call of the
+ * taped forward (fwd_blocks, replay_sample) and the backward (bwd_block), for
+ * up to `threads` threads: block i runs on n samples in phase 1 (i < split),
+ * one in phase 2; the up-conv's kernels on chunks of the forward's tmp
+ * (fwd_tmp) / the backward's T (bwd_tmp1, phase 2: one sample each). The
+ * adjoint convs have the layers' transposed shapes (only shapes are read). */
+static size_t tape_kernel_scratch(const sg2_net_t *net, int n, int split, int threads) {
+    const sg2_config_t *cfg = &net->cfg;
+    const grad_plan_t g = plan_sizes(net, n, split);
+    size_t fs[FWD_NBUF], bs[BWD_NBUF], doubles, most = 0;
+    fwd_scratch_sizes(net, n, split, fs);
+    bwd_scratch_sizes(net, n, split, bs, &doubles);
+    const int Ci = cfg->img_channels;
+    for (int i = 0; i < cfg->num_blocks; i++) {
+        const sg2_block_t *B = &net->blocks[i];
+        const int res = B->res, p1 = i < split, ns = p1 ? n : 1;
+        const conv_weights_t adj1 = {.c_out = B->conv1.c_in, .c_in = B->conv1.c_out, .k = 3};
+        // forward: conv1, ToRGB, conv0 (the up-conv) and the skip upsampler
+        grow(&most, conv2d_scratch_floats(&B->conv1.conv, ns, res, res, threads));
+        grow(&most, conv2d_scratch_floats(&B->torgb.conv, ns, res, res, threads));
+        // backward: conv1's adjoint
+        grow(&most, conv2d_scratch_floats(&adj1, ns, res, res, threads));
+        if (i == 0) continue;
+        const sg2_layer_t *L = &B->conv0;
+        const conv_weights_t adj0 = {.c_out = L->c_in, .c_in = L->c_out, .k = 3};
+        const int h_in = res / 2;
+        grow(&most, upsample2x_fir_scratch_floats(ns * Ci, h_in, h_in, threads));
+        grow(&most, downsample2x_fir_scratch_floats(ns * Ci, h_in, h_in, threads));
+        if (!L->up) {
+            grow(&most, conv2d_scratch_floats(&L->conv, ns, res, res, threads));
+            continue;
+        }
+        const size_t per = up_tmp(B);
+        const size_t tmps[2] = {fs[8], p1 ? bs[3] : g.tmp2};   // forward tmp, backward T
+        for (int k = 0; k < 2; k++) {
+            const int chunk = chunk_of(per, tmps[k], ns);
+            const int sizes[2] = {chunk, ns % chunk};   // full chunks and the last one
+            for (int q = 0; q < 2; q++) {
+                const int nc = sizes[q];
+                if (nc == 0) continue;
+                if (k == 0) {
+                    grow(&most, conv2d_transpose3x3_s2_scratch_floats(&L->conv, nc, h_in, h_in, threads));
+                    grow(&most, fir4x4_down_pad1_scratch_floats(nc, L->c_out, res + 1, res + 1, threads));
+                } else {
+                    grow(&most, fir4x4_up_pad2_scratch_floats(nc * L->c_out, res, res, threads));
+                    grow(&most, conv2d_s2_3x3_scratch_floats(&adj0, nc, h_in, h_in, threads));
+                }
+            }
+        }
+    }
+    // replay_sample: phase 2 forward on one sample with the backward's T2 as tmp
+    for (int i = split; i < cfg->num_blocks; i++) {
+        const sg2_block_t *B = &net->blocks[i];
+        if (i == 0 || !B->conv0.up) continue;
+        const int h_in = B->res / 2;
+        grow(&most, conv2d_transpose3x3_s2_scratch_floats(&B->conv0.conv, 1, h_in, h_in, threads));
+    }
+    return most;
+}
+
 size_t sg2_grad_peak_bytes(const sg2_net_t *net, int n, sg2_noise_mode_t mode) {
     if (n < 1 || n > SG2_MAX_BATCH) return 0;
     const int split = split_of(net, n, 0);
@@ -491,8 +568,9 @@ size_t sg2_grad_peak_bytes(const sg2_net_t *net, int n, sg2_noise_mode_t mode) {
         if (!B->conv0.w_adj) adj += (size_t)B->c_in * B->c_out * 9 * 2 * sizeof(float);
         if (!B->conv1.w_adj) adj += (size_t)B->c_out * B->c_out * 9 * 2 * sizeof(float);
     }
-    return (record_floats(net, n, split, mode == SG2_NOISE_RANDOM) + (fwd > bwd ? fwd : bwd)) *
-               sizeof(float) + doubles * sizeof(double) + adj;
+    const size_t kws = tape_kernel_scratch(net, n, split, threads_get());
+    return (record_floats(net, n, split, mode == SG2_NOISE_RANDOM) + (fwd > bwd ? fwd : bwd) +
+            kws) * sizeof(float) + doubles * sizeof(double) + adj;
 }
 
 static int tape_run(sg2_tape_t *t, const float *ws, const sg2_synthesis_opts_t *opts,
@@ -576,17 +654,30 @@ int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
     t->bwd_scratch = bwd * sizeof(float);
     t->sums_bytes = doubles * sizeof(double);
     t->scratch = tape_alloc(t, fwd > bwd ? fwd : bwd);
-    if (!t->scratch) {
+    // the kernels' workspace, once: the passes never allocate for a kernel
+    t->threads = threads_get();
+    t->kws.floats = tape_kernel_scratch(net, n, t->split, t->threads);
+    t->kws.p = sal_alloc_aligned((t->kws.floats ? t->kws.floats : 1) * sizeof(float), 64);
+    t->bytes += t->kws.floats * sizeof(float);
+    if (!t->scratch || !t->kws.p) {
         sg2_tape_free(t);
         return sal_errf(err, "synthesis: out of memory for the forward pass");
     }
     *tape_out = t;
-    if (tape_run(t, ws, opts, img) < 0) return sal_errf(err, "synthesis: out of memory for a kernel's scratch");
+    if (tape_run(t, ws, opts, img) < 0)
+        return sal_errf(err, "synthesis: kernel workspace too small (a sizing bug)");
     return 0;
 }
 
+/* The tape's kernel workspace serves up to t->threads threads. */
+static int check_threads(const sg2_tape_t *t, const char *pass, sal_err_t *err) {
+    if (threads_get() <= t->threads) return 0;
+    return sal_errf(err, "%s: the tape was made for up to %d threads, now %d (make it again)",
+                    pass, t->threads, threads_get());
+}
+
 /* The taped forward itself, into an allocated tape. */
-/* 0, or -1 when a kernel could not get its scratch memory. */
+/* 0, or -1 when a kernel's workspace was too small. */
 static int tape_run(sg2_tape_t *t, const float *ws, const sg2_synthesis_opts_t *opts,
                     float *img) {
     const sg2_net_t *net = t->net;
@@ -606,7 +697,7 @@ static int tape_run(sg2_tape_t *t, const float *ws, const sg2_synthesis_opts_t *
     fwd_ctx_t cx = {.net = net, .ws = ws, .n = n, .mode = opts->noise_mode,
                     .rngs = random ? opts->noise_rngs : NULL, .hook = opts->hook,
                     .hook_user = opts->hook_user, .wrow = buf[9], .sq = buf[10], .tmp = buf[8],
-                    .tmp_floats = tmp, .failed = &failed};
+                    .tmp_floats = tmp, .kws = &t->kws, .failed = &failed};
 
     // phase 1: blocks [0, split) on the whole batch
     block_rec_t recs[SG2_MAX_BLOCKS];
@@ -644,7 +735,9 @@ int sg2_synthesis_forward_retape(const sg2_net_t *net, const float *ws, int n,
         return sal_errf(err, "synthesis: the tape was made for another batch size or noise mode");
     if (opts->noise_mode == SG2_NOISE_RANDOM && !opts->noise_rngs)
         return sal_errf(err, "synthesis: noise mode 'random' needs one generator per sample");
-    if (tape_run(t, ws, opts, img) < 0) return sal_errf(err, "synthesis: out of memory for a kernel's scratch");
+    if (check_threads(t, "synthesis", err)) return -1;
+    if (tape_run(t, ws, opts, img) < 0)
+        return sal_errf(err, "synthesis: kernel workspace too small (a sizing bug)");
     return 0;
 }
 
@@ -785,7 +878,8 @@ typedef struct bwd_ctx {
     layer_sums_t sums[SG2_MAX_BLOCKS];
     double *tmp_c, *tmp_w;      /* (max C), (w_dim) */
     float *dws;
-    int failed;                 /* a kernel could not get its scratch */
+    const conv_ws_t *kws;       /* the kernels' workspace (the tape's) */
+    int failed;                 /* a kernel's workspace was too small */
 } bwd_ctx_t;
 
 /* The backward of block i for ns samples from sample b0.
@@ -808,7 +902,8 @@ static void bwd_block(bwd_ctx_t *bx, int i, int ns, int b0, float *g_img, float 
     float *dws = bx->dws + (size_t)b0 * cfg->num_ws * cfg->w_dim;
 
     // skip path: img_i = up(img_{i-1}) + torgb  ->  g_prev = up^T(g_img)
-    if (i > 0) bx->failed |= downsample2x_fir(g_img, g_prev, ns * Ci, res / 2, res / 2, fir_taps, FIR_GAIN) != 0;
+    if (i > 0) bx->failed |= downsample2x_fir(g_img, g_prev, ns * Ci, res / 2, res / 2, fir_taps, FIR_GAIN,
+                                                bx->kws) != 0;
     // ToRGB's clamp: no gradient where clamp(r + bias) clipped
     if (clamp > 0.0f)
         for (long p = 0; p < (long)ns * Ci; p++) {
@@ -842,7 +937,7 @@ static void bwd_block(bwd_ctx_t *bx, int i, int ns, int b0, float *g_img, float 
                dws, bx->tmp_w);
 
     // conv1: u1 = conv^T(g_v)
-    bx->failed |= conv2d(adjoint_of(t, i, 1), A, Bf, ns, res, res, NULL) != 0;
+    bx->failed |= conv2d(adjoint_of(t, i, 1), A, Bf, ns, res, res, NULL, bx->kws) != 0;
     // x = conv0's output (or the constant): its consumer is conv1
     xpass_t Q = {.ns = ns, .C = C, .plane = plane, .L = i > 0 ? &B->conv0 : NULL, .rec = r.c0,
                  .mode = t->noise_mode, .clamp = clamp, .x_const = B->const_input,
@@ -857,13 +952,13 @@ static void bwd_block(bwd_ctx_t *bx, int i, int ns, int b0, float *g_img, float 
     if (i > 0) {
         const size_t per = (size_t)C * (res + 1) * (res + 1);
         const size_t u_per = (size_t)B->c_in * (res / 2) * (res / 2);
-        int chunk = (int)(t_floats / per);
-        if (chunk > ns) chunk = ns;
-        if (chunk < 1) chunk = 1;   // (cannot happen: T is sized for one sample)
+        const int chunk = chunk_of(per, t_floats, ns);
         for (int c0 = 0; c0 < ns; c0 += chunk) {
             const int nc = ns - c0 < chunk ? ns - c0 : chunk;
-            bx->failed |= fir4x4_up_pad2(A + (size_t)c0 * C * plane, T, nc * C, res, res, fir_taps, FIR_GAIN) != 0;
-            bx->failed |= conv2d_s2_3x3(adjoint_of(t, i, 0), T, U + (size_t)c0 * u_per, nc, res / 2, res / 2, NULL) != 0;
+            bx->failed |= fir4x4_up_pad2(A + (size_t)c0 * C * plane, T, nc * C, res, res, fir_taps,
+                                         FIR_GAIN, bx->kws) != 0;
+            bx->failed |= conv2d_s2_3x3(adjoint_of(t, i, 0), T, U + (size_t)c0 * u_per, nc,
+                                        res / 2, res / 2, NULL, bx->kws) != 0;
         }
     }
 }
@@ -879,7 +974,7 @@ static void replay_sample(sg2_tape_t *t, int b, float *x_in, float *feat[2], flo
     const block_rec_t rp = rec_at(t, sp - 1, b);
     fwd_ctx_t cx = {.net = net, .ws = t->ws + (size_t)b * cfg->num_ws * cfg->w_dim, .n = 1,
                     .mode = t->noise_mode, .wrow = wrow, .sq = sq, .tmp = tmp,
-                    .tmp_floats = tmp_floats, .failed = failed};
+                    .tmp_floats = tmp_floats, .kws = &t->kws, .failed = failed};
     const size_t plane = (size_t)P->res * P->res;
     for (int o = 0; o < P->c_out; o++) {
         const conv_epilogue_t ep = layer_epilogue(&cx, &P->conv1, &rp.c1, 0);
@@ -906,7 +1001,8 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *t, const float *dim
     const size_t tmp1 = sizes[3];
     float *buf[BWD_NBUF];
     carve(t->scratch, sizes, BWD_NBUF, buf);
-    bwd_ctx_t bx = {.net = net, .tape = t, .dws = dws};
+    if (check_threads(t, "synthesis backward", err)) return -1;
+    bwd_ctx_t bx = {.net = net, .tape = t, .dws = dws, .kws = &t->kws};
     double *dmem = calloc(dcount, sizeof(double));
     if (!dmem) return sal_errf(err, "synthesis backward: out of memory");
     double *dp = dmem;
@@ -951,7 +1047,7 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *t, const float *dim
         bwd_block(&bx, i, n, 0, G1[i & 1], G1[(i - 1) & 1], U1, A1, B1, T1, tmp1);
 
     free(dmem);
-    if (bx.failed) return sal_errf(err, "synthesis backward: out of memory for a kernel's scratch");
+    if (bx.failed) return sal_errf(err, "synthesis backward: kernel workspace too small (a sizing bug)");
     return 0;
 }
 

@@ -12,6 +12,8 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "conv.h"
+#include "cpu.h"
 #include "stylegan2.h"
 
 /* Constants as the official code applies them in float32 (docs/stylegan2.md, "Constants"). */
@@ -37,6 +39,7 @@ typedef struct sg2_scratch {
     float *styles, *styles_sq, *dcoef;  /* (N, C) */
     float *wrow;                /* (N, w_dim): one row of ws */
     float *noise;               /* (N, res, res): random noise maps of one layer */
+    conv_ws_t kws;              /* the kernels' workspace, sized for every call of the pass */
     /* where the memory came from (for sg2_scratch_close) */
     arena_t own, *arena;
     size_t mark;

@@ -22,6 +22,10 @@
  *   vec       styles, styles^2, demodulation coefficients (N, C); wrow one
  *             row of ws (N, w_dim)
  *   noise     random noise maps (N, H, H) of one layer
+ *   kws       the kernels' workspace (engine/conv.h): the largest that any
+ *             kernel call of the pass needs, for the thread count at sizing
+ *             time (any count up to it fits; more threads at run time are an
+ *             error: "arena too small", never a malloc)
  * The up-conv runs in chunks of samples so that tmp stays near the size one
  * sample needs at the top resolution (at R=1024 it is 32 x 1025^2 floats).
  */
@@ -31,7 +35,7 @@
 
 typedef struct synth_sizes {
     int split;
-    size_t feat1, img1, feat2, img2, tmp, vec, wrow, noise;   /* in floats */
+    size_t feat1, img1, feat2, img2, tmp, vec, wrow, noise, kws;   /* in floats */
 } synth_sizes_t;
 
 #define SG2_TMP_MIN_FLOATS ((size_t)8 << 20)   /* 32 MiB: lets small nets run whole batches */
@@ -57,10 +61,43 @@ static size_t block_feat(const sg2_block_t *B, int first) {
     return in > out ? in : out;
 }
 
+static void grow(size_t *most, size_t v) {
+    if (v > *most) *most = v;
+}
+
+/* The kernels' workspace for block i on ns samples at a time, exactly the
+ * calls stylegan2.c makes (the up-conv in chunks of samples that fit tmp). */
+static size_t block_kernel_scratch(const sg2_net_t *net, int i, int ns, size_t tmp_floats,
+                                   int threads) {
+    const sg2_block_t *B = &net->blocks[i];
+    const int res = B->res, C = net->cfg.img_channels;
+    size_t most = 0;
+    if (i > 0) {
+        const sg2_layer_t *L = &B->conv0;
+        if (!L->up) {
+            grow(&most, conv2d_scratch_floats(&L->conv, ns, res, res, threads));
+        } else {
+            const int chunk = sg2_upconv_chunk(L, tmp_floats, ns), h_in = res / 2;
+            const int sizes[2] = {chunk, ns % chunk};   /* full chunks and the last one */
+            for (int k = 0; k < 2; k++) {
+                if (sizes[k] == 0) continue;
+                grow(&most, conv2d_transpose3x3_s2_scratch_floats(&L->conv, sizes[k], h_in, h_in,
+                                                                  threads));
+                grow(&most, fir4x4_down_pad1_scratch_floats(sizes[k], L->c_out, 2 * h_in + 1,
+                                                            2 * h_in + 1, threads));
+            }
+        }
+        grow(&most, upsample2x_fir_scratch_floats(ns * C, res / 2, res / 2, threads));
+    }
+    grow(&most, conv2d_scratch_floats(&B->conv1.conv, ns, res, res, threads));
+    grow(&most, conv2d_scratch_floats(&B->torgb.conv, ns, res, res, threads));
+    return most;
+}
+
 static synth_sizes_t synth_sizes(const sg2_net_t *net, int n, int batched) {
     const sg2_config_t *cfg = &net->cfg;
     const int nb = cfg->num_blocks;
-    synth_sizes_t sz = {nb, 0, 0, 0, 0, SG2_TMP_MIN_FLOATS, 0, (size_t)n * cfg->w_dim, 0};
+    synth_sizes_t sz = {nb, 0, 0, 0, 0, SG2_TMP_MIN_FLOATS, 0, (size_t)n * cfg->w_dim, 0, 0};
     if (n > 1 && !batched)
         for (int i = 0; i < nb && sz.split == nb; i++)
             if (block_feat(&net->blocks[i], i == 0) > SG2_SPLIT_FLOATS) sz.split = i;
@@ -79,6 +116,9 @@ static synth_sizes_t synth_sizes(const sg2_net_t *net, int n, int batched) {
         if ((size_t)B->c_in > max_c) max_c = (size_t)B->c_in;
     }
     sz.vec = (size_t)n * max_c;
+    const int threads = threads_get();
+    for (int i = 0; i < nb; i++)
+        grow(&sz.kws, block_kernel_scratch(net, i, i < sz.split ? n : 1, sz.tmp, threads));
     return sz;
 }
 
@@ -87,7 +127,8 @@ static size_t synth_bytes(const synth_sizes_t *sz) {
     // sizes are far below SIZE_MAX / 16 for any n <= SG2_MAX_BATCH and R <= 8192
     // on a 64-bit size_t; the checked sum guards the rest.
     size_t parts[] = {sz->feat1, sz->feat1, sz->img1, sz->img1, sz->feat2, sz->feat2, sz->img2,
-                      sz->img2, sz->tmp, sz->vec, sz->vec, sz->vec, sz->wrow, sz->noise};
+                      sz->img2, sz->tmp, sz->vec, sz->vec, sz->vec, sz->wrow, sz->noise,
+                      sz->kws};
     size_t total = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         size_t bytes;
@@ -114,8 +155,10 @@ int sg2_scratch_open(const sg2_net_t *net, int n, const sg2_synthesis_opts_t *op
     if (need == 0) return sal_errf(err, "synthesis: batch of %d is too large", n);
     s->arena = opts->arena;
     if (s->arena && s->arena->cap - s->arena->used < need && !opts->hook)
-        return sal_errf(err, "synthesis: arena has %zu bytes free, the pass needs %zu",
-                        s->arena->cap - s->arena->used, need);
+        return sal_errf(err,
+                        "synthesis: arena has %zu bytes free, the pass needs %zu with %d threads "
+                        "(size it with sg2_synthesis_arena_bytes after setting the thread count)",
+                        s->arena->cap - s->arena->used, need, threads_get());
     if (s->arena && s->arena->cap - s->arena->used >= need) {
         s->mark = arena_mark(s->arena);
     } else {
@@ -137,7 +180,9 @@ int sg2_scratch_open(const sg2_net_t *net, int n, const sg2_synthesis_opts_t *op
     s->dcoef = arena_alloc(a, sz.vec * f);
     s->wrow = arena_alloc(a, sz.wrow * f);
     s->noise = arena_alloc(a, sz.noise * f);
-    if (!s->noise) {   // the last allocation: if it fits, all did (sizes are from the same plan)
+    s->kws.p = arena_alloc(a, sz.kws * f);
+    s->kws.floats = sz.kws;
+    if (!s->kws.p) {   // the last allocation: if it fits, all did (sizes are from the same plan)
         sg2_scratch_close(s);
         return sal_errf(err, "synthesis: scratch sizing bug");
     }

@@ -153,8 +153,25 @@ static double process_cpu_s(void) {
            ru.ru_stime.tv_usec * 1e-6;
 }
 
-/* Runs one case once (weights already packed in cw for the convs). */
-static void run_case(const bench_case_t *bc, const conv_weights_t *cw, bench_bufs_t *b) {
+/* The kernel workspace a case needs (floats), sized once before timing it. */
+static size_t case_scratch(const bench_case_t *bc, const conv_weights_t *cw) {
+    const int r = bc->res;
+    switch (bc->kind) {
+    case BK_CONV3:
+    case BK_WINO:
+    case BK_CONV1: return conv2d_scratch_floats(cw, 1, r, r, 0);
+    case BK_WINOT:
+    case BK_TCONV: return conv2d_transpose3x3_s2_scratch_floats(cw, 1, r, r, 0);
+    case BK_FIR: return fir4x4_down_pad1_scratch_floats(1, bc->c_out, r + 1, r + 1, 0);
+    case BK_GEMM: return 0;
+    }
+    return 0;
+}
+
+/* Runs one case once (weights already packed in cw for the convs, its
+ * workspace in ws). */
+static void run_case(const bench_case_t *bc, const conv_weights_t *cw, bench_bufs_t *b,
+                     const conv_ws_t *ws) {
     const int r = bc->res;
     const conv_epilogue_t ep = {b->scale, b->noise, 0.1f, b->bias, ACT_LRELU, 0.2f, 1.4142135f,
                                 256.0f, NULL};
@@ -162,10 +179,10 @@ static void run_case(const bench_case_t *bc, const conv_weights_t *cw, bench_buf
     switch (bc->kind) {
     case BK_CONV3:
     case BK_WINO:
-    case BK_CONV1: conv2d(cw, b->in, b->out, 1, r, r, &ep); break;
+    case BK_CONV1: conv2d(cw, b->in, b->out, 1, r, r, &ep, ws); break;
     case BK_WINOT:
-    case BK_TCONV: conv2d_transpose3x3_s2(cw, b->in, NULL, b->out, 1, r, r); break;
-    case BK_FIR: fir4x4_down_pad1(b->in, b->out, 1, bc->c_out, r + 1, r + 1, f, 4.0f / 64.0f, &ep); break;
+    case BK_TCONV: conv2d_transpose3x3_s2(cw, b->in, NULL, b->out, 1, r, r, ws); break;
+    case BK_FIR: fir4x4_down_pad1(b->in, b->out, 1, bc->c_out, r + 1, r + 1, f, 4.0f / 64.0f, &ep, ws); break;
     case BK_GEMM: gemm_nt(r, bc->c_out, bc->c_in, b->in, b->w, b->out); break;
     }
 }
@@ -347,7 +364,15 @@ int cmd_bench(int argc, char **argv) {
                 goto done_json;
             }
             const double flops = case_flops(bc);
-            run_case(bc, &cw, &b); /* warm-up (and page faults) */
+            conv_ws_t ws = {NULL, case_scratch(bc, &cw)};
+            ws.p = sal_alloc_aligned((ws.floats ? ws.floats : 1) * sizeof(float), 64);
+            if (!ws.p) {
+                fprintf(stderr, "salient bench: out of memory for a kernel workspace\n");
+                conv_weights_free(&cw);
+                rc = 1;
+                goto done_json;
+            }
+            run_case(bc, &cw, &b, &ws); /* warm-up (and page faults) */
             /* best of at least 5 runs / 1 s (quick: 2 runs): the minimum is the
              * machine's speed, anything above it is interference (on a shared
              * host, 3 runs of the large layers often caught no quiet moment) */
@@ -355,7 +380,7 @@ int cmd_bench(int argc, char **argv) {
             double best = INFINITY, best_cpu = 0.0, t0 = sal_now();
             do {
                 double t1 = sal_now(), c1 = process_cpu_s();
-                run_case(bc, &cw, &b);
+                run_case(bc, &cw, &b, &ws);
                 double dt = sal_now() - t1;
                 if (dt < best) {
                     best = dt;
@@ -364,6 +389,7 @@ int cmd_bench(int argc, char **argv) {
                 runs++;
             } while (runs < 2 || (!quick && (runs < 5 || sal_now() - t0 < 1.0)));
             conv_weights_free(&cw);
+            sal_free_aligned(ws.p);
             const double ms = best * 1e3, gf = flops / best * 1e-9;
             char shape[64];
             if (bc->kind == BK_GEMM)

@@ -37,18 +37,18 @@ typedef struct impl {
 static void run_conv2d(const impl_t *im, const conv_weights_t *cw, const float *in, float *out,
                        int n, int h, int w, const conv_epilogue_t *ep) {
     if (im->emu16) {
-        if (conv2d_fast_emu16(cw, in, out, n, h, w, ep)) conv2d_ref(cw, in, out, n, h, w, ep);
+        if (conv2d_fast_emu16(cw, in, out, n, h, w, ep, NULL)) conv2d_ref(cw, in, out, n, h, w, ep);
     } else {
-        conv2d(cw, in, out, n, h, w, ep);
+        conv2d(cw, in, out, n, h, w, ep, NULL);
     }
 }
 static void run_tconv(const impl_t *im, const conv_weights_t *cw, const float *in,
                       const float *in_scale, float *out, int n, int h, int w) {
     if (im->emu16) {
-        if (conv_t3s2_fast_emu16(cw, in, in_scale, out, n, h, w))
+        if (conv_t3s2_fast_emu16(cw, in, in_scale, out, n, h, w, NULL))
             conv2d_transpose3x3_s2_ref(cw, in, in_scale, out, n, h, w);
     } else {
-        conv2d_transpose3x3_s2(cw, in, in_scale, out, n, h, w);
+        conv2d_transpose3x3_s2(cw, in, in_scale, out, n, h, w, NULL);
     }
 }
 
@@ -68,10 +68,10 @@ static float *prescaled(const float *x, const float *s, int n, int c, size_t pla
 static void run_fir(const impl_t *im, const float *in, float *out, int n, int c, int h2p1,
                     int w2p1, const float f[4], float gain, const conv_epilogue_t *ep) {
     if (im->emu16) {
-        if (fir4x4_fast_emu16(in, out, n, c, h2p1, w2p1, f, gain, ep))
+        if (fir4x4_fast_emu16(in, out, n, c, h2p1, w2p1, f, gain, ep, NULL))
             fir4x4_down_pad1_ref(in, out, n, c, h2p1, w2p1, f, gain, ep);
     } else {
-        fir4x4_down_pad1(in, out, n, c, h2p1, w2p1, f, gain, ep);
+        fir4x4_down_pad1(in, out, n, c, h2p1, w2p1, f, gain, ep, NULL);
     }
 }
 
@@ -183,7 +183,7 @@ static void test_wino_emu16(test_ctx_t *t, test_rng_t *r, int n, int c_in, int c
     conv_epilogue_t ep = make_epi(epi_kind, r, &b, n, c_out, h, w, raw_max);
     conv2d_ref(&cw, x, ref, n, h, w, epi_kind ? &ep : NULL);
     for (size_t i = 0; i < nout; i++) got[i] = NAN;
-    int rc = conv2d_wino_emu16(&cw, x, got, n, h, w, epi_kind ? &ep : NULL);
+    int rc = conv2d_wino_emu16(&cw, x, got, n, h, w, epi_kind ? &ep : NULL, NULL);
     CHECK(t, rc == 0, "wino emu16 %dx%d returned %d", h, w, rc);
     double e = test_max_abs_diff(got, ref, nout) / (raw_max > 1e-30f ? raw_max : 1e-30f);
     CHECK(t, e <= 5e-5, "wino emu16 n%d %d->%d %dx%d epi%d: rel err %.3g", n, c_in, c_out, h, w,
@@ -257,7 +257,7 @@ static void test_upsample_shape(test_ctx_t *t, test_rng_t *r, int planes, int h,
     memcpy(ref, base, nout * sizeof(float));
     memcpy(got, base, nout * sizeof(float));
     upsample2x_fir_ref(x, ref, planes, h, w, f, 4.0f / 64.0f, acc);
-    upsample2x_fir(x, got, planes, h, w, f, 4.0f / 64.0f, acc);
+    upsample2x_fir(x, got, planes, h, w, f, 4.0f / 64.0f, acc, NULL);
     double e = rel_err(got, ref, nout);
     CHECK(t, e <= TOL, "upsample2x p%d %dx%d acc%d: rel err %.3g", planes, h, w, acc, e);
     free(x); free(base); free(ref); free(got);
@@ -294,7 +294,7 @@ static void test_invariants(test_ctx_t *t, test_rng_t *r) {
         CHECK(t, conv_weights_init(&cw, wt, c, c, 3, &err) == 0, "init");
         conv2d_ref(&cw, x, y, 2, h, w, NULL);
         CHECK(t, memcmp(x, y, (size_t)2 * c * h * w * 4) == 0, "delta conv is not identity");
-        conv2d(&cw, x, y, 2, h, w, NULL);
+        conv2d(&cw, x, y, 2, h, w, NULL, NULL);
         CHECK(t, memcmp(x, y, (size_t)2 * c * h * w * 4) == 0, "fast delta conv not identity");
         conv_weights_free(&cw);
         free(wt); free(x); free(y);
@@ -330,7 +330,7 @@ static void test_invariants(test_ctx_t *t, test_rng_t *r) {
         float *x = malloc((size_t)hp * wp * 4), *y = malloc((size_t)4 * h * w * 4);
         for (int i = 0; i < hp * wp; i++) x[i] = 2.5f;
         for (int fast = 0; fast < 2; fast++) {
-            if (fast) fir4x4_down_pad1(x, y, 1, 1, hp, wp, f, 1.0f / 64.0f, NULL);
+            if (fast) fir4x4_down_pad1(x, y, 1, 1, hp, wp, f, 1.0f / 64.0f, NULL, NULL);
             else fir4x4_down_pad1_ref(x, y, 1, 1, hp, wp, f, 1.0f / 64.0f, NULL);
             double m = 0;
             for (int Y = 1; Y <= hp - 3; Y++)
@@ -338,7 +338,7 @@ static void test_invariants(test_ctx_t *t, test_rng_t *r) {
             CHECK(t, m < 1e-6, "fir4x4 (fast %d) of a constant: max dev %.3g", fast, m);
         }
         for (int fast = 0; fast < 2; fast++) {
-            if (fast) upsample2x_fir(x, y, 1, h, w, f, 4.0f / 64.0f, 0);
+            if (fast) upsample2x_fir(x, y, 1, h, w, f, 4.0f / 64.0f, 0, NULL);
             else upsample2x_fir_ref(x, y, 1, h, w, f, 4.0f / 64.0f, 0);
             double m = 0;
             for (int Y = 2; Y < 2 * h - 2; Y++)

@@ -66,7 +66,7 @@ static void test_s2_shape(test_ctx_t *t, test_rng_t *r, int n, int ci, int co, i
                                .bias = bias, .act = ACT_LRELU, .slope = 0.2f, .gain = 1.5f,
                                .clamp = 0.7f, .in_scale = scale};
     }
-    conv2d_s2_3x3(&cw, in, got, n, h, w, epi ? &ep : NULL);
+    conv2d_s2_3x3(&cw, in, got, n, h, w, epi ? &ep : NULL, NULL);
     conv2d_s2_3x3_ref(&cw, in, ref, n, h, w, epi ? &ep : NULL);
     // float sums of ci*9 products: the rounding grows with the length
     const double tol = TOL * (ci * 9 > 300 ? ci * 9 / 300.0 : 1.0);
@@ -81,7 +81,7 @@ static void test_fir_up_shape(test_ctx_t *t, test_rng_t *r, int planes, int h, i
     const float f[4] = {0.5f, 1.25f, -0.75f, 2.0f};
     const size_t nin = (size_t)planes * h * w, nout = (size_t)planes * (h + 1) * (w + 1);
     float *in = test_rand_array(r, nin), *got = malloc(nout * 4), *ref = malloc(nout * 4);
-    fir4x4_up_pad2(in, got, planes, h, w, f, 0.25f);
+    fir4x4_up_pad2(in, got, planes, h, w, f, 0.25f, NULL);
     fir4x4_up_pad2_ref(in, ref, planes, h, w, f, 0.25f);
     double e = rel_err(got, ref, nout);
     CHECK(t, e <= TOL, "fir4x4_up_pad2 %s p%d %dx%d: rel err %.3g", isa_name(cpu_isa()), planes,
@@ -93,7 +93,7 @@ static void test_down_shape(test_ctx_t *t, test_rng_t *r, int planes, int h, int
     const float f[4] = {0.5f, 1.25f, -0.75f, 2.0f};
     const size_t nin = (size_t)planes * 4 * h * w, nout = (size_t)planes * h * w;
     float *in = test_rand_array(r, nin), *got = malloc(nout * 4), *ref = malloc(nout * 4);
-    downsample2x_fir(in, got, planes, h, w, f, 0.25f);
+    downsample2x_fir(in, got, planes, h, w, f, 0.25f, NULL);
     downsample2x_fir_ref(in, ref, planes, h, w, f, 0.25f);
     double e = rel_err(got, ref, nout);
     CHECK(t, e <= TOL, "downsample2x_fir p%d %dx%d: rel err %.3g", planes, h, w, e);
@@ -116,8 +116,8 @@ static void test_adjoints(test_ctx_t *t, test_rng_t *r, int n, int ci, int co, i
         float *ax = malloc(ny * 4), *aty = malloc(nx * 4);
         CHECK(t, conv_weights_init(&fw, wt, co, ci, 3, &err) == 0, "%s", err.msg);
         CHECK(t, conv_weights_init_adjoint(&aw, &wadj, wt, co, ci, 1, &err) == 0, "%s", err.msg);
-        conv2d(&fw, x, ax, n, h, w, NULL);
-        conv2d(&aw, y, aty, n, h, w, NULL);
+        conv2d(&fw, x, ax, n, h, w, NULL, NULL);
+        conv2d(&aw, y, aty, n, h, w, NULL, NULL);
         snprintf(what, sizeof what, "conv2d 3x3 %s n%d %d->%d %dx%d", isa, n, ci, co, h, w);
         check_adjoint(t, what, ax, y, ny, x, aty, nx);
         conv_weights_free(&fw); conv_weights_free(&aw); free(wadj);
@@ -132,8 +132,8 @@ static void test_adjoints(test_ctx_t *t, test_rng_t *r, int n, int ci, int co, i
             for (int c = 0; c < ci; c++) w1t[(size_t)c * co + o] = wt[(size_t)o * ci + c];
         CHECK(t, conv_weights_init(&fw, wt, co, ci, 1, &err) == 0, "%s", err.msg);
         CHECK(t, conv_weights_init(&aw, w1t, ci, co, 1, &err) == 0, "%s", err.msg);
-        conv2d(&fw, x, ax, n, h, w, NULL);
-        conv2d(&aw, y, aty, n, h, w, NULL);
+        conv2d(&fw, x, ax, n, h, w, NULL, NULL);
+        conv2d(&aw, y, aty, n, h, w, NULL, NULL);
         snprintf(what, sizeof what, "conv2d 1x1 %s n%d %d->%d %dx%d", isa, n, ci, co, h, w);
         check_adjoint(t, what, ax, y, ny, x, aty, nx);
         conv_weights_free(&fw); conv_weights_free(&aw);
@@ -146,15 +146,15 @@ static void test_adjoints(test_ctx_t *t, test_rng_t *r, int n, int ci, int co, i
         float *ax = malloc(ny * 4), *aty = malloc(nx * 4);
         CHECK(t, conv_weights_init(&fw, wt, co, ci, 3, &err) == 0, "%s", err.msg);
         CHECK(t, conv_weights_init_adjoint(&aw, &wadj, wt, co, ci, 0, &err) == 0, "%s", err.msg);
-        conv2d_transpose3x3_s2(&fw, x, NULL, ax, n, h, w);
-        conv2d_s2_3x3(&aw, y, aty, n, h, w, NULL);
+        conv2d_transpose3x3_s2(&fw, x, NULL, ax, n, h, w, NULL);
+        conv2d_s2_3x3(&aw, y, aty, n, h, w, NULL, NULL);
         snprintf(what, sizeof what, "transposed conv %s n%d %d->%d %dx%d", isa, n, ci, co, h, w);
         check_adjoint(t, what, ax, y, ny, x, aty, nx);
         // and the flip matters: the flipped weight must fail the identity (unless 1 tap)
         conv_weights_t bw;
         float *wbad = NULL;
         CHECK(t, conv_weights_init_adjoint(&bw, &wbad, wt, co, ci, 1, &err) == 0, "%s", err.msg);
-        conv2d_s2_3x3(&bw, y, aty, n, h, w, NULL);
+        conv2d_s2_3x3(&bw, y, aty, n, h, w, NULL, NULL);
         double s1, s2, l = dot(ax, y, ny, &s1), rr = dot(x, aty, nx, &s2);
         CHECK(t, fabs(l - rr) > 50 * TOL * (s1 > s2 ? s1 : s2), "%s: a flipped weight passes too", what);
         conv_weights_free(&bw); free(wbad);
@@ -168,8 +168,8 @@ static void test_adjoints(test_ctx_t *t, test_rng_t *r, int n, int ci, int co, i
         const size_t nx = (size_t)P * H * W, ny = (size_t)P * (H - 1) * (W - 1);
         float *x = test_rand_array(r, nx), *y = test_rand_array(r, ny);
         float *ax = malloc(ny * 4), *aty = malloc(nx * 4);
-        fir4x4_down_pad1(x, ax, n, co, H, W, f, 0.0625f, NULL);
-        fir4x4_up_pad2(y, aty, P, H - 1, W - 1, fm, 0.0625f);
+        fir4x4_down_pad1(x, ax, n, co, H, W, f, 0.0625f, NULL, NULL);
+        fir4x4_up_pad2(y, aty, P, H - 1, W - 1, fm, 0.0625f, NULL);
         snprintf(what, sizeof what, "fir4x4 down/up %s p%d %dx%d", isa, P, H, W);
         check_adjoint(t, what, ax, y, ny, x, aty, nx);
         free(x); free(y); free(ax); free(aty);
@@ -181,8 +181,8 @@ static void test_adjoints(test_ctx_t *t, test_rng_t *r, int n, int ci, int co, i
         const size_t nx = (size_t)P * h * w, ny = (size_t)P * 4 * h * w;
         float *x = test_rand_array(r, nx), *y = test_rand_array(r, ny);
         float *ax = malloc(ny * 4), *aty = malloc(nx * 4);
-        upsample2x_fir(x, ax, P, h, w, f, 0.25f, 0);
-        downsample2x_fir(y, aty, P, h, w, fm, 0.25f);
+        upsample2x_fir(x, ax, P, h, w, f, 0.25f, 0, NULL);
+        downsample2x_fir(y, aty, P, h, w, fm, 0.25f, NULL);
         snprintf(what, sizeof what, "upsample/downsample %s p%d %dx%d", isa, P, h, w);
         check_adjoint(t, what, ax, y, ny, x, aty, nx);
         free(x); free(y); free(ax); free(aty);

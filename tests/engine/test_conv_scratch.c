@@ -50,11 +50,11 @@ int main(void) {
     const float f[4] = {0.125f, 0.375f, 0.375f, 0.125f};
 
     /* with memory: 0 and the reference's values */
-    CHECK(&t, conv2d(&cw, x, got, 1, H, W, NULL) == 0, "conv2d returns 0");
+    CHECK(&t, conv2d(&cw, x, got, 1, H, W, NULL, NULL) == 0, "conv2d returns 0");
     conv2d_ref(&cw, x, want, 1, H, W, NULL);
     CHECK(&t, test_max_abs_diff(got, want, (size_t)CO * H * W) < 1e-4, "conv2d = reference");
-    CHECK(&t, conv2d_transpose3x3_s2(&cw, x, NULL, got, 1, H, W / 4) == 0, "tconv returns 0");
-    CHECK(&t, upsample2x_fir(x, got, 4, H, W, f, 4.0f, 0) == 0, "upsample returns 0");
+    CHECK(&t, conv2d_transpose3x3_s2(&cw, x, NULL, got, 1, H, W / 4, NULL) == 0, "tconv returns 0");
+    CHECK(&t, upsample2x_fir(x, got, 4, H, W, f, 4.0f, 0, NULL) == 0, "upsample returns 0");
     /* the adjoints' inputs and outputs, allocated before the limit */
     enum { WIDE = 1 << 20 };
     float *s2_in = calloc((size_t)CI * 3 * (2 * 2048 + 1), sizeof(float));   /* (64, 3, 4097) */
@@ -64,9 +64,9 @@ int main(void) {
     float *wt = NULL;
     CHECK(&t, s2_in && wide_in && wide_out, "out of memory");
     CHECK(&t, conv_weights_init_adjoint(&cwa, &wt, w, CO, CI, 0, &err) == 0, "adjoint weights: %s", err.msg);
-    CHECK(&t, conv2d_s2_3x3(&cwa, got, want, 1, 1, 4, NULL) == 0, "conv2d_s2_3x3 returns 0");
-    CHECK(&t, fir4x4_up_pad2(x, got, 1, 4, 4, f, 4.0f) == 0, "fir4x4_up_pad2 returns 0");
-    CHECK(&t, downsample2x_fir(x, got, 1, 4, 4, f, 4.0f) == 0, "downsample2x_fir returns 0");
+    CHECK(&t, conv2d_s2_3x3(&cwa, got, want, 1, 1, 4, NULL, NULL) == 0, "conv2d_s2_3x3 returns 0");
+    CHECK(&t, fir4x4_up_pad2(x, got, 1, 4, 4, f, 4.0f, NULL) == 0, "fir4x4_up_pad2 returns 0");
+    CHECK(&t, downsample2x_fir(x, got, 1, 4, 4, f, 4.0f, NULL) == 0, "downsample2x_fir returns 0");
 
     if (!SANITIZED) {
         pid_t pid = fork();
@@ -75,12 +75,12 @@ int main(void) {
             struct rlimit lim = {(rlim_t)(used + (1L << 20)), (rlim_t)(used + (1L << 20))};
             if (used < 0 || setrlimit(RLIMIT_AS, &lim) != 0) _exit(10);
             int bits = 0;
-            bits |= (conv2d(&cw, x, got, 1, H, W, NULL) == -1) << 0;              /* tile: 64 ch x 3 rows x 4097: 3 MiB */
-            bits |= (conv2d_transpose3x3_s2(&cw, x, NULL, got, 1, H, W) == -1) << 1;
-            bits |= (upsample2x_fir(x, got, 1, 1, 1 << 20, f, 4.0f, 0) == -1) << 2; /* 3 rows of 2M floats */
-            bits |= (conv2d_s2_3x3(&cw, s2_in, got, 1, 1, 2048, NULL) == -1) << 3;   /* 64 ch x 4 classes x 2049 */
-            bits |= (fir4x4_up_pad2(x, wide_out, 1, 1, WIDE, f, 4.0f) == -1) << 4;   /* 5 rows of 1M floats */
-            bits |= (downsample2x_fir(wide_in, wide_out, 1, 1, WIDE, f, 4.0f) == -1) << 5; /* 4 rows of 1M */
+            bits |= (conv2d(&cw, x, got, 1, H, W, NULL, NULL) == -1) << 0;              /* tile: 64 ch x 3 rows x 4097: 3 MiB */
+            bits |= (conv2d_transpose3x3_s2(&cw, x, NULL, got, 1, H, W, NULL) == -1) << 1;
+            bits |= (upsample2x_fir(x, got, 1, 1, 1 << 20, f, 4.0f, 0, NULL) == -1) << 2; /* 3 rows of 2M floats */
+            bits |= (conv2d_s2_3x3(&cw, s2_in, got, 1, 1, 2048, NULL, NULL) == -1) << 3;   /* 64 ch x 4 classes x 2049 */
+            bits |= (fir4x4_up_pad2(x, wide_out, 1, 1, WIDE, f, 4.0f, NULL) == -1) << 4;   /* 5 rows of 1M floats */
+            bits |= (downsample2x_fir(wide_in, wide_out, 1, 1, WIDE, f, 4.0f, NULL) == -1) << 5; /* 4 rows of 1M */
             _exit(bits);
         }
         int status = 0;

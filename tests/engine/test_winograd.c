@@ -41,9 +41,9 @@ static double max_abs(const float *a, size_t n) {
 static int run_wino(const conv_weights_t *cw, const float *in, float *out, int n, int h, int w,
                     const conv_epilogue_t *ep) {
     switch (cpu_isa()) {
-    case ISA_AVX512: return conv2d_wino_avx512(cw, in, out, n, h, w, ep);
-    case ISA_AVX2: return conv2d_wino_avx2(cw, in, out, n, h, w, ep);
-    default: return conv2d_wino_generic(cw, in, out, n, h, w, ep);
+    case ISA_AVX512: return conv2d_wino_avx512(cw, in, out, n, h, w, ep, NULL);
+    case ISA_AVX2: return conv2d_wino_avx2(cw, in, out, n, h, w, ep, NULL);
+    default: return conv2d_wino_generic(cw, in, out, n, h, w, ep, NULL);
     }
 }
 
@@ -72,7 +72,7 @@ static void test_shape(test_ctx_t *t, test_rng_t *r, const char *isa, int n, int
     const int rc = run_wino(&cw, in, got, n, h, w, ep);
     const int small = (size_t)h * w < 1024 || h < 8 || w < 8;
     CHECK(t, rc == (small ? 1 : 0), "%s wino %dx%d returned %d", isa, h, w, rc);
-    conv2d(&cw, in, got, n, h, w, ep);
+    conv2d(&cw, in, got, n, h, w, ep, NULL);
     const double err = test_max_abs_diff(got, ref, no) / (m > 1e-30 ? m : 1e-30);
     CHECK(t, err <= TOL, "%s n=%d ci=%d co=%d %dx%d epi %d: rel err %.3g > %g", isa, n, ci, co,
           h, w, ek, err, TOL);
@@ -82,7 +82,7 @@ static void test_shape(test_ctx_t *t, test_rng_t *r, const char *isa, int n, int
         conv_epilogue_t eb = ep ? *ep : (conv_epilogue_t){0};
         if (ep && ep->out_scale) eb.out_scale = ep->out_scale + (size_t)b * co;
         conv2d(&cw, in + (size_t)b * ci * h * w, one + (size_t)b * co * h * w, 1, h, w,
-               ep ? &eb : NULL);
+               ep ? &eb : NULL, NULL);
     }
     threads_set(0);
     CHECK(t, memcmp(one, got, no * sizeof(float)) == 0,
@@ -105,7 +105,7 @@ static void test_identity(test_ctx_t *t, test_rng_t *r) {
     } else {
         CHECK(t, cw.wino != NULL && cw.wino_len == (size_t)36 * 8 * c, "wino len %zu",
               cw.wino_len);
-        conv2d(&cw, in, out, 1, h, w, NULL);
+        conv2d(&cw, in, out, 1, h, w, NULL, NULL);
         const double d = test_max_abs_diff(out, in, (size_t)c * h * w);
         CHECK(t, d <= 2e-6, "delta kernel: max |out - in| = %.3g", d);
     }

@@ -43,11 +43,11 @@ static double max_abs(const float *a, size_t n) {
 /* The Winograd kernel of the ISA cpu_isa() picks, called directly. */
 static int run_wino_t(const conv_weights_t *cw, const float *in, const float *scale, float *out,
                       int n, int h, int w, int emu16) {
-    if (emu16) return conv_t3s2_wino_emu16(cw, in, scale, out, n, h, w);
+    if (emu16) return conv_t3s2_wino_emu16(cw, in, scale, out, n, h, w, NULL);
     switch (cpu_isa()) {
-    case ISA_AVX512: return conv_t3s2_wino_avx512(cw, in, scale, out, n, h, w);
-    case ISA_AVX2: return conv_t3s2_wino_avx2(cw, in, scale, out, n, h, w);
-    default: return conv_t3s2_wino_generic(cw, in, scale, out, n, h, w);
+    case ISA_AVX512: return conv_t3s2_wino_avx512(cw, in, scale, out, n, h, w, NULL);
+    case ISA_AVX2: return conv_t3s2_wino_avx2(cw, in, scale, out, n, h, w, NULL);
+    default: return conv_t3s2_wino_generic(cw, in, scale, out, n, h, w, NULL);
     }
 }
 
@@ -56,11 +56,11 @@ static int run_wino_t(const conv_weights_t *cw, const float *in, const float *sc
 static void run_full(const conv_weights_t *cw, const float *in, const float *scale, float *out,
                      int n, int h, int w, int emu16) {
     if (!emu16) {
-        conv2d_transpose3x3_s2(cw, in, scale, out, n, h, w);
+        conv2d_transpose3x3_s2(cw, in, scale, out, n, h, w, NULL);
         return;
     }
-    if (conv_t3s2_wino_emu16(cw, in, scale, out, n, h, w) != 0 &&
-        conv_t3s2_fast_emu16(cw, in, scale, out, n, h, w) != 0)
+    if (conv_t3s2_wino_emu16(cw, in, scale, out, n, h, w, NULL) != 0 &&
+        conv_t3s2_fast_emu16(cw, in, scale, out, n, h, w, NULL) != 0)
         conv2d_transpose3x3_s2_ref(cw, in, scale, out, n, h, w);
 }
 

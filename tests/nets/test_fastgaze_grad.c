@@ -175,8 +175,8 @@ static void check_conv_adjoints(test_ctx_t *t, const fg_model_t *m) {
             float *x = malloc(nx * 4), *y = malloc(ny * 4), *ax = malloc(ny * 4), *aty = malloc(nx * 4);
             for (size_t k = 0; k < nx; k++) x[k] = (float)urand(&s);
             for (size_t k = 0; k < ny; k++) y[k] = (float)urand(&s);
-            conv2d(&L->cw, x, ax, 1, h, w, NULL);   // A x: the linear part (no bias, no act)
-            fg_conv_adjoint(L, y, aty, h, w);       // A^T y
+            conv2d(&L->cw, x, ax, 1, h, w, NULL, NULL);   // A x: the linear part (no bias, no act)
+            fg_conv_adjoint(L, y, aty, h, w, NULL);     // A^T y
             double lhs = 0, rhs = 0, mag = 0;
             for (size_t k = 0; k < ny; k++) {
                 lhs += (double)ax[k] * y[k];

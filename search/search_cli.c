@@ -355,10 +355,10 @@ static int settle_grad_cost(search_session_t *s, sal_err_t *err) {
     sal_err_t ignore;
     if (stat(path, &st) == 0 && json_load(path, &run, &ignore) == 0) {
         const json_t *c = json_get(&run, "grad_cost");
-        const char *method = json_str(&run, "method", "random");
-        double folder = c && c->type == JSON_NUMBER ? c->num : 0;
+        const int grad_run = !strcmp(json_str(&run, "method", "random"), "grad");
+        const double folder = c && c->type == JSON_NUMBER ? c->num : 0;
         json_free(&run);
-        if (!strcmp(method, "grad") && folder > 0 && isfinite(folder)) {
+        if (grad_run && folder > 0 && isfinite(folder)) {
             s->ctx.grad_cost = folder;
             if (!cli->quiet) fprintf(stderr, "%s: grad cost %.4g forward-equivalents (from %s)\n", cli->prog, folder, path);
             return 0;

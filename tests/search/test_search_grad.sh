@@ -10,7 +10,8 @@
 # same bytes for 1 and 2 threads and after kill -9 + --resume, grad_cost
 # (measured, or --grad-cost; a resume keeps the folder's), --budget, and a
 # zero gradient (--trunc 0: the image does not depend on the latent) that
-# stays in place and says so.
+# stays in place and says so; `salient direction --method regression`
+# refuses a grad folder.
 # Runs with $BIN = bin or build-asan/bin; prints "N passed, N failed".
 . "$(dirname "$0")/../lib.sh"
 FX=$SALIENT_SHARED/fixtures/stylegan2
@@ -91,6 +92,11 @@ check "col '$T/g/seed0000/log.csv' 7 | awk 'NR==2 {d = \$1 - 0.05; if (d < 0) d 
 run "$T/r" --seeds 0 --steps 0 2>/dev/null
 check "cmp -s '$T/r/seed0000/step00.png' '$T/g/seed0000/step00.png'" "step00.png differs between random and grad"
 check "[ \"\$(sed -n 2p '$T/r/seed0000/log.csv')\" = \"\$(sed -n 2p '$T/g/seed0000/log.csv')\" ]" "log row 0 differs between random and grad"
+# salient direction's regression needs random candidates: a grad folder is refused
+if [ $SMALL = 0 ]; then
+    $BIN/salient direction --network "$TINY" --saliency "$FG" --method regression --from "$T/g" --outdir "$T/dir" 2>"$T/dir.err"
+    check "[ \$? -ne 0 ] && grep -q 'a --method grad search' '$T/dir.err'" "direction --from a grad folder: $(cat "$T/dir.err")"
+fi
 # the random method writes none of the grad keys
 check "! grep -q 'method\\|\"lr\\|radius\\|score\\|grad_cost\\|tau' '$T/r/run.json' '$T/r/seed0000/result.json' '$T/r/seed0000/state.json'" \
     "a random run wrote a grad key"

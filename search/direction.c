@@ -156,7 +156,10 @@ int direction_read_search_info(const char *dir, direction_search_info_t *info, s
         snprintf(info->accept, sizeof info->accept, "%s", json_str(&j, "accept", ""));
         info->rng_seed = (uint32_t)json_num(&j, "rng_seed", 0);
         info->fast = (int)json_num(&j, "fast", 0);
-        if (info->space < 0) rc = sal_errf(err, "%s: unknown space '%s'", path, sp);
+        if (strcmp(json_str(&j, "method", "random"), "random") != 0)
+            rc = sal_errf(err, "%s: a --method %s search; the regression needs the random search's candidates (--method random)",
+                          path, json_str(&j, "method", ""));
+        else if (info->space < 0) rc = sal_errf(err, "%s: unknown space '%s'", path, sp);
         else if (info->steps < 1 || info->candidates < 1) rc = sal_errf(err, "%s: steps and candidates must be >= 1", path);
     }
     json_free(&j);

@@ -1,8 +1,10 @@
-/* search.c — the random search of one seed, with its files and its resume
- * point (see search.h for the algorithm and docs/search.md for the files).
- * The algorithm itself is one short function, study_step() (sample K
- * perturbations, score them, pick one, accept it); search_seed() runs the
- * steps and writes the files and the resume point around it. */
+/* search.c — the search of one seed, with its files and its resume point
+ * (see search.h for the algorithms and docs/search.md for the files). Each
+ * method's step is one short function: study_step() (--method random: sample
+ * K perturbations, score them, pick one, accept it) and grad_step()
+ * (--method grad: one normalised gradient step, projected onto the ball);
+ * search_seed() runs the steps and writes the files and the resume point
+ * around them. */
 #include "search.h"
 
 #include <errno.h>
@@ -51,6 +53,41 @@ const char *search_accept_name(search_accept_t a) {
 }
 
 const char *search_objective_name(search_objective_t o) { return o == OBJECTIVE_MIN ? "min" : "max"; }
+
+const char *search_method_name(search_method_t m) { return m == METHOD_GRAD ? "grad" : "random"; }
+
+const char *search_score_name(saliency_objective_t s) { return s == SALIENCY_OBJ_SOFTMAX ? "softmax" : "max"; }
+
+double search_default_lr(const double *sigma, int D) {
+    double s = 0;
+    for (int d = 0; d < D; d++) s += sigma[d] * sigma[d];
+    return sqrt(s);
+}
+
+static double l2_distance(const float *a, const float *b, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        s += d * d;
+    }
+    return sqrt(s);
+}
+
+void search_project_ball(float *x, const float *x0, int D, double radius) {
+    const double dist = l2_distance(x, x0, D);
+    if (!(dist > radius)) return; /* inside (or not a number: the caller checks for finite values) */
+    /* x = x0 + (x - x0) * scale, rounded to float32; the rounding can land
+     * just outside, so the scale shrinks (by 2^-40, 2^-39, ...) until it holds */
+    double scale = radius / dist, shrink = 0x1p-40;
+    for (;;) {
+        for (int d = 0; d < D; d++) x[d] = (float)((double)x0[d] + ((double)x[d] - (double)x0[d]) * scale);
+        /* x now holds the rounded point; restate it as x0 + (x - x0) * 1 for the next try */
+        double now = l2_distance(x, x0, D);
+        if (now <= radius) return;
+        scale = (1.0 - shrink) * radius / now;
+        shrink = shrink < 0.25 ? 2 * shrink : 0.5;
+    }
+}
 
 /* splitmix64 finaliser: a well-mixed 64-bit function of its input. */
 static uint64_t mix64(uint64_t x) {
@@ -125,6 +162,21 @@ static int search_init_fields(search_ctx_t *ctx, const search_params_t *p, const
     if (gen == 0 || arena_init(&ctx->gen_arena, gen) != 0)
         return sal_errf(err, "out of memory for a generator batch of %d (%zu MB); try a smaller --batch", batch, gen >> 20);
     if (arena_init(&ctx->sal_arena, saliency_arena_bytes(sal)) != 0) return sal_errf(err, "out of memory for the saliency model");
+    if (p->method == METHOD_GRAD) {
+        if (p->candidates != 1) return sal_errf(err, "--method grad evaluates one latent per step (candidates must be 1, got %d)", p->candidates);
+        if (!(p->radius < 0 || isfinite(p->radius))) return sal_errf(err, "--radius must be a finite value >= 0 (got %g)", p->radius);
+        if (p->score == SALIENCY_OBJ_SOFTMAX && !(p->tau > 0 && isfinite(p->tau)))
+            return sal_errf(err, "--tau must be a finite value > 0 (got %g)", p->tau);
+        _Static_assert((int)SPACE_Z == (int)LATENT_Z && (int)SPACE_W == (int)LATENT_W && (int)SPACE_WPLUS == (int)LATENT_WPLUS,
+                       "search_space_t and latent_space_t name the spaces alike");
+        const latent_grad_opts_t lo = {.space = (latent_space_t)p->space, .psi = p->psi, .cutoff = p->trunc_cutoff,
+                                       .objective = p->score, .tau = (float)p->tau, .noise_mode = p->noise_mode};
+        if (latent_grad_create(&ctx->lg, net, sal, &lo, err)) return -1;
+        ctx->grad = malloc(sizeof(float) * (size_t)D);
+        if (!ctx->grad) return sal_errf(err, "out of memory");
+        ctx->lr = p->lr > 0 ? p->lr : search_default_lr(ctx->sigma, D);
+        if (!isfinite(ctx->lr)) return sal_errf(err, "--lr must be finite (got %g)", ctx->lr);
+    }
     return 0;
 }
 
@@ -137,6 +189,8 @@ int search_init(search_ctx_t *ctx, const search_params_t *p, const sg2_net_t *ne
 }
 
 void search_free(search_ctx_t *ctx) {
+    latent_grad_free(ctx->lg);
+    free(ctx->grad);
     free(ctx->sigma);
     arena_free(&ctx->gen_arena);
     arena_free(&ctx->sal_arena);
@@ -514,6 +568,13 @@ static int write_results(const search_ctx_t *ctx, const seed_run_t *r, sal_err_t
                     search_accept_name(p->accept));
             /* only when not the default, so the study's arm keeps its bytes */
             if (p->objective != OBJECTIVE_MAX) fprintf(f, "    \"objective\": \"%s\",\n", search_objective_name(p->objective));
+            if (p->method == METHOD_GRAD) { /* only for grad: the study's files keep their bytes */
+                fprintf(f, "    \"method\": \"grad\",\n    \"lr\": %.9g,\n", ctx->lr);
+                if (p->radius < 0) fprintf(f, "    \"radius\": null,\n");
+                else fprintf(f, "    \"radius\": %.9g,\n", p->radius);
+                fprintf(f, "    \"score\": \"%s\",\n", search_score_name(p->score));
+                if (p->score == SALIENCY_OBJ_SOFTMAX) fprintf(f, "    \"tau\": %.9g,\n", p->tau);
+            }
             fprintf(f, "    \"rng_seed\": %u,\n    \"fast\": %s\n  },\n", p->rng_seed, p->fast ? "true" : "false");
             fprintf(f, "  \"versions\": {\"salient\": \"%s\", \"state_format\": 1}\n}\n", SALIENT_VERSION);
             path_in(path, r, "result.json");
@@ -587,16 +648,113 @@ static int study_step(search_ctx_t *ctx, uint32_t seed, int step, const float *c
     return 0;
 }
 
-/* ---- one seed ------------------------------------------------------------- */
+/* ---- the gradient step (--method grad) ------------------------------------------ */
 
-static double l2_distance(const float *a, const float *b, int n) {
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-        double d = (double)a[i] - (double)b[i];
-        s += d * d;
-    }
-    return sqrt(s);
+/* The noise of --method grad's images: one stream per seed, the one the
+ * random search's start image uses, so both methods start from the same face
+ * and the objective is one function of the latent. */
+static void grad_noise(const search_ctx_t *ctx, uint32_t seed, rng_np_t *noise) {
+    rng_np_seed(noise, search_step_rng_seed(ctx->p.rng_seed ^ 0x6e6f6973u, seed, 0)); /* "nois" */
 }
+
+/* One white-box evaluation at latent (D): the face into rgb (R, R, 3), its
+ * max saliency and salient point (bit for bit what render_and_score gives
+ * for this image), and, if want_grad, dL/dlatent into ctx->grad. */
+static int grad_eval(search_ctx_t *ctx, const float *latent, const rng_np_t *noise, int want_grad, uint8_t *rgb,
+                     float *score, int *x, int *y, sal_err_t *err) {
+    const int R = ctx->net->cfg.img_resolution;
+    latent_grad_result_t res;
+    if (latent_grad_eval(ctx->lg, latent, noise, &res, want_grad ? ctx->grad : NULL, err)) return -1;
+    sg2_to_uint8(latent_grad_image(ctx->lg), 1, 3, R, R, rgb);
+    *score = res.sal.max_saliency;
+    *x = (int)res.sal.point_x; /* saliency_run's integer point */
+    *y = (int)res.sal.point_y;
+    ctx->t_generate += res.t_forward;
+    ctx->t_saliency += res.t_saliency;
+    ctx->t_backward += res.t_backward;
+    ctx->images++;
+    return 0;
+}
+
+/* One step of --method grad (search.h), from the current latent cur (D),
+ * with g = dL/dcur already in ctx->grad (left by the evaluation of cur):
+ *   1. move: next = cur + lr * g / ||g||_2 (minus with --objective min);
+ *      next = cur when g = 0 (*zero_grad = 1): nothing to follow
+ *   2. project: with --radius R, onto the ball ||next - start||_2 <= R
+ *   3. score next (its face into cur_rgb, its max saliency into *cur_score
+ *      and c->score[0], its point into c->xs[0], c->ys[0]) and, when another
+ *      step follows (want_grad), leave dL/dnext in ctx->grad
+ * c->cand[0] = next, the step's one "candidate" for log.csv. */
+static int grad_step(search_ctx_t *ctx, const rng_np_t *noise, int want_grad, const float *start, const float *cur,
+                     float *next, uint8_t *cur_rgb, double *cur_score, const step_bufs_t *c, int *zero_grad, sal_err_t *err) {
+    const search_params_t *p = &ctx->p;
+    const int D = ctx->latent_dim;
+    const float *g = ctx->grad;
+
+    /* 1. move */
+    double norm = 0;
+    for (int d = 0; d < D; d++) norm += (double)g[d] * g[d];
+    norm = sqrt(norm);
+    if (!isfinite(norm)) return sal_errf(err, "the gradient of the objective is not finite");
+    *zero_grad = norm == 0;
+    if (*zero_grad) {
+        memcpy(next, cur, sizeof(float) * (size_t)D);
+    } else {
+        const double step = (p->objective == OBJECTIVE_MIN ? -ctx->lr : ctx->lr) / norm;
+        for (int d = 0; d < D; d++) next[d] = (float)((double)cur[d] + step * g[d]);
+    }
+
+    /* 2. project */
+    if (p->radius >= 0) search_project_ball(next, start, D, p->radius);
+
+    /* 3. score */
+    memcpy(c->cand, next, sizeof(float) * (size_t)D);
+    if (grad_eval(ctx, next, noise, want_grad, cur_rgb, &c->score[0], &c->xs[0], &c->ys[0], err)) return -1;
+    *cur_score = c->score[0];
+    return 0;
+}
+
+int search_measure_grad_cost(search_ctx_t *ctx, uint32_t seed, double *cost, double *t_forward, double *t_forward_backward,
+                             sal_err_t *err) {
+    if (!ctx->lg) return sal_errf(err, "search_measure_grad_cost: not a --method grad context");
+    const int D = ctx->latent_dim, R = ctx->net->cfg.img_resolution;
+    enum { RUNS = 4 }; /* a warm-up, then 3 timed */
+    float *lat = malloc(sizeof(float) * (size_t)D), score;
+    uint8_t *rgb = malloc((size_t)3 * R * R);
+    int rc = (!lat || !rgb) ? sal_errf(err, "out of memory") : 0, x, y;
+    double fwd[RUNS], fb[RUNS];
+    rng_np_t noise;
+    grad_noise(ctx, seed, &noise);
+    /* the measurement is not part of the run's statistics */
+    const double tg = ctx->t_generate, ts = ctx->t_saliency, tb = ctx->t_backward;
+    const long images = ctx->images;
+    if (rc == 0) rc = start_latent(ctx, seed, lat, err);
+    for (int i = 0; rc == 0 && i < RUNS; i++) {
+        double t0 = sal_now();
+        rc = render_and_score(ctx, lat, 1, seed, 0, rgb, &score, &x, &y, err);
+        double t1 = sal_now();
+        if (rc == 0) rc = latent_grad_eval(ctx->lg, lat, &noise, &(latent_grad_result_t){0}, ctx->grad, err);
+        fwd[i] = t1 - t0;
+        fb[i] = sal_now() - t1;
+    }
+    ctx->t_generate = tg, ctx->t_saliency = ts, ctx->t_backward = tb, ctx->images = images;
+    free(lat);
+    free(rgb);
+    if (rc) return rc;
+    /* median of the 3 timed runs (1..3) */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 1; i + 1 < RUNS; i++) {
+            if (fwd[i] > fwd[i + 1]) { double t = fwd[i]; fwd[i] = fwd[i + 1]; fwd[i + 1] = t; }
+            if (fb[i] > fb[i + 1]) { double t = fb[i]; fb[i] = fb[i + 1]; fb[i + 1] = t; }
+        }
+    if (!(fwd[2] > 0)) return sal_errf(err, "cannot time one forward pass (the clock did not move)");
+    *cost = fb[2] / fwd[2];
+    if (t_forward) *t_forward = fwd[2];
+    if (t_forward_backward) *t_forward_backward = fb[2];
+    return 0;
+}
+
+/* ---- one seed ------------------------------------------------------------- */
 
 int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, search_progress_fn progress, void *user,
                 sal_err_t *err) {
@@ -637,6 +795,9 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, searc
         goto done;
     }
     double cur_score;
+    const int grad = p->method == METHOD_GRAD;
+    rng_np_t noise; /* --method grad: the seed's noise stream */
+    if (grad) grad_noise(ctx, seed, &noise);
     if (have_state) {
         if ((rc = load_state(ctx, &r, err))) goto done;
         if (have_result && r.steps_done == p->steps) { /* finished: skip */
@@ -660,10 +821,24 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, searc
         current_scores(&r, p->objective, cur, &best_step);
         cur_score = cur[r.steps_done];
         free(cur);
+        if (grad && r.steps_done < p->steps) {
+            /* the gradient at the saved latent (float32 exact in latents.npy), and a
+             * check that this run scores it as the folder did */
+            if ((rc = grad_eval(ctx, r.latents + (size_t)r.steps_done * D, &noise, 1, rgb, score, xs, ys, err))) goto done;
+            if ((double)score[0] != cur_score) {
+                rc = sal_errf(err, "%s: step %d scores %.9g now, %.9g in the folder (made by another version or with other options?); "
+                              "delete %s to search seed %u again", r.dir, r.steps_done, (double)score[0], cur_score, r.dir, seed);
+                goto done;
+            }
+        }
     } else {
         if ((rc = sal_mkdir_p(r.dir, err))) goto done;
         if ((rc = start_latent(ctx, seed, r.latents, err))) goto done;
-        if ((rc = render_and_score(ctx, r.latents, 1, seed, 0, cur_rgb, score, xs, ys, err))) goto done;
+        if (grad) /* the face, its score and (if a step follows) the gradient, in one pass */
+            rc = grad_eval(ctx, r.latents, &noise, p->steps > 0, cur_rgb, score, xs, ys, err);
+        else
+            rc = render_and_score(ctx, r.latents, 1, seed, 0, cur_rgb, score, xs, ys, err);
+        if (rc) goto done;
         cur_score = score[0];
         double t0 = sal_now();
         log_row_t row = {0, 0, score[0], xs[0], ys[0], 1, 0.0};
@@ -679,8 +854,11 @@ int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, searc
     for (int step = r.steps_done + 1; step <= p->steps; step++) {
         const float *cur = r.latents + (size_t)(step - 1) * D;
         float *next = r.latents + (size_t)step * D;
-        int chosen;
-        if ((rc = study_step(ctx, seed, step, cur, next, cur_rgb, &cur_score, &c, &chosen, err))) goto done;
+        int chosen = 0, zero_grad = 0;
+        if (grad) rc = grad_step(ctx, &noise, step < p->steps, start, cur, next, cur_rgb, &cur_score, &c, &zero_grad, err);
+        else rc = study_step(ctx, seed, step, cur, next, cur_rgb, &cur_score, &c, &chosen, err);
+        if (rc) goto done;
+        ctx->zero_grad_steps += zero_grad;
         double t0 = sal_now();
         for (int k = 0; k < K; k++) {
             log_row_t row = {step, k, score[k], xs[k], ys[k], k == chosen, l2_distance(cand + (size_t)k * D, start, D)};

@@ -18,6 +18,18 @@
  * rows); truncation (psi, cutoff) is applied when an image is made, so every
  * space sees the same faces at sigma = 0.
  *
+ * --method grad (search_params_t.method) replaces the K candidates by one
+ * step of normalised gradient ascent on the saliency objective L (--score
+ * max | softmax; descent with --objective min), through nets/latent_grad.h:
+ *
+ *     g = dL/dx at x_{t-1}
+ *     x_t = x_{t-1} + lr * g / ||g||_2          (x_t = x_{t-1} when g = 0)
+ *     with --radius R: x_t = x0 + (x_t - x0) * min(1, R / ||x_t - x0||_2),
+ *                      shrunk until the float32 latent holds ||x_t - x0|| <= R
+ *
+ * and scores x_t by its max saliency, as the random search does. The
+ * default lr moves as far as one random step: lr = sqrt(sum_d sigma_d^2).
+ *
  * Files per seed (DIR/seedNNNN/): stepNN.png, latents.npy, log.csv,
  * state.json (resume point, written last and atomically after each step),
  * strip.png, plot.png, result.json; DIR/seedNNNN.lock while a process works
@@ -27,7 +39,9 @@
 #define SALIENT_SEARCH_H
 
 #include "common.h"
+#include "latent_grad.h"
 #include "saliency.h"
+#include "saliency_grad.h"
 #include "stylegan2.h"
 
 typedef enum search_space { SPACE_Z = 0, SPACE_W = 1, SPACE_WPLUS = 2 } search_space_t;
@@ -35,6 +49,9 @@ typedef enum search_accept { ACCEPT_BEST = 0, ACCEPT_IMPROVE = 1, ACCEPT_RANDOM 
 /* What "best" means: the most salient candidate (the study) or the least (the
  * mirror arm). */
 typedef enum search_objective { OBJECTIVE_MAX = 0, OBJECTIVE_MIN = 1 } search_objective_t;
+
+/* How a step moves: the study's K random candidates, or one gradient step. */
+typedef enum search_method { METHOD_RANDOM = 0, METHOD_GRAD = 1 } search_method_t;
 
 typedef struct search_params {
     const char *network;        /* paths, as given (recorded in result.json) */
@@ -54,6 +71,12 @@ typedef struct search_params {
     int batch;                  /* generator batch size (memory bound) */
     int fast;                   /* Winograd 3x3 convs (not bit-exact; recorded) */
     int resume;
+    /* --method grad only (search_init ignores them for random) */
+    search_method_t method;
+    double lr;                  /* step length; <= 0: the default rule sqrt(sum_d sigma_d^2) */
+    double radius;              /* ball around the start latent; < 0: none */
+    saliency_objective_t score; /* what the gradient follows: max or softmax */
+    double tau;                 /* softmax temperature */
 } search_params_t;
 
 /* Everything loaded once and shared by all seeds. */
@@ -65,9 +88,15 @@ typedef struct search_ctx {
     double *sigma;              /* (D) */
     arena_t gen_arena;          /* scratch of one generator batch */
     arena_t sal_arena;          /* scratch of one saliency run */
+    /* --method grad: the white-box chain (made once), dL/dlatent (D) */
+    latent_grad_t *lg;
+    float *grad;
+    double lr;                  /* the step length in use (p.lr or the default rule) */
+    double grad_cost;           /* forward-equivalents of one forward+backward (run.json) */
     /* statistics for "where the time goes" */
-    double t_generate, t_saliency, t_write;
+    double t_generate, t_saliency, t_backward, t_write;
     long images;
+    long zero_grad_steps;       /* grad steps that stayed because dL/dx was 0 */
 } search_ctx_t;
 
 /* Progress callback: called after each step of a seed. */
@@ -96,10 +125,31 @@ enum { SEARCH_SEED_WAIT = 1, SEARCH_SEED_CONTINUE = 2 };
 int search_seed(search_ctx_t *ctx, uint32_t seed, int flags, int *skipped, search_progress_fn progress,
                 void *user, sal_err_t *err);
 
+/* The default --lr of --method grad: sqrt(sum_d sigma_d^2) = E||delta||_2
+ * to leading order, the length of one random-search step at this sigma
+ * (sigma * sqrt(D) for an isotropic sigma). */
+double search_default_lr(const double *sigma, int D);
+
+/* Projects x (D, float32) onto the ball ||x - x0||_2 <= radius (radius >= 0):
+ * x = x0 + (x - x0) * radius / ||x - x0|| when outside, then shrinks the
+ * factor until the rounded float32 x holds the bound exactly (the distance
+ * computed in double from the float32 values, as log.csv's distance). */
+void search_project_ball(float *x, const float *x0, int D, double radius);
+
+/* grad_cost for run.json: the median time of one forward+backward of the
+ * chain (latent_grad_eval with the gradient) over the median time of one
+ * forward (generator + saliency, as the random search scores a candidate),
+ * 3 timed runs each after a warm-up, at the start latent of `seed`.
+ * t_forward, t_forward_backward (may be NULL) receive the two medians (s). */
+int search_measure_grad_cost(search_ctx_t *ctx, uint32_t seed, double *cost, double *t_forward, double *t_forward_backward,
+                             sal_err_t *err);
+
 /* Name of a space / accept rule as used on the command line. */
 const char *search_space_name(search_space_t s);
 const char *search_accept_name(search_accept_t a);
 const char *search_objective_name(search_objective_t o);
+const char *search_method_name(search_method_t m);
+const char *search_score_name(saliency_objective_t s);
 
 /* The seed of the numpy-style generator for the perturbations of one step:
  * a fixed mix of (rng_seed, seed, step), so that each seed's run is the same

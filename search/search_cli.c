@@ -4,6 +4,7 @@
  * closing "where the time went" line. */
 #include "search_cli.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,8 @@ static const char USAGE[] =
     "model finds more salient. For each seed: generate the face (seed -> z exactly as\n"
     "NVIDIA's generate.py), score its maximum saliency, then at each step draw K\n"
     "perturbations delta ~ N(0, diag(sigma^2)), generate and score the K candidates\n"
-    "as one batch, and move to the best one.\n"
+    "as one batch, and move to the best one. --method grad follows the exact gradient\n"
+    "instead: one step of normalised gradient ascent per step (docs/search.md).\n"
     "\n"
     "  --network NET         generator: salient blob or NVIDIA pickle (required)\n"
     "  --saliency MODEL      saliency model: fastgaze.vxm or its blob (required)\n"
@@ -43,6 +45,19 @@ static const char USAGE[] =
     "  --objective max|min   max: best = most salient (the study); min: least salient,\n"
     "                        the mirror arm (default max; not with --accept random)\n"
     "  --rng-seed N          seed of the perturbations (default 0)\n"
+    "  --budget F            forward-equivalents per seed, instead of --steps: steps =\n"
+    "                        floor((F-1)/K) (random) or floor((F-1)/C) (grad)\n"
+    "  --method random|grad  random: K random candidates per step, the study (default);\n"
+    "                        grad: x += lr * g/||g||, g = dL/dx (descent with\n"
+    "                        --objective min); the logged score is the max saliency\n"
+    "  --lr L                grad: step length (default sqrt(sum_d sigma_d^2), as far\n"
+    "                        as one random step at --sigma/--sigma-file: sigma*sqrt(D))\n"
+    "  --radius R            grad: keep ||x - x0||_2 <= R (projection after each step)\n"
+    "  --score max|softmax   grad: the L it follows: the max saliency (default) or\n"
+    "                        its smooth maximum tau*log(sum exp(M/tau))\n"
+    "  --tau T               grad: softmax temperature (default 0.1)\n"
+    "  --grad-cost C         grad: forward-equivalents C of one forward+backward,\n"
+    "                        for run.json and --budget (default: measured at start)\n"
     "  --outdir DIR          output folder (default runs)\n"
     "  --resume              continue an interrupted run; finished seeds are skipped\n"
     "  --batch N             images per generator pass (default 8; bounds memory)\n"
@@ -80,8 +95,16 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
     p->accept = ACCEPT_BEST;
     p->objective = OBJECTIVE_MAX;
     p->batch = 8;
+    p->method = METHOD_RANDOM;
+    p->lr = -1;
+    p->radius = -1;
+    p->score = SALIENCY_OBJ_MAX;
+    p->tau = 0.1;
     const char *seeds_arg = NULL, *shard_arg = NULL;
     int sigma_given = 0;
+    /* options given explicitly, for the method checks (the first one seen names the error) */
+    const char *random_only = NULL, *grad_only = NULL;
+    int steps_given = 0, tau_given = 0, lr_given = 0;
     sal_err_t err = {{0}};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL, *a = argv[i];
@@ -93,13 +116,16 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
         }
         if (!strcmp(a, "--resume")) { p->resume = 1; continue; }
         if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) { cli->quiet = 1; continue; }
-        if (!strcmp(a, "--fast")) { p->fast = 1; continue; }
+        if (!strcmp(a, "--fast")) { p->fast = 1; if (!random_only) random_only = "--fast"; continue; }
 #define OPT(name) ((m = cli_value(argc, argv, &i, name, &v, &err)) != 0)
         if (OPT("--network")) { if (m > 0) p->network = v; }
         else if (OPT("--saliency")) { if (m > 0) p->saliency = v; }
         else if (OPT("--seeds")) { if (m > 0) seeds_arg = v; }
-        else if (OPT("--steps")) { if (m > 0) m = cli_int("--steps", v, 0, 99, &p->steps, &err) ? -1 : 1; }
-        else if (OPT("--candidates")) { if (m > 0) m = cli_int("--candidates", v, 1, 4096, &p->candidates, &err) ? -1 : 1; }
+        else if (OPT("--steps")) { if (m > 0) { m = cli_int("--steps", v, 0, 99, &p->steps, &err) ? -1 : 1; steps_given = 1; } }
+        else if (OPT("--candidates")) {
+            if (m > 0) m = cli_int("--candidates", v, 1, 4096, &p->candidates, &err) ? -1 : 1;
+            if (!random_only) random_only = "--candidates";
+        }
         else if (OPT("--sigma-file")) { if (m > 0) p->sigma_file = v; }
         else if (OPT("--sigma")) { if (m > 0) { m = cli_double("--sigma", v, 0, 1e6, &p->sigma, &err) ? -1 : 1; sigma_given = 1; } }
         else if (OPT("--space")) {
@@ -118,6 +144,7 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
                 if (cli_noise_mode(v, &p->noise_mode, &err) < 0) m = -1;
             }
         } else if (OPT("--accept")) {
+            if (!random_only) random_only = "--accept";
             if (m > 0) {
                 if (!strcmp(v, "best")) p->accept = ACCEPT_BEST;
                 else if (!strcmp(v, "improve")) p->accept = ACCEPT_IMPROVE;
@@ -133,7 +160,39 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
         } else if (OPT("--rng-seed")) {
             if (m > 0) { m = cli_double("--rng-seed", v, 0, 4294967295.0, &d, &err) ? -1 : 1; p->rng_seed = (uint32_t)d; }
         } else if (OPT("--outdir")) { if (m > 0) p->outdir = v; }
-        else if (OPT("--batch")) { if (m > 0) m = cli_int("--batch", v, 1, 1024, &p->batch, &err) ? -1 : 1; }
+        else if (OPT("--batch")) {
+            if (m > 0) m = cli_int("--batch", v, 1, 1024, &p->batch, &err) ? -1 : 1;
+            if (!random_only) random_only = "--batch";
+        }
+        else if (OPT("--budget")) { if (m > 0) m = cli_double("--budget", v, 1, 1e9, &cli->budget, &err) ? -1 : 1; }
+        else if (OPT("--method")) {
+            if (m > 0) {
+                if (!strcmp(v, "random")) p->method = METHOD_RANDOM;
+                else if (!strcmp(v, "grad")) p->method = METHOD_GRAD;
+                else m = sal_errf(&err, "--method: expected random or grad, got '%s'", v);
+            }
+        } else if (OPT("--lr")) {
+            if (m > 0) m = cli_double("--lr", v, 1e-30, 1e6, &p->lr, &err) ? -1 : 1;
+            if (!grad_only) grad_only = "--lr";
+            lr_given = 1;
+        } else if (OPT("--radius")) {
+            if (m > 0) m = cli_double("--radius", v, 0, 1e6, &p->radius, &err) ? -1 : 1;
+            if (!grad_only) grad_only = "--radius";
+        } else if (OPT("--score")) {
+            if (m > 0) {
+                if (!strcmp(v, "max")) p->score = SALIENCY_OBJ_MAX;
+                else if (!strcmp(v, "softmax")) p->score = SALIENCY_OBJ_SOFTMAX;
+                else m = sal_errf(&err, "--score: expected max or softmax, got '%s'", v);
+            }
+            if (!grad_only) grad_only = "--score";
+        } else if (OPT("--tau")) {
+            if (m > 0) m = cli_double("--tau", v, 1e-6, 1e6, &p->tau, &err) ? -1 : 1;
+            if (!grad_only) grad_only = "--tau";
+            tau_given = 1;
+        } else if (OPT("--grad-cost")) {
+            if (m > 0) m = cli_double("--grad-cost", v, 1e-3, 1e6, &cli->grad_cost, &err) ? -1 : 1;
+            if (!grad_only) grad_only = "--grad-cost";
+        }
         else if (OPT("--threads")) { if (m > 0) m = cli_threads(v, &cli->threads, &err) ? -1 : 1; }
         else if (allow_shard && OPT("--shard")) { if (m > 0) shard_arg = v; }
         else {
@@ -148,6 +207,23 @@ int search_cli_parse(int argc, char **argv, const char *prog, int allow_shard, s
     if (sigma_given && p->sigma_file) return usage_error(cli, "give either --sigma or --sigma-file, not both");
     if (p->accept == ACCEPT_RANDOM && p->objective != OBJECTIVE_MAX)
         return usage_error(cli, "--accept random selects nothing, so --objective min has no meaning with it; run the random arm once");
+    if (steps_given && cli->budget > 0) return usage_error(cli, "give either --steps or --budget, not both");
+    char msg[300];
+    if (p->method == METHOD_RANDOM && grad_only) {
+        snprintf(msg, sizeof msg, "%s applies to --method grad only", grad_only);
+        return usage_error(cli, msg);
+    }
+    if (p->method == METHOD_GRAD) {
+        if (random_only) {
+            snprintf(msg, sizeof msg, "%s applies to --method random only (grad makes one exact step per step from one image)",
+                     random_only);
+            return usage_error(cli, msg);
+        }
+        if (lr_given && (sigma_given || p->sigma_file))
+            return usage_error(cli, "--sigma / --sigma-file only set the default --lr of --method grad; give either them or --lr");
+        if (tau_given && p->score != SALIENCY_OBJ_SOFTMAX) return usage_error(cli, "--tau applies to --score softmax only");
+        p->candidates = 1; /* one latent per step */
+    }
     if (seedlist_parse(seeds_arg, &cli->seeds, &err)) return usage_error(cli, err.msg);
     int shard_i = 0, shard_n = 1, from_slurm = 0;
     if (allow_shard && seedlist_resolve_shard(shard_arg, &shard_i, &shard_n, &from_slurm, &err)) {
@@ -170,6 +246,8 @@ static const char *noise_mode_name(int m) {
 /* A value of run.json (option `key`) as the user gives it, for messages. */
 static void format_value(const char *key, const json_t *v, char *buf, size_t len) {
     if (!v && !strcmp(key, "objective")) snprintf(buf, len, "max"); /* written only when not the default */
+    else if (!v && !strcmp(key, "method")) snprintf(buf, len, "random");
+    else if (v && v->type == JSON_NULL && !strcmp(key, "radius")) snprintf(buf, len, "(none)");
     else if (!v) snprintf(buf, len, "(missing)");
     else if (v->type == JSON_STRING) snprintf(buf, len, "%s", !strcmp(key, "sigma_file") && !v->str[0] ? "(none)" : v->str);
     else if (v->type != JSON_NUMBER) snprintf(buf, len, "(not a value)");
@@ -211,7 +289,8 @@ static void describe_differences(const json_t *now, const json_t *was, char *dif
  * extended (not seeds, threads or shards: those may differ between calls).
  * Its bytes are kept as they always were; a mismatch names each option that
  * differs: "steps: folder 2, now 3". */
-static int check_run_file(const search_params_t *p, sal_err_t *err) {
+static int check_run_file(const search_ctx_t *ctx, sal_err_t *err) {
+    const search_params_t *p = &ctx->p;
     char path[4200], *text = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
@@ -224,6 +303,14 @@ static int check_run_file(const search_params_t *p, sal_err_t *err) {
     /* a key added after the first release is written only when it is not the
      * default, so folders made before it was added still match (and resume) */
     if (p->objective != OBJECTIVE_MAX) fprintf(f, ", \"objective\": \"%s\"", search_objective_name(p->objective));
+    if (p->method == METHOD_GRAD) {
+        fprintf(f, ", \"method\": \"grad\", \"lr\": %.17g, \"radius\": ", ctx->lr);
+        if (p->radius < 0) fprintf(f, "null");
+        else fprintf(f, "%.17g", p->radius);
+        fprintf(f, ", \"score\": \"%s\"", search_score_name(p->score));
+        if (p->score == SALIENCY_OBJ_SOFTMAX) fprintf(f, ", \"tau\": %.17g", p->tau);
+        fprintf(f, ", \"grad_cost\": %.17g", ctx->grad_cost);
+    }
     fprintf(f, ", \"rng_seed\": %u, \"fast\": %d}\n", p->rng_seed, p->fast);
     fclose(f);
     snprintf(path, sizeof path, "%s/run.json", p->outdir);
@@ -256,6 +343,59 @@ static int check_run_file(const search_params_t *p, sal_err_t *err) {
     return rc;
 }
 
+/* grad_cost of a --method grad session: the folder's (run.json of an
+ * earlier grad run: a resume keeps it, and ranks or processes joining a run
+ * use the value it started with), else --grad-cost, else measured now. */
+static int settle_grad_cost(search_session_t *s, sal_err_t *err) {
+    const search_cli_t *cli = s->cli;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/run.json", cli->p.outdir);
+    struct stat st;
+    json_t run;
+    sal_err_t ignore;
+    if (stat(path, &st) == 0 && json_load(path, &run, &ignore) == 0) {
+        const json_t *c = json_get(&run, "grad_cost");
+        const int grad_run = !strcmp(json_str(&run, "method", "random"), "grad");
+        const double folder = c && c->type == JSON_NUMBER ? c->num : 0;
+        json_free(&run);
+        if (grad_run && folder > 0 && isfinite(folder)) {
+            s->ctx.grad_cost = folder;
+            if (!cli->quiet) fprintf(stderr, "%s: grad cost %.4g forward-equivalents (from %s)\n", cli->prog, folder, path);
+            return 0;
+        }
+    }
+    if (cli->grad_cost > 0) {
+        s->ctx.grad_cost = cli->grad_cost;
+        return 0;
+    }
+    double cost, t_fwd, t_fb, rounded;
+    if (search_measure_grad_cost(&s->ctx, cli->seeds.n > 0 ? cli->seeds.seeds[0] : 0, &cost, &t_fwd, &t_fb, err)) return -1;
+    /* 4 significant digits: run.json shows what --budget used */
+    char text[32];
+    snprintf(text, sizeof text, "%.4g", cost);
+    rounded = strtod(text, NULL);
+    s->ctx.grad_cost = rounded > 0 ? rounded : 1e-3;
+    if (!cli->quiet)
+        fprintf(stderr, "%s: grad cost %.4g forward-equivalents (forward+backward %.3fs / forward %.3fs, medians of 3; noisy "
+                "on a busy machine; --grad-cost C fixes it)\n", cli->prog, s->ctx.grad_cost, t_fb, t_fwd);
+    return 0;
+}
+
+/* --budget F: the steps that fit into F forward-equivalents per seed, the
+ * start image costing 1 and each step K (random) or grad_cost (grad). */
+static int apply_budget(search_session_t *s, sal_err_t *err) {
+    search_params_t *p = &s->ctx.p;
+    const double per_step = p->method == METHOD_GRAD ? s->ctx.grad_cost : (double)p->candidates;
+    const double steps = floor((s->cli->budget - 1) / per_step);
+    if (steps > 99)
+        return sal_errf(err, "--budget %g makes %.0f steps of cost %g; at most 99 steps are allowed", s->cli->budget, steps, per_step);
+    p->steps = (int)steps;
+    if (!s->cli->quiet)
+        fprintf(stderr, "%s: --budget %g: %d steps of cost %g (1 + %d x %g = %g forward-equivalents per seed)\n", s->cli->prog,
+                s->cli->budget, p->steps, per_step, p->steps, per_step, 1 + p->steps * per_step);
+    return 0;
+}
+
 int search_session_open(search_session_t *s, const search_cli_t *cli, int check_run, sal_err_t *err) {
     memset(s, 0, sizeof *s);
     s->cli = cli;
@@ -272,9 +412,12 @@ int search_session_open(search_session_t *s, const search_cli_t *cli, int check_
     if (p->fast && (sg2_enable_fast(s->net, err) || fg_enable_fast(&s->sal.net, err))) return -1;
     if (search_init(&s->ctx, p, s->net, &s->sal, err)) return -1;
     s->ctx_ok = 1;
+    if (p->method == METHOD_GRAD && settle_grad_cost(s, err)) return -1;
+    if (cli->budget > 0 && apply_budget(s, err)) return -1;
+    p = &s->ctx.p; /* the options in force (the steps of --budget) */
     if (sal_mkdir_p(p->outdir, err)) return -1;
     if (access(p->outdir, W_OK) != 0) return sal_errf(err, "%s: output folder is not writable", p->outdir);
-    if (check_run && check_run_file(p, err)) return -1;
+    if (check_run && check_run_file(&s->ctx, err)) return -1;
     /* which seed folders are there before this process touches any */
     s->existed = calloc((size_t)(cli->seeds.n > 0 ? cli->seeds.n : 1), 1);
     if (!s->existed) return sal_errf(err, "out of memory");
@@ -287,10 +430,18 @@ int search_session_open(search_session_t *s, const search_cli_t *cli, int check_
     s->t_load = sal_now() - s->t_open;
     s->t_start = sal_now();
     s->images_total = (long)cli->seeds.n * (1 + (long)p->steps * p->candidates);
-    if (!cli->quiet)
+    if (!cli->quiet && p->method == METHOD_GRAD) {
+        char radius[40] = "none";
+        if (p->radius >= 0) snprintf(radius, sizeof radius, "%.6g", p->radius);
+        fprintf(stderr, "%s: %d seed%s, %d gradient steps (lr %.6g, radius %s, score %s), %dx%d images, %d thread%s (%s)\n",
+                cli->prog, cli->seeds.n, cli->seeds.n == 1 ? "" : "s", p->steps, s->ctx.lr, radius, search_score_name(p->score),
+                s->net->cfg.img_resolution, s->net->cfg.img_resolution, threads_get(), threads_get() == 1 ? "" : "s",
+                isa_name(cpu_isa()));
+    } else if (!cli->quiet) {
         fprintf(stderr, "%s: %d seed%s, %d steps x %d candidates, %dx%d images, %d thread%s (%s)\n", cli->prog, cli->seeds.n,
                 cli->seeds.n == 1 ? "" : "s", p->steps, p->candidates, s->net->cfg.img_resolution, s->net->cfg.img_resolution,
                 threads_get(), threads_get() == 1 ? "" : "s", isa_name(cpu_isa()));
+    }
     return 0;
 }
 
@@ -311,6 +462,11 @@ static void on_progress(void *user, uint32_t seed, int step, int steps, float be
     progress_arg_t *pa = user;
     search_session_t *s = pa->s;
     if (s->cli->quiet) return;
+    if (ctx->zero_grad_steps > s->zero_grad_told) { /* grad_step stayed: say so once per step */
+        s->zero_grad_told = ctx->zero_grad_steps;
+        fprintf(stderr, "%s%s: seed %u step %d: the gradient is zero; the latent stays where it is\n", s->tty ? "\n" : "",
+                s->cli->prog, seed, step);
+    }
     double el = sal_now() - s->t_start, rate = el > 0 ? (double)ctx->images / el : 0;
     long per_seed = 1 + (long)ctx->p.steps * ctx->p.candidates;
     long left = (long)(pa->total - pa->index - 1) * per_seed + (long)(steps - step) * ctx->p.candidates;
@@ -361,9 +517,12 @@ void search_session_print_summary(const search_session_t *s, const char *label) 
                 s->seeds_skipped == 1 ? " was" : "s were");
         return;
     }
-    double total = sal_now() - s->t_open, work = c->t_generate + c->t_saliency;
-    fprintf(stderr, "%s %.1fs: load %.1fs, generator %.1fs, saliency %.1fs, files+figures %.1fs; %ld images (%.2f img/s)\n",
-            label, total, s->t_load, c->t_generate, c->t_saliency, c->t_write, c->images, work > 0 ? c->images / work : 0.0);
+    double total = sal_now() - s->t_open, work = c->t_generate + c->t_saliency + c->t_backward;
+    char backward[64] = "";
+    if (c->p.method == METHOD_GRAD) snprintf(backward, sizeof backward, " (+backward), generator backward %.1fs", c->t_backward);
+    fprintf(stderr, "%s %.1fs: load %.1fs, generator %.1fs, saliency %.1fs%s, files+figures %.1fs; %ld images (%.2f img/s)\n",
+            label, total, s->t_load, c->t_generate, c->t_saliency, backward, c->t_write, c->images,
+            work > 0 ? c->images / work : 0.0);
 }
 
 /* SIGINT / SIGTERM: say how to continue, then die of the signal as usual

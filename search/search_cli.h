@@ -13,6 +13,8 @@ typedef struct search_cli {
     seedlist_t seeds;          /* this process's seeds (after --shard) */
     int threads;
     int quiet;
+    double budget;             /* --budget F (forward-equivalents per seed), 0: none; sets the steps */
+    double grad_cost;          /* --grad-cost C for --method grad, 0: measure it */
 } search_cli_t;
 
 /* Parses the options. Returns 0 to go on, 1 if --help was printed (exit 0),
@@ -31,6 +33,7 @@ typedef struct search_session {
     search_ctx_t ctx;
     double t_open, t_load, t_start;
     long images_total;
+    long zero_grad_told;       /* ctx.zero_grad_steps already reported */
     int seed_index;
     int seeds_skipped;         /* seeds found finished (--resume) */
     unsigned char *existed;    /* (seeds.n) 1 if the seed's folder was there at the start */
@@ -39,7 +42,10 @@ typedef struct search_session {
 
 /* Creates the output folder (it must be writable), loads both models, checks
  * them against each other and the options, and (if check_run_file) records
- * or checks DIR/run.json so a resumed run cannot mix options. */
+ * or checks DIR/run.json so a resumed run cannot mix options. For --method
+ * grad it settles grad_cost first: the folder's run.json value when it has
+ * one (a resume keeps it), else --grad-cost, else measured (and printed);
+ * then --budget sets the steps. s->ctx.p holds the options in force. */
 int search_session_open(search_session_t *s, const search_cli_t *cli, int check_run_file, sal_err_t *err);
 /* Runs one seed; index (the position in cli->seeds) and total feed the
  * progress line; flags and the SEARCH_SEED_BUSY return as search_seed's. A

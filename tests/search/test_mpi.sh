@@ -61,6 +61,19 @@ check '[ $? -eq 0 ]' "resume after the crash failed: $(tail -5 "$T/resume.out")"
 rm -f "$T"/kill/seed*/*.tmp.* "$T"/kill/*.tmp.*
 check "diff -r '$T/single' '$T/kill' >/dev/null" "crashed + resumed run differs from one process"
 
+# --method grad passes through: the same files as one process; the steps of
+# --budget come from the grad cost rank 0 measured and wrote into run.json,
+# which the other ranks read (so every seed gets the same steps).
+G="--network $T/tiny.blob --saliency $VXM --seeds 0-2 --method grad --radius 0.5 --threads 1 -q"
+$MPIRUN -np 2 $BIN/salient-mpi $G --budget 4 --outdir "$T/gm" >"$T/gm.out" 2>&1
+check '[ $? -eq 0 ]' "salient-mpi --method grad failed: $(tail -5 "$T/gm.out")"
+gsteps=$(sed -n 's/^{"steps": \([0-9]*\),.*/\1/p' "$T/gm/run.json")
+check "grep -q '\"method\": \"grad\"' '$T/gm/run.json' && [ -n '$gsteps' ] && [ \$(ls '$T'/gm/seed000[0-2]/step0$gsteps.png | wc -l) -eq 3 ] && [ -z \"\$(ls '$T'/gm/seed*/step0$((gsteps + 1)).png 2>/dev/null)\" ]" \
+    "salient-mpi --method grad --budget: seeds with other steps than run.json's $gsteps"
+gc=$(sed -n 's/.*"grad_cost": \([0-9.e+-]*\),.*/\1/p' "$T/gm/run.json")
+$BIN/salient search $G --budget 4 --grad-cost "$gc" --outdir "$T/gs" 2>"$T/gs.err"
+check "[ \$? -eq 0 ] && diff -r '$T/gm' '$T/gs' >/dev/null" "salient-mpi --method grad differs from one process: $(diff -rq "$T/gm" "$T/gs" | head -3) $(cat "$T/gs.err")"
+
 # Bad options: rank 0 alone reports, one line, nonzero exit.
 $MPIRUN -np 2 $BIN/salient-mpi --seeds 0 >"$T/bad.out" 2>&1
 rc=$?

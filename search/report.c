@@ -228,6 +228,7 @@ static void write_header(FILE *f, const char *outdir, const report_info_t *info,
             fputc('=', f);
             const char *k = run.keys[i];
             if (v->type == JSON_STRING) report_html_escape(f, v->str[0] ? v->str : "(none)");
+            else if (v->type == JSON_NULL) fputs("(none)", f); /* e.g. a grad run's radius */
             else if (v->type != JSON_NUMBER) fputs("?", f);
             else if (!strcmp(k, "noise_mode")) fputs(v->num == 0 ? "const" : v->num == 1 ? "none" : v->num == 2 ? "random" : "?", f);
             else if (!strcmp(k, "trunc_cutoff") && v->num < 0) fputs("(all)", f);

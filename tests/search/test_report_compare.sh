@@ -278,37 +278,41 @@ $BIN/salient report "$P" 2>/dev/null
 check "[ \$? -eq 0 ] && [ -s '$P/summary.csv' ] && [ -s '$P/index.html' ] && ! [ -e '$P/compare.csv' ]" "a folder of seed folders without run.json should get a plain report"
 check "$BIN/salient report --help | grep -q 'Comparison folder'" "report --help does not explain comparison folders"
 
-# --- end to end: a real random search on the tiny network + a synthetic grad run
+# --- end to end: a real random search and a real gradient search on the tiny network
 if need_shared fixtures/stylegan2 && need_shared data/fastgaze.vxm; then
     VXM=$SALIENT_SHARED/data/fastgaze.vxm
     TINY=$T/tiny.blob
     $BIN/weightconv "$SALIENT_SHARED/fixtures/stylegan2/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"
-    STEPS=2; K=2
-    [ -n "${SALIENT_ASAN:-}" ] && ! full && STEPS=1 && K=1
+    STEPS=2; K=2; GSTEPS=3
+    [ -n "${SALIENT_ASAN:-}" ] && ! full && STEPS=1 && K=1 && GSTEPS=2
     X=$T/e2e
-    $BIN/salient search --network "$TINY" --saliency "$VXM" --outdir "$T/run" -q --seeds 0-1 --steps $STEPS --candidates $K 2> "$T/run.err"
+    mkdir -p "$X"
+    $BIN/salient search --network "$TINY" --saliency "$VXM" --outdir "$X/study" -q --seeds 0-1 --steps $STEPS --candidates $K 2> "$T/run.err"
     check '[ $? -eq 0 ]' "search failed: $(cat "$T/run.err")"
-    mkdir -p "$X" && cp -r "$T/run" "$X/study"
-    # grad: its run.json is the study's with the gradient keys, cost 3 per step, 3 steps;
-    # its scores start where the study's do and rise by 0.01 per step
-    mkdir -p "$X/grad"
-    sed 's/, "rng_seed"/, '"$GRAD"', "grad_cost": 3, "rng_seed"/' "$X/study/run.json" > "$X/grad/run.json"
-    for s in 0 1; do
-        start=$(awk -F'[][]' '/max_saliency_per_step/ { split($2, a, ", "); print a[1] }' "$X/study/seed000$s/result.json")
-        per=$(awk -F'[][]' '/max_saliency_per_step/ { gsub(/,/, "", $2); print $2 }' "$X/study/seed000$s/result.json")
-        echo "study random $K $s $per" >> "$X/listing"
-        result "$X/grad" $s grad "$(scores "$start + 0.01*t" $s 3)" "$TINY"
-        sed -i "s|models/fastgaze.vxm|$VXM|" "$X/grad/seed000$s/result.json"
-    done
+    cp -r "$X/study" "$T/run"
+    $BIN/salient search --network "$TINY" --saliency "$VXM" --outdir "$X/grad" -q --seeds 0-1 --method grad --steps $GSTEPS \
+        --grad-cost 3 --lr 0.05 2> "$T/grad.err"
+    check '[ $? -eq 0 ]' "grad search failed: $(cat "$T/grad.err")"
     $BIN/salient report "$X" > /dev/null 2> "$X.err"
     check '[ $? -eq 0 ]' "e2e: report failed: $(cat "$X.err")"
     check "[ \$(wc -l < '$X.err') -eq 1 ]" "e2e: expected one line (no warning): $(cat "$X.err")"
+    for s in 0 1; do
+        per=$(awk -F'[][]' '/max_saliency_per_step/ { gsub(/,/, "", $2); print $2 }' "$X/study/seed000$s/result.json")
+        echo "study random $K $s $per" >> "$X/listing"
+        per=$(awk -F'[][]' '/max_saliency_per_step/ { gsub(/,/, "", $2); print $2 }' "$X/grad/seed000$s/result.json")
+        echo "grad grad 3 $s $per" >> "$X/listing"
+    done
     expect_csvs "$X"
-    check "[ \"\$(field '$X/compare.csv' 0 study total_cost)\" = $((1 + STEPS * K)) ] && [ \"\$(field '$X/compare.csv' 0 grad total_cost)\" = 10 ]" \
-          "e2e: total costs should be 1 + steps*K and 1 + 3*3"
-    final0=$(awk -F'[:,]' '/"final_max_saliency"/ { gsub(/ /, "", $2); print $2 }' "$X/study/seed0000/result.json")
-    check "[ \"\$(field '$X/compare.csv' 0 study final_max_saliency)\" = '$final0' ]" "e2e: the study's final score is not its result.json's"
-    check "grep -q 'sha256 <code class=\"hash\">' '$X/index.html' && grep -q 'href=\"study/index.html\"' '$X/index.html'" "e2e: header sha256 or run link missing"
+    check "[ \"\$(field '$X/compare.csv' 0 study total_cost)\" = $((1 + STEPS * K)) ] && [ \"\$(field '$X/compare.csv' 0 grad total_cost)\" = $((1 + 3 * GSTEPS)) ]" \
+          "e2e: total costs should be 1 + steps*K and 1 + 3*steps"
+    for r in study grad; do
+        final0=$(awk -F'[:,]' '/"final_max_saliency"/ { gsub(/ /, "", $2); print $2 }' "$X/$r/seed0000/result.json")
+        check "[ \"\$(field '$X/compare.csv' 0 $r final_max_saliency)\" = '$final0' ]" "e2e: $r's final score is not its result.json's"
+    done
+    check "[ \"\$(field '$X/compare.csv' 0 study start_max_saliency)\" = \"\$(field '$X/compare.csv' 0 grad start_max_saliency)\" ]" \
+          "e2e: the two methods do not start from the same score"
+    check "grep -q 'sha256 <code class=\"hash\">' '$X/index.html' && grep -q 'href=\"study/index.html\"' '$X/index.html' && grep -q 'href=\"grad/index.html\"' '$X/index.html'" \
+          "e2e: header sha256 or run links missing"
     check "cmp -s '$X/study/summary.csv' '$T/run/summary.csv' && cmp -s '$X/study/index.html' '$T/run/index.html'" "e2e: the study's own report changed"
 fi
 

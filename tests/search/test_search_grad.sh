@@ -78,6 +78,8 @@ for f in summary.csv index.html run.json; do check "[ -s '$T/g/$f' ]" "grad run:
 check "grep -q '\"method\": \"grad\", \"lr\": 0.050000000000000003, \"radius\": null, \"score\": \"max\", \"grad_cost\": 3,' '$T/g/run.json'" \
     "run.json lacks the grad keys: $(cat "$T/g/run.json")"
 check "grep -q '\"candidates\": 1,' '$T/g/run.json'" "run.json of grad: candidates should be 1"
+check "grep -q '<code>radius=(none)</code>' '$T/g/index.html' && grep -q '<code>method=grad</code>' '$T/g/index.html'" \
+    "index.html options line: no radius=(none) or method=grad"
 R=$T/g/seed0000/result.json
 check "grep -q '\"method\": \"grad\"' '$R' && grep -q '\"lr\": 0.05,' '$R' && grep -q '\"radius\": null' '$R' && grep -q '\"score\": \"max\"' '$R'" \
     "result.json parameters lack the grad keys"

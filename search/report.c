@@ -37,6 +37,19 @@ int report_seed_folder(const char *name, uint32_t *seed) {
     return 0;
 }
 
+void report_format_option(const char *key, const json_t *v, char *buf, size_t len) {
+    if (!v && !strcmp(key, "objective")) snprintf(buf, len, "max"); /* written only when not the default */
+    else if (!v) snprintf(buf, len, "(absent)");
+    else if (v->type == JSON_STRING) snprintf(buf, len, "%s", v->str[0] ? v->str : "(none)");
+    else if (v->type == JSON_NULL) snprintf(buf, len, "(none)"); /* e.g. a grad run's radius */
+    else if (v->type == JSON_BOOL) snprintf(buf, len, "%s", v->num ? "true" : "false");
+    else if (v->type != JSON_NUMBER) snprintf(buf, len, "?");
+    else if (!strcmp(key, "noise_mode")) snprintf(buf, len, "%s", v->num == 0 ? "const" : v->num == 1 ? "none" : v->num == 2 ? "random" : "?");
+    else if (!strcmp(key, "trunc_cutoff") && v->num < 0) snprintf(buf, len, "(all)");
+    else if (!strcmp(key, "fast")) snprintf(buf, len, "%s", v->num ? "on" : "off");
+    else snprintf(buf, len, "%.9g", v->num);
+}
+
 void report_html_escape(FILE *f, const char *s) {
     for (; *s; s++) {
         if (*s == '<') fputs("&lt;", f);
@@ -226,14 +239,9 @@ static void write_header(FILE *f, const char *outdir, const report_info_t *info,
             fprintf(f, "%s<code>", i ? " " : "");
             report_html_escape(f, run.keys[i]);
             fputc('=', f);
-            const char *k = run.keys[i];
-            if (v->type == JSON_STRING) report_html_escape(f, v->str[0] ? v->str : "(none)");
-            else if (v->type == JSON_NULL) fputs("(none)", f); /* e.g. a grad run's radius */
-            else if (v->type != JSON_NUMBER) fputs("?", f);
-            else if (!strcmp(k, "noise_mode")) fputs(v->num == 0 ? "const" : v->num == 1 ? "none" : v->num == 2 ? "random" : "?", f);
-            else if (!strcmp(k, "trunc_cutoff") && v->num < 0) fputs("(all)", f);
-            else if (!strcmp(k, "fast")) fputs(v->num ? "on" : "off", f);
-            else fprintf(f, "%.9g", v->num);
+            char value[256];
+            report_format_option(run.keys[i], v, value, sizeof value);
+            report_html_escape(f, value);
             fputs("</code>", f);
         }
         if (!json_get(&run, "objective")) fputs(" <code>objective=max</code>", f);

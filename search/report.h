@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "json.h"
 
 /* Writes summary.csv and index.html; *n_seeds = number of finished seeds.
  * A folder without any finished seed is an error (and nothing is written). */
@@ -23,6 +24,11 @@ void report_html_escape(FILE *f, const char *s);
 
 /* ---- pieces of the page header, shared with the comparison page ---- */
 
+/* A run.json option as a user reads it (index.html options line, comparison
+ * checks): noise_mode by name, trunc_cutoff -1 as (all), fast on/off, an
+ * empty string or null as (none), an absent objective as max. v may be NULL
+ * (absent key). */
+void report_format_option(const char *key, const json_t *v, char *buf, size_t len);
 /* The CSS of the page frame: body, h1, banner, table.meta, code.hash, .warn, .agg. */
 extern const char REPORT_BASE_CSS[];
 /* Is this file a salient blob written by `weightconv --random`? (metadata network = "random") */

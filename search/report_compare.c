@@ -260,19 +260,6 @@ static int load_seeds(compare_t *c, cmp_run_t *r, sal_err_t *err) {
 
 /* ---- the checks across runs ---- */
 
-/* A run.json value as a user reads it. */
-static void format_option(const char *key, const json_t *v, char *buf, size_t len) {
-    if (!v && !strcmp(key, "objective")) snprintf(buf, len, "max"); /* written only when not the default */
-    else if (!v) snprintf(buf, len, "(absent)");
-    else if (v->type == JSON_STRING) snprintf(buf, len, "%s", v->str);
-    else if (v->type == JSON_NULL) snprintf(buf, len, "null");
-    else if (v->type == JSON_BOOL) snprintf(buf, len, "%s", v->num ? "true" : "false");
-    else if (v->type != JSON_NUMBER) snprintf(buf, len, "?");
-    else if (!strcmp(key, "noise_mode")) snprintf(buf, len, "%s", v->num == 0 ? "const" : v->num == 1 ? "none" : v->num == 2 ? "random" : "?");
-    else if (!strcmp(key, "trunc_cutoff") && v->num < 0) snprintf(buf, len, "(all)");
-    else snprintf(buf, len, "%.9g", v->num);
-}
-
 /* Same file: same path, or both readable with the same sha256. */
 static int same_file(const char *a, const char *b) {
     if (!strcmp(a, b)) return 1;
@@ -302,10 +289,10 @@ static int check_runs_agree(compare_t *c, sal_err_t *err) {
         int n_keys = pass ? 2 : 4;
         for (int k = 0; k < n_keys; k++) {
             char va[160], vb[160];
-            format_option(keys[k], json_get(&a->run, keys[k]), va, sizeof va);
+            report_format_option(keys[k], json_get(&a->run, keys[k]), va, sizeof va);
             for (int r = 1; r < c->n_runs; r++) {
                 const cmp_run_t *b = &c->runs[r];
-                format_option(keys[k], json_get(&b->run, keys[k]), vb, sizeof vb);
+                report_format_option(keys[k], json_get(&b->run, keys[k]), vb, sizeof vb);
                 if (!strcmp(va, vb)) continue;
                 if (!pass)
                     return sal_errf(err, "%s: the runs differ in %s (%s: %s, %s: %s); compare runs that start from the same faces "
@@ -564,7 +551,7 @@ static void write_svg(FILE *f, const compare_t *c) {
 static void write_run_options(FILE *f, const cmp_run_t *r) {
     for (int i = 0; i < r->run.n; i++) {
         char v[160];
-        format_option(r->run.keys[i], &r->run.items[i], v, sizeof v);
+        report_format_option(r->run.keys[i], &r->run.items[i], v, sizeof v);
         fprintf(f, "%s<code>", i ? " " : "");
         report_html_escape(f, r->run.keys[i]);
         fputc('=', f);

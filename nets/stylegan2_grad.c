@@ -87,7 +87,9 @@ struct sg2_tape {
     conv_weights_t adj[SG2_MAX_BLOCKS][2];
     float *adj_w[SG2_MAX_BLOCKS][2];
     float *scratch;                 /* shared by the forward and the backward */
-    size_t bytes, fwd_scratch, bwd_scratch, sums_bytes;
+    double *sums;                   /* the backward's per-channel sums (bwd_scratch_sizes' doubles) */
+    size_t n_sums;
+    size_t bytes, fwd_scratch, bwd_scratch;
     conv_ws_t kws;                  /* the kernels' workspace of both passes (tape_kernel_scratch) */
     int threads;                    /* ... sized for up to this many threads */
     void *allocs[TAPE_MAX_ALLOCS];
@@ -120,7 +122,6 @@ size_t sg2_tape_scratch_bytes(const sg2_tape_t *t) {
     if (!t) return 0;
     return t->fwd_scratch > t->bwd_scratch ? t->fwd_scratch : t->bwd_scratch;
 }
-size_t sg2_tape_backward_extra_bytes(const sg2_tape_t *t) { return t ? t->sums_bytes : 0; }
 
 /* The adjoint weight of a layer: conv1 (up=0) W^T flipped for conv2d,
  * conv0 (up=1) W^T for conv2d_s2_3x3. */
@@ -652,14 +653,15 @@ int sg2_synthesis_forward_tape(const sg2_net_t *net, const float *ws, int n,
     const size_t fwd = sum_rounded(fs, FWD_NBUF), bwd = sum_rounded(bs, BWD_NBUF);
     t->fwd_scratch = fwd * sizeof(float);
     t->bwd_scratch = bwd * sizeof(float);
-    t->sums_bytes = doubles * sizeof(double);
     t->scratch = tape_alloc(t, fwd > bwd ? fwd : bwd);
+    t->n_sums = doubles;
+    t->sums = tape_alloc(t, 2 * doubles); /* doubles, as pairs of floats (malloc aligns for double) */
     // the kernels' workspace, once: the passes never allocate for a kernel
     t->threads = threads_get();
     t->kws.floats = tape_kernel_scratch(net, n, t->split, t->threads);
     t->kws.p = sal_alloc_aligned((t->kws.floats ? t->kws.floats : 1) * sizeof(float), 64);
     t->bytes += t->kws.floats * sizeof(float);
-    if (!t->scratch || !t->kws.p) {
+    if (!t->scratch || !t->sums || !t->kws.p) {
         sg2_tape_free(t);
         return sal_errf(err, "synthesis: out of memory for the forward pass");
     }
@@ -1003,9 +1005,9 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *t, const float *dim
     carve(t->scratch, sizes, BWD_NBUF, buf);
     if (check_threads(t, "synthesis backward", err)) return -1;
     bwd_ctx_t bx = {.net = net, .tape = t, .dws = dws, .kws = &t->kws};
-    double *dmem = calloc(dcount, sizeof(double));
-    if (!dmem) return sal_errf(err, "synthesis backward: out of memory");
-    double *dp = dmem;
+    if (dcount > t->n_sums) return sal_errf(err, "synthesis backward: the tape's sums are too small (a sizing bug)");
+    memset(t->sums, 0, dcount * sizeof(double));
+    double *dp = t->sums;
     bx.tmp_c = dp; dp += g.maxc;
     bx.tmp_w = dp; dp += cfg->w_dim;
     for (int i = 0; i < nb; i++) {
@@ -1046,7 +1048,6 @@ int sg2_synthesis_backward(const sg2_net_t *net, sg2_tape_t *t, const float *dim
     for (int i = sp - 1; i >= 0; i--)
         bwd_block(&bx, i, n, 0, G1[i & 1], G1[(i - 1) & 1], U1, A1, B1, T1, tmp1);
 
-    free(dmem);
     if (bx.failed) return sal_errf(err, "synthesis backward: kernel workspace too small (a sizing bug)");
     return 0;
 }

@@ -61,12 +61,12 @@ void sg2_tape_free(sg2_tape_t *tape);
  * dimg and dws buffers not included. 0 if n is out of range. */
 size_t sg2_grad_peak_bytes(const sg2_net_t *net, int n, sg2_noise_mode_t mode);
 
-/* Bytes the tape holds: its records and the scratch block both passes use. */
+/* Bytes the tape holds: its records, the scratch block both passes use, the
+ * kernels' workspace and the backward's per-channel sums (a backward
+ * allocates nothing more). */
 size_t sg2_tape_bytes(const sg2_tape_t *tape);
 /* Of those, the scratch block. */
 size_t sg2_tape_scratch_bytes(const sg2_tape_t *tape);
-/* Bytes a backward allocates on top of the tape (its per-channel sums). */
-size_t sg2_tape_backward_extra_bytes(const sg2_tape_t *tape);
 
 /* Through truncation and the mapping network: given dws for
  * ws = truncate(mapping(z)), write dL/dz (N, z_dim) and/or dL/dw (N, w_dim)

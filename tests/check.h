@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct test_ctx {
     const char *name;
@@ -189,6 +190,16 @@ static inline void test_put(test_buf_t *b, const void *d, size_t n) {
     b->n += n;
 }
 static inline void test_put1(test_buf_t *b, uint8_t c) { test_put(b, &c, 1); }
+
+/* Bytes of address space in use now (/proc/self/statm, field 1, pages), or
+ * -1: for tests that cap RLIMIT_AS just above what a process already uses. */
+static inline long test_vm_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = -1;
+    if (f && fscanf(f, "%ld", &pages) != 1) pages = -1;
+    if (f) fclose(f);
+    return pages < 0 ? -1 : pages * sysconf(_SC_PAGESIZE);
+}
 
 static inline int test_end(test_ctx_t *t) {
     printf("%s: %d passed, %d failed, %d skipped\n", t->name, t->passed, t->failed, t->skipped);

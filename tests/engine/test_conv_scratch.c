@@ -28,15 +28,6 @@
 
 enum { CI = 64, CO = 8, H = 4, W = 4096 };
 
-/* Bytes of address space in use now (/proc/self/statm, field 1, pages). */
-static long vm_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = -1;
-    if (f && fscanf(f, "%ld", &pages) != 1) pages = -1;
-    if (f) fclose(f);
-    return pages < 0 ? -1 : pages * sysconf(_SC_PAGESIZE);
-}
-
 int main(void) {
     test_ctx_t t = test_begin("conv_scratch");
     threads_set(1); /* no thread stacks to create under the limit */
@@ -71,7 +62,7 @@ int main(void) {
     if (!SANITIZED) {
         pid_t pid = fork();
         if (pid == 0) {
-            const long used = vm_bytes();
+            const long used = test_vm_bytes();
             struct rlimit lim = {(rlim_t)(used + (1L << 20)), (rlim_t)(used + (1L << 20))};
             if (used < 0 || setrlimit(RLIMIT_AS, &lim) != 0) _exit(10);
             int bits = 0;

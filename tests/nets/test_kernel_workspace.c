@@ -40,15 +40,6 @@
 
 enum { B = 2, R = 256 };
 
-/* Bytes of address space in use now (/proc/self/statm, field 1, pages). */
-static long vm_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = -1;
-    if (f && fscanf(f, "%ld", &pages) != 1) pages = -1;
-    if (f) fclose(f);
-    return pages < 0 ? -1 : pages * sysconf(_SC_PAGESIZE);
-}
-
 /* The child's checks, one bit each (0: all passed). */
 enum {
     BAD_NULL_WS = 1,     /* a kernel without workspace did not fail under the cap */
@@ -86,7 +77,7 @@ static int capped_child(sg2_net_t *net, const float *ws, int cap) {
     conv_weights_t cw;
     if (!x || !y || !w3 || conv_weights_init(&cw, w3, 64, 64, 3, &err)) return BAD_SETUP;
     if (cap) {
-        struct rlimit rl = {(rlim_t)vm_bytes() + (1 << 20), (rlim_t)vm_bytes() + (1 << 20)};
+        struct rlimit rl = {(rlim_t)test_vm_bytes() + (1 << 20), (rlim_t)test_vm_bytes() + (1 << 20)};
         if (setrlimit(RLIMIT_AS, &rl)) return BAD_SETUP;
         /* proof the cap bites: 64 channels x rows of 257 at 256 px is more than 1 MiB */
         if (conv2d(&cw, x, y, 1, R, R, NULL, NULL) != -1) bad |= BAD_NULL_WS;

@@ -135,15 +135,22 @@ asan:
 # same tests with the full sizes and repetitions under the sanitizers too.
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 JOBS = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(NPROC))
+# Both flavours build at once (sharing the -j slots), so neither waits for
+# the other's last long compile.
 test:
-	$(MAKE) $(JOBS) tests
-	$(MAKE) $(JOBS) B=build-asan tests
+	$(MAKE) $(JOBS) tests-both
 	sh tests/run.sh
 
 test-full:
-	$(MAKE) $(JOBS) tests
-	$(MAKE) $(JOBS) B=build-asan tests
+	$(MAKE) $(JOBS) tests-both
 	SALIENT_FULL=1 sh tests/run.sh
+
+.PHONY: tests-both tests-normal tests-asan
+tests-both: tests-normal tests-asan
+tests-normal:
+	$(MAKE) tests
+tests-asan:
+	$(MAKE) B=build-asan tests
 
 bench: all
 	sh tests/bench.sh

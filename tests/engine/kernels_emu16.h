@@ -1,8 +1,10 @@
 /* kernels_emu16.h — the fast kernels (engine/conv_simd_body.h, with the
- * Winograd bodies it includes) compiled with a portable 16-lane vector
- * vocabulary: the AVX-512 shape of every algorithm (V = 16, MK_O = 8) on any
- * CPU, as conv2d_fast_emu16, conv_t3s2_wino_emu16 and so on. Included once by
- * a test program (tests/engine/test_conv.c, test_winograd_t.c).
+ * Winograd bodies it includes) with a portable 16-lane vector vocabulary:
+ * the AVX-512 shape of every algorithm (V = 16, MK_O = 8) on any CPU, as
+ * conv2d_fast_emu16, conv_t3s2_wino_emu16 and so on. A test program
+ * (tests/engine/test_conv.c, test_winograd_t.c) includes it for the
+ * declarations; kernels_emu16.c defines KERNELS_EMU16_BODY and compiles the
+ * bodies once.
  */
 #ifndef SALIENT_TEST_KERNELS_EMU16_H
 #define SALIENT_TEST_KERNELS_EMU16_H
@@ -11,6 +13,10 @@
 #include <string.h>
 
 #include "conv_impl.h"
+
+CONV_DECLARE_ISA(emu16)
+
+#ifdef KERNELS_EMU16_BODY
 
 /* (64-byte vectors passed between static functions: no ABI is involved) */
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -55,5 +61,6 @@ static inline v16f e16_set1(float s) { v16f v = {0}; return v + s; }
 #define MK_X 3
 #define KFN(name) name##_emu16
 #include "conv_simd_body.h"
+#endif /* KERNELS_EMU16_BODY */
 
 #endif

@@ -253,7 +253,7 @@ int main(void) {
     if (test_need_shared(&t, "fixtures/stylegan2")) {   // the random nets below need none
         run_fixture(&t, "tiny", 4, 1);
         run_fixture(&t, "tiny_clamp", 2, 0);
-        run_fixture(&t, "small", SANITIZED ? 1 : 4, 0);
+        run_fixture(&t, "small", SANITIZED ? 1 : test_full() ? 4 : 2, 0);   // make test: 2 seeds
     }
     const sg2_layout_config_t narrow = {NULL, 64, 64, 0, 64, 3, 8, 0.01, 1024, 64, 0, 256, "skip", 0.995};
     run_vs_fast(&t, &narrow, "random 64 px", 2);   // noise const and random

@@ -20,12 +20,21 @@ rm -rf "$T"; mkdir -p "$T"
 # the page's date line: fixed, so folders made at different times compare equal
 export SOURCE_DATE_EPOCH=1700000000
 
-# Under the sanitizers: fewer seeds, and in `make test` (not test-full) also
-# fewer steps and candidates -- the same checks on smaller runs.
-SEEDS=0-2; LAST=0002; RSTEPS=4; K=4
+# `make test-full`: 3 seeds, 4 steps x 4 candidates (2 seeds under the
+# sanitizers). `make test`: 2 steps x 2 candidates, 3 steps of the min arm
+# (2 under the sanitizers, on one seed), and under the sanitizers (an image
+# takes a second there) the runs that repeat a code path already run --
+# another --rng-seed, the random arm at 1 thread, kill + --resume and shards
+# (sanitized in test_search.sh) -- are left to the normal build: the same
+# checks on smaller runs.
+SEEDS=0-2; LAST=0002; RSTEPS=4; K=4; MSEEDS=$SEEDS; MLIST="0000 0001 0002"; MSTEPS=3; REPEATS=1
+ISTEPS=5; IK=3
 if [ -n "${SALIENT_ASAN:-}" ]; then
-    SEEDS=0-1; LAST=0001
-    full || { RSTEPS=2; K=2; }
+    SEEDS=0-1; LAST=0001; MSEEDS=$SEEDS; MLIST="0000 0001"
+fi
+if ! full; then
+    RSTEPS=2; K=2; ISTEPS=3; IK=2
+    if [ -n "${SALIENT_ASAN:-}" ]; then MSEEDS=0; MLIST=0000; MSTEPS=2; REPEATS=0; fi
 fi
 TINY=$T/tiny.blob
 $BIN/weightconv "$FX/tiny/tiny.pkl" "$TINY" >/dev/null 2>&1 || bad "weightconv tiny"
@@ -60,9 +69,11 @@ for s in 0000 0001 $LAST; do
     check "[ -n '$a' ] && [ '$a' = '$b' ]" "seed$s: picks differ between sigma 0.5 and 1.5: '$a' vs '$b'"
 done
 check "! cmp -s '$T/r1/seed0000/log.csv' '$T/r2/seed0000/log.csv'" "sigma 1.5 gave the same candidates as 0.5"
+if [ $REPEATS = 1 ]; then
 run "$T/r3" $RND --sigma 0.5 --rng-seed 7 2>/dev/null
 check "[ \"\$(picks '$T/r1/seed0000/log.csv')\$(picks '$T/r1/seed0001/log.csv')\" != \"\$(picks '$T/r3/seed0000/log.csv')\$(picks '$T/r3/seed0001/log.csv')\" ]" \
     "another --rng-seed made the same picks"
+fi
 # a resume checks every recorded pick against the rule (search_random_choice)
 run "$T/r1" $RND --sigma 0.5 --resume 2>"$T/r1b.err"
 check '[ $? -eq 0 ]' "resuming the finished random run refused its own picks: $(cat "$T/r1b.err")"
@@ -77,23 +88,25 @@ check "[ \$? -ne 0 ] && grep -q 'random (rng seed 0) picks' '$T/rt.err'" \
     "a state.json whose step-2 pick was changed must be refused: $(cat "$T/rt.err")"
 
 # --- --objective min ---------------------------------------------------------
-run "$T/m1" --seeds $SEEDS --steps 3 --candidates $K --sigma 0.5 --objective min --threads 2 2>"$T/m1.err"
+run "$T/m1" --seeds $MSEEDS --steps $MSTEPS --candidates $K --sigma 0.5 --objective min --threads 2 2>"$T/m1.err"
 check '[ $? -eq 0 ]' "min run failed: $(cat "$T/m1.err")"
 check "grep -q '\"objective\": \"min\"' '$T/m1/run.json' && grep -q '\"objective\": \"min\"' '$T/m1/seed0000/result.json'" \
     "objective min not recorded"
-for s in 0000 0001 $LAST; do
+for s in $MLIST; do
     check "awk -F, 'NR>1 && \$1>0 { if (!(\$1 in m) || \$3<m[\$1]) m[\$1]=\$3; if (\$6==1) c[\$1]=\$3; n[\$1]+=\$6 }
          END { for (t in m) if (c[t]!=m[t] || n[t]!=1) exit 1; exit 0 }' '$T/m1/seed$s/log.csv'" "seed$s: min arm did not pick each step's minimum"
 done
 # best_step of result.json is the step with the lowest value
 check "awk '/max_saliency_per_step/ { gsub(/.*\\[|\\].*/, \"\"); n=split(\$0, v, \", \"); b=1; for (i=2; i<=n; i++) if (v[i]+0 < v[b]+0) b=i; want=b-1 }
            /\"best_step\"/ { gsub(/[^0-9]/, \"\"); got=\$0 } END { exit !(want==got) }' '$T/m1/seed0000/result.json'" "min arm: best_step is not the lowest step"
-run "$T/m2" --seeds $SEEDS --steps 3 --candidates $K --sigma 0.5 --objective min --threads 1 2>/dev/null
+run "$T/m2" --seeds $MSEEDS --steps $MSTEPS --candidates $K --sigma 0.5 --objective min --threads 1 2>/dev/null
 check "diff -r '$T/m1' '$T/m2' >/dev/null" "min arm differs between --threads 2 and 1"
+if [ $REPEATS = 1 ]; then
 run "$T/r4" $RND --sigma 0.5 --threads 1 2>/dev/null
 check "diff -r '$T/r1' '$T/r4' >/dev/null" "random arm differs between --threads 2 and 1"
+fi
 # improve + min: the current score never goes up, and a move is strictly down
-run "$T/mi" --seeds 1 --steps 5 --candidates 3 --sigma 2 --objective min --accept improve 2>"$T/mi.err"
+run "$T/mi" --seeds 1 --steps $ISTEPS --candidates $IK --sigma 2 --objective min --accept improve 2>"$T/mi.err"
 check '[ $? -eq 0 ]' "improve+min run failed: $(cat "$T/mi.err")"
 check "awk -F, 'NR>1 { if (\$1==0) cur=\$3; else { if (\$3<m[\$1] || !(\$1 in m)) m[\$1]=\$3; if (\$6==1) { if (\$3>=cur) exit 1; cur=\$3 } } }
      END { exit 0 }' '$T/mi/seed0001/log.csv'" "improve+min accepted a candidate that is not lower"
@@ -101,8 +114,9 @@ check "awk -F, 'NR>1 { if (\$1==0) {cur=\$3; next} if (\$1!=s) { if (s>0 && !mov
      END { if (!moved && lo<cur) exit 1; exit 0 }' '$T/mi/seed0001/log.csv'" "improve+min stayed although a candidate was lower"
 
 # --- kill + --resume: the same bytes --------------------------------------------
-for arm in r m; do
-    if [ $arm = r ]; then A="$RND --sigma 0.5"; REF=$T/r1; else A="--seeds $SEEDS --steps 3 --candidates $K --sigma 0.5 --objective min"; REF=$T/m1; fi
+ARMS="r m"; [ $REPEATS = 1 ] || ARMS=
+for arm in $ARMS; do
+    if [ $arm = r ]; then A="$RND --sigma 0.5"; REF=$T/r1; else A="--seeds $MSEEDS --steps $MSTEPS --candidates $K --sigma 0.5 --objective min"; REF=$T/m1; fi
     # started directly (not through run()), so $! is salient itself and kill -9 stops it
     $BIN/salient search --network "$TINY" --saliency "$VXM" --outdir "$T/k$arm" -q $A 2>/dev/null &
     pid=$!
@@ -117,8 +131,10 @@ for arm in r m; do
 done
 
 # --- shards of the random arm merge to the same folder ---------------------------
+if [ $REPEATS = 1 ]; then
 for i in 0 1; do run "$T/rs" $RND --sigma 0.5 --shard $i/2 2>/dev/null; done
 check "diff -r '$T/r1' '$T/rs' >/dev/null" "sharded random arm differs from one run"
+fi
 
 # --- the study's arm writes no new key; folders of another arm refuse -----------
 run "$T/d" --seeds 0 --steps 1 --candidates 2 --sigma 0.5 2>/dev/null
@@ -126,7 +142,7 @@ check "! grep -q objective '$T/d/run.json' && ! grep -q objective '$T/d/seed0000
 check "grep -q '\"accept\": \"best\", \"rng_seed\": 0, \"fast\": 0}' '$T/d/run.json'" "run.json of the default arm changed its layout: $(cat "$T/d/run.json")"
 run "$T/d" --seeds 0 --steps 1 --candidates 2 --sigma 0.5 --objective min --resume 2>"$T/d.err"
 check "[ \$? -ne 0 ] && grep -q 'objective: folder max, now min' '$T/d.err'" "min into a default folder: $(cat "$T/d.err")"
-run "$T/m1" --seeds $SEEDS --steps 3 --candidates $K --sigma 0.5 --resume 2>"$T/m1r.err"
+run "$T/m1" --seeds $MSEEDS --steps $MSTEPS --candidates $K --sigma 0.5 --resume 2>"$T/m1r.err"
 check "[ \$? -ne 0 ] && grep -q 'objective: folder min, now max' '$T/m1r.err'" "default into a min folder: $(cat "$T/m1r.err")"
 for args in "--objective mid" "--accept random --objective min" "--accept sometimes"; do
     run "$T/err" --seeds 0 $args 2>"$T/e.txt"

@@ -143,7 +143,8 @@ check "[ -s '$T/lk/seed0001/result.json' ] && [ \$(wc -l < '$T/lk/summary.csv') 
 check "[ -z \"\$(ls '$T/lk' | grep lock)\" ]" "lock files left: $(ls "$T/lk")"
 
 # --- two processes into one folder: the seeds are shared, the bytes are the same -------
-lsearch --seeds $PAIR --outdir "$T/one" -q 2>/dev/null
+# (the one-process reference: the SIGINT reference when that is the same run)
+if [ "$PAIR" = 0-1 ]; then cp -r "$T/sref" "$T/one"; else lsearch --seeds $PAIR --outdir "$T/one" -q 2>/dev/null; fi
 lsearch --seeds $PAIR --outdir "$T/two" 2>"$T/two_a.err" &
 pa=$!
 i=0

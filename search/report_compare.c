@@ -626,19 +626,20 @@ static void write_index(FILE *f, const compare_t *c, const char *svg) {
                 run->wins == 1 ? "" : "s");
     }
     fprintf(f, "; tie%s in %d.", c->ties == 1 ? "" : "s", c->ties);
-    if (c->n_runs == 2) { /* the paired difference, second run minus first */
-        const cmp_run_t *b = &c->runs[1];
+    if (c->n_runs == 2) { /* the paired difference: the better run (by mean at equal cost) minus the other */
+        const int hi = c->sign * (c->runs[1].mean[c->runs[1].eq_step] - a->mean[a->eq_step]) > 0 ? 1 : 0, lo = 1 - hi;
+        const cmp_run_t *b = &c->runs[hi], *o = &c->runs[lo];
         double sum = 0, ss = 0;
-        for (int i = 0; i < c->n_common; i++) sum += seed_at(c, 1, i)->score[b->eq_step] - seed_at(c, 0, i)->score[a->eq_step];
+        for (int i = 0; i < c->n_common; i++) sum += seed_at(c, hi, i)->score[b->eq_step] - seed_at(c, lo, i)->score[o->eq_step];
         double mean = sum / c->n_common;
         for (int i = 0; i < c->n_common; i++) {
-            double d = seed_at(c, 1, i)->score[b->eq_step] - seed_at(c, 0, i)->score[a->eq_step] - mean;
+            double d = seed_at(c, hi, i)->score[b->eq_step] - seed_at(c, lo, i)->score[o->eq_step] - mean;
             ss += d * d;
         }
         fputs(" Paired difference ", f);
         report_html_escape(f, b->name);
         fputs(" &minus; ", f);
-        report_html_escape(f, a->name);
+        report_html_escape(f, o->name);
         fprintf(f, ": %+.4f", mean);
         if (c->n_common > 1) fprintf(f, " &plusmn; %.4f (standard error)", sqrt(ss / (c->n_common - 1) / c->n_common));
         fputs(".", f);

@@ -196,7 +196,11 @@ check '[ $? -eq 0 ]' "C: report failed: $(cat "$C.err")"
 check "grep -q 'warning: the runs differ in space (grad: w, random: z)' '$C.err'" "C: no warning about the space: $(cat "$C.err")"
 check "grep -q 'class=\"warn\">Note: the runs differ in space' '$C/index.html'" "C: index.html lacks the space note"
 expect_csvs "$C"
-check "grep -q 'Paired difference random &minus; grad: -0.1500' '$C/index.html'" "C: paired difference at cost 4 should be 0.25 - 0.4"
+check "grep -q 'Paired difference grad &minus; random: +0.1500' '$C/index.html'" "C: paired difference at cost 4 should be 0.4 - 0.25 (the better run first)"
+# the better run named second: still first in the difference
+mkdir -p "$C.swap" && cp -r "$C/random" "$C.swap/a_random" && cp -r "$C/grad" "$C.swap/b_grad"
+$BIN/salient report "$C.swap" > /dev/null 2>&1
+check "grep -q 'Paired difference b_grad &minus; a_random: +0.1500' '$C.swap/index.html'" "C: the better run is not first in the paired difference when it sorts second"
 
 # --- refusals: one line, exit 1, nothing written ---------------------------
 E=$T/nocommon

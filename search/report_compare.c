@@ -60,6 +60,8 @@ typedef struct compare {
     int ties;
     int sign;                       /* +1: higher is better (objective max), -1 (objective min) */
     double budget;
+    int paired_hi;                  /* two runs: the better one by mean at equal cost (0 or 1) */
+    double paired_mean, paired_se;  /* two runs: mean and standard error of run paired_hi minus the other, per seed */
     time_t newest;
     char warnings[1024];
 } compare_t;
@@ -343,7 +345,18 @@ static int find_common(compare_t *c, sal_err_t *err) {
 
 static const cmp_seed_t *seed_at(const compare_t *c, int r, int i) { return c->at[(size_t)r * c->n_common + i]; }
 
-/* Steps, the budget, each run's equal-cost step, the curves and the wins. */
+/* Mean of x (n >= 1) and its standard error sqrt(var / n), var with n - 1 (0 when n = 1). */
+static double mean_se(const double *x, int n, double *se) {
+    double sum = 0, ss = 0;
+    for (int i = 0; i < n; i++) sum += x[i];
+    const double mean = sum / n;
+    for (int i = 0; i < n; i++) ss += (x[i] - mean) * (x[i] - mean);
+    *se = n > 1 ? sqrt(ss / (n - 1) / n) : 0;
+    return mean;
+}
+
+/* Steps, the budget, each run's equal-cost step, the curves, the wins and
+ * (two runs) the paired difference at equal cost. */
 static int compute(compare_t *c, sal_err_t *err) {
     c->budget = INFINITY;
     for (int r = 0; r < c->n_runs; r++) {
@@ -357,6 +370,8 @@ static int compute(compare_t *c, sal_err_t *err) {
         if (total < c->budget) c->budget = total;
     }
     const double tol = 1e-9 * c->budget; /* grad_cost is a measured ratio: keep 1 + t*C == B an equality */
+    double *vals = malloc(sizeof *vals * (size_t)c->n_common); /* (n_common) one number per common seed */
+    if (!vals) return sal_errf(err, "out of memory");
     for (int r = 0; r < c->n_runs; r++) {
         cmp_run_t *run = &c->runs[r];
         run->eq_step = 0;
@@ -364,19 +379,21 @@ static int compute(compare_t *c, sal_err_t *err) {
             if (cost_after(run, t) <= c->budget + tol) run->eq_step = t;
         run->mean = calloc((size_t)run->steps + 1, sizeof(double));
         run->se = calloc((size_t)run->steps + 1, sizeof(double));
-        if (!run->mean || !run->se) return sal_errf(err, "out of memory");
+        if (!run->mean || !run->se) return free(vals), sal_errf(err, "out of memory");
         for (int t = 0; t <= run->steps; t++) {
-            double sum = 0, ss = 0;
-            for (int i = 0; i < c->n_common; i++) sum += seed_at(c, r, i)->score[t];
-            double mean = sum / c->n_common;
-            for (int i = 0; i < c->n_common; i++) {
-                double d = seed_at(c, r, i)->score[t] - mean;
-                ss += d * d;
-            }
-            run->mean[t] = mean;
-            run->se[t] = c->n_common > 1 ? sqrt(ss / (c->n_common - 1) / c->n_common) : 0;
+            for (int i = 0; i < c->n_common; i++) vals[i] = seed_at(c, r, i)->score[t];
+            run->mean[t] = mean_se(vals, c->n_common, &run->se[t]);
         }
     }
+    if (c->n_runs == 2) { /* the better run (by mean at equal cost) minus the other, per seed */
+        const cmp_run_t *r0 = &c->runs[0], *r1 = &c->runs[1];
+        const int hi = c->sign * (r1->mean[r1->eq_step] - r0->mean[r0->eq_step]) > 0 ? 1 : 0, lo = 1 - hi;
+        for (int i = 0; i < c->n_common; i++)
+            vals[i] = seed_at(c, hi, i)->score[c->runs[hi].eq_step] - seed_at(c, lo, i)->score[c->runs[lo].eq_step];
+        c->paired_hi = hi;
+        c->paired_mean = mean_se(vals, c->n_common, &c->paired_se);
+    }
+    free(vals);
     /* wins at equal cost: the one run with the best score; equal best scores are a tie */
     int start_differs = -1, start_run = 0;
     for (int i = 0; i < c->n_common; i++) {
@@ -626,22 +643,13 @@ static void write_index(FILE *f, const compare_t *c, const char *svg) {
                 run->wins == 1 ? "" : "s");
     }
     fprintf(f, "; tie%s in %d.", c->ties == 1 ? "" : "s", c->ties);
-    if (c->n_runs == 2) { /* the paired difference: the better run (by mean at equal cost) minus the other */
-        const int hi = c->sign * (c->runs[1].mean[c->runs[1].eq_step] - a->mean[a->eq_step]) > 0 ? 1 : 0, lo = 1 - hi;
-        const cmp_run_t *b = &c->runs[hi], *o = &c->runs[lo];
-        double sum = 0, ss = 0;
-        for (int i = 0; i < c->n_common; i++) sum += seed_at(c, hi, i)->score[b->eq_step] - seed_at(c, lo, i)->score[o->eq_step];
-        double mean = sum / c->n_common;
-        for (int i = 0; i < c->n_common; i++) {
-            double d = seed_at(c, hi, i)->score[b->eq_step] - seed_at(c, lo, i)->score[o->eq_step] - mean;
-            ss += d * d;
-        }
+    if (c->n_runs == 2) { /* the paired difference (compute) */
         fputs(" Paired difference ", f);
-        report_html_escape(f, b->name);
+        report_html_escape(f, c->runs[c->paired_hi].name);
         fputs(" &minus; ", f);
-        report_html_escape(f, o->name);
-        fprintf(f, ": %+.4f", mean);
-        if (c->n_common > 1) fprintf(f, " &plusmn; %.4f (standard error)", sqrt(ss / (c->n_common - 1) / c->n_common));
+        report_html_escape(f, c->runs[1 - c->paired_hi].name);
+        fprintf(f, ": %+.4f", c->paired_mean);
+        if (c->n_common > 1) fprintf(f, " &plusmn; %.4f (standard error)", c->paired_se);
         fputs(".", f);
     }
     fputs("</p>\n", f);

@@ -350,10 +350,9 @@ static int settle_grad_cost(search_session_t *s, sal_err_t *err) {
     const search_cli_t *cli = s->cli;
     char path[4200];
     snprintf(path, sizeof path, "%s/run.json", cli->p.outdir);
-    struct stat st;
     json_t run;
-    sal_err_t ignore;
-    if (stat(path, &st) == 0 && json_load(path, &run, &ignore) == 0) {
+    sal_err_t ignore; /* no run.json yet (or not readable): a new run */
+    if (json_load(path, &run, &ignore) == 0) {
         const json_t *c = json_get(&run, "grad_cost");
         const int grad_run = !strcmp(json_str(&run, "method", "random"), "grad");
         const double folder = c && c->type == JSON_NUMBER ? c->num : 0;

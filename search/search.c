@@ -21,6 +21,7 @@
 #include "npy.h"
 #include "png.h"
 #include "rng.h"
+#include "stats.h"
 
 #define STRIP_HEIGHT 200
 #define PATH_LEN 4096
@@ -741,16 +742,13 @@ int search_measure_grad_cost(search_ctx_t *ctx, uint32_t seed, double *cost, dou
     free(lat);
     free(rgb);
     if (rc) return rc;
-    /* median of the 3 timed runs (1..3) */
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 1; i + 1 < RUNS; i++) {
-            if (fwd[i] > fwd[i + 1]) { double t = fwd[i]; fwd[i] = fwd[i + 1]; fwd[i + 1] = t; }
-            if (fb[i] > fb[i + 1]) { double t = fb[i]; fb[i] = fb[i + 1]; fb[i + 1] = t; }
-        }
-    if (!(fwd[2] > 0)) return sal_errf(err, "cannot time one forward pass (the clock did not move)");
-    *cost = fb[2] / fwd[2];
-    if (t_forward) *t_forward = fwd[2];
-    if (t_forward_backward) *t_forward_backward = fb[2];
+    /* medians of the 3 timed runs (1..3) */
+    const double t_fwd = stats_median(fwd + 1, RUNS - 1), t_fb = stats_median(fb + 1, RUNS - 1);
+    if (isnan(t_fwd) || isnan(t_fb)) return sal_errf(err, "out of memory");
+    if (!(t_fwd > 0)) return sal_errf(err, "cannot time one forward pass (the clock did not move)");
+    *cost = t_fb / t_fwd;
+    if (t_forward) *t_forward = t_fwd;
+    if (t_forward_backward) *t_forward_backward = t_fb;
     return 0;
 }
 

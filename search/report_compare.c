@@ -94,6 +94,14 @@ static int has_file(const char *dir, const char *name) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Is dir/name (a directory entry, not hidden) a search run, i.e. has it a
+ * run.json? sub (len bytes) receives dir/name. */
+static int is_run_folder(const char *dir, const char *name, char *sub, size_t len) {
+    if (name[0] == '.') return 0;
+    snprintf(sub, len, "%s/%s", dir, name);
+    return has_file(sub, "run.json");
+}
+
 int report_is_comparison(const char *dir) {
     if (strlen(dir) > 4000 || has_file(dir, "run.json")) return 0;
     DIR *d = opendir(dir);
@@ -102,11 +110,9 @@ int report_is_comparison(const char *dir) {
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         uint32_t seed;
-        if (de->d_name[0] == '.') continue;
-        if (report_seed_folder(de->d_name, &seed) == 0) own_seeds = 1;
         char sub[4400];
-        snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
-        if (has_file(sub, "run.json")) runs++;
+        if (report_seed_folder(de->d_name, &seed) == 0) own_seeds = 1;
+        runs += is_run_folder(dir, de->d_name, sub, sizeof sub);
     }
     closedir(d);
     return !own_seeds && runs > 0;
@@ -135,10 +141,8 @@ static int list_runs(compare_t *c, sal_err_t *err) {
     int cap = 0, rc = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.') continue;
         char sub[4400];
-        snprintf(sub, sizeof sub, "%s/%s", c->dir, de->d_name);
-        if (!has_file(sub, "run.json")) continue;
+        if (!is_run_folder(c->dir, de->d_name, sub, sizeof sub)) continue;
         if (strlen(de->d_name) >= sizeof c->runs[0].name) { rc = sal_errf(err, "%s: folder name too long", sub); break; }
         if (c->n_runs == CMP_MAX_RUNS) { rc = sal_errf(err, "%s: more than %d run folders; compare fewer at a time", c->dir, CMP_MAX_RUNS); break; }
         if (c->n_runs == cap) {

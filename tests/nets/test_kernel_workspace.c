@@ -28,6 +28,7 @@
 #include "conv.h"
 #include "cpu.h"
 #include "random_config.h"
+#include "random_net.h"
 #include "sg2_layout.h"
 #include "stylegan2.h"
 #include "stylegan2_grad.h"
@@ -158,18 +159,10 @@ int main(void) {
     threads_set(2);
 
     sal_err_t err = {{0}};
-    blob_writer_t *w = blob_writer_new();
-    void *image = NULL;
-    size_t size = 0;
     blob_t *blob = NULL;
-    sg2_net_t *net = NULL;
     const sg2_layout_config_t cfg = {NULL, 64, 64, 0, R, 3, 2, 0.01, 4096, 64, 0, 256, "skip", 0.995};
-    const int ok = w && rc_random_generator(&cfg, 5, w, &err) == 0 &&
-                   blob_writer_to_memory(w, &image, &size, &err) == 0 &&
-                   blob_open_memory(&blob, image, size, 1, "random:ws256", 0, &err) == 0 &&
-                   sg2_load(&net, blob, &err) == 0;
-    blob_writer_free(w);
-    CHECK(&t, ok, "random net: %s", err.msg);
+    sg2_net_t *net = test_random_net(&t, &cfg, 5, "random:ws256", &blob);
+    const int ok = net != NULL;
     float *z = malloc(B * 64 * sizeof(float));
     float *ws = net ? malloc((size_t)B * net->cfg.num_ws * 64 * sizeof(float)) : NULL;
     for (int b = 0; b < B; b++) sg2_z_from_seed((uint32_t)(b + 1), 64, z + b * 64, NULL);

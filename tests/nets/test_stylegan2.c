@@ -23,6 +23,7 @@
 #include "cpu.h"
 #include "netload.h"
 #include "random_config.h"
+#include "random_net.h"
 #include "sg2_layout.h"
 #include "stylegan2.h"
 
@@ -413,23 +414,10 @@ static void run_threads(test_ctx_t *t) {
  * narrow 512 px net (8 channels at 512 px: 2M floats per sample, split there). */
 static void run_split(test_ctx_t *t) {
     sal_err_t err = {{0}};
-    blob_writer_t *w = blob_writer_new();
-    void *image = NULL;
-    size_t size = 0;
     blob_t *blob = NULL;
-    sg2_net_t *net = NULL;
     const sg2_layout_config_t cfg = {NULL, 64, 64, 0, 512, 3, 2, 0.01, 4096, 64, 0, 256, "skip", 0.995};
-    const int ok = w && rc_random_generator(&cfg, 3, w, &err) == 0 &&
-                   blob_writer_to_memory(w, &image, &size, &err) == 0 &&
-                   blob_open_memory(&blob, image, size, 1, "random:narrow512", 0, &err) == 0 &&
-                   sg2_load(&net, blob, &err) == 0;
-    blob_writer_free(w);
-    CHECK(t, ok, "random narrow512: %s", err.msg);
-    if (!ok) {
-        sg2_free(net);
-        blob_close(blob);
-        return;
-    }
+    sg2_net_t *net = test_random_net(t, &cfg, 3, "random:narrow512", &blob);
+    if (!net) return;
     const int B = 3, R = 512, zd = 64;
     const size_t wsz = (size_t)net->cfg.num_ws * 64, isz = (size_t)3 * R * R;
     CHECK(t, sg2_synthesis_arena_bytes(net, B) < 2 * sg2_synthesis_arena_bytes(net, 1),

@@ -29,6 +29,7 @@
 #include "cpu.h"
 #include "netload.h"
 #include "random_config.h"
+#include "random_net.h"
 #include "sg2_layout.h"
 #include "stylegan2.h"
 #include "stylegan2_grad.h"
@@ -173,31 +174,6 @@ static void run_fixture(test_ctx_t *t, const char *fx, int prepare) {
     free(ws); free(img); free(img2); free(dws); free(dz); free(dw);
     sg2_free(net);
     blob_close(blob);
-}
-
-/* ---- random networks -------------------------------------------------------- */
-
-static sg2_net_t *random_net(test_ctx_t *t, const sg2_layout_config_t *cfg, uint32_t seed,
-                             blob_t **blob) {
-    sal_err_t err = {{0}};
-    blob_writer_t *w = blob_writer_new();
-    void *image = NULL;
-    size_t size = 0;
-    sg2_net_t *net = NULL;
-    *blob = NULL;
-    const int ok = w && rc_random_generator(cfg, seed, w, &err) == 0 &&
-                   blob_writer_to_memory(w, &image, &size, &err) == 0 &&
-                   blob_open_memory(blob, image, size, 1, "random:grad", 0, &err) == 0 &&
-                   sg2_load(&net, *blob, &err) == 0;
-    blob_writer_free(w);
-    CHECK(t, ok, "random net: %s", err.msg);
-    if (!ok) {
-        sg2_free(net);
-        blob_close(*blob);
-        *blob = NULL;
-        return NULL;
-    }
-    return net;
 }
 
 /* ---- 2a. a double-precision 8 px generator --------------------------------- */
@@ -350,7 +326,7 @@ static void ref_synthesis(const sg2_net_t *net, const double *ws, double *img) {
 static void run_fd_synthesis(test_ctx_t *t, int clamp) {
     const sg2_layout_config_t lc = {NULL, 16, 16, 0, 8, 3, 2, 0.01, 64, 8, 0, clamp, "skip", 0.995};
     blob_t *blob;
-    sg2_net_t *net = random_net(t, &lc, 11 + clamp, &blob);
+    sg2_net_t *net = test_random_net(t, &lc, 11 + clamp, "random:grad", &blob);
     if (!net) return;
     sal_err_t err = {{0}};
     const sg2_config_t *cfg = &net->cfg;
@@ -442,7 +418,7 @@ static void ref_mapping(const sg2_net_t *net, const double *z, double psi, int c
 static void run_fd_mapping(test_ctx_t *t) {
     const sg2_layout_config_t lc = {NULL, 24, 16, 0, 8, 3, 3, 0.01, 64, 8, 0, 0, "skip", 0.995};
     blob_t *blob;
-    sg2_net_t *net = random_net(t, &lc, 21, &blob);
+    sg2_net_t *net = test_random_net(t, &lc, 21, "random:grad", &blob);
     if (!net) return;
     sal_err_t err = {{0}};
     const sg2_config_t *cfg = &net->cfg;
@@ -642,7 +618,7 @@ static void run_batches(test_ctx_t *t, int have_fixtures) {
     // a net whose 512 px block is past the split (8 channels: 2M floats per
     // sample): phase 2 runs sample by sample and the backward replays it
     const sg2_layout_config_t lc = {NULL, 32, 32, 0, 512, 3, 2, 0.01, 4096, 32, 0, 256, "skip", 0.995};
-    net = random_net(t, &lc, 4, &blob);
+    net = test_random_net(t, &lc, 4, "random:grad", &blob);
     if (net) {
         check_batch(t, "narrow512 batch 2 const (phase 2 replay)", net, 2, SG2_NOISE_CONST);
         check_batch(t, "narrow512 batch 2 random (phase 2 replay)", net, 2, SG2_NOISE_RANDOM);

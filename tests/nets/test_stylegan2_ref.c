@@ -20,6 +20,7 @@
 #include "blob.h"
 #include "netload.h"
 #include "random_config.h"
+#include "random_net.h"
 #include "sg2_layout.h"
 #include "stylegan2.h"
 #include "stylegan2_ref.h"
@@ -180,22 +181,9 @@ static void trace_free(trace_rec_t *r) {
 static void run_vs_fast(test_ctx_t *t, const sg2_layout_config_t *cfg_l, const char *label,
                         int n_modes) {
     sal_err_t err = {{0}};
-    blob_writer_t *w = blob_writer_new();
-    void *image = NULL;
-    size_t size = 0;
     blob_t *blob = NULL;
-    sg2_net_t *net = NULL;
-    const int ok = w && cfg_l && rc_random_generator(cfg_l, 1, w, &err) == 0 &&
-                   blob_writer_to_memory(w, &image, &size, &err) == 0 &&
-                   blob_open_memory(&blob, image, size, 1, "random", 0, &err) == 0 &&
-                   sg2_load(&net, blob, &err) == 0;
-    blob_writer_free(w);
-    CHECK(t, ok, "%s: %s", label, err.msg);
-    if (!ok) {
-        sg2_free(net);
-        blob_close(blob);
-        return;
-    }
+    sg2_net_t *net = test_random_net(t, cfg_l, 1, label, &blob);
+    if (!net) return;
     const sg2_config_t *cfg = &net->cfg;
     const size_t nw = (size_t)cfg->num_ws * cfg->w_dim;
     const size_t ni = (size_t)cfg->img_channels * cfg->img_resolution * cfg->img_resolution;

@@ -28,7 +28,7 @@
 #include "conv.h"
 #include "cpu.h"
 #include "random_config.h"
-#include "random_net.h"
+#include "sg2_test_nets.h"
 #include "sg2_layout.h"
 #include "stylegan2.h"
 #include "stylegan2_grad.h"

@@ -23,7 +23,7 @@
 #include "cpu.h"
 #include "netload.h"
 #include "random_config.h"
-#include "random_net.h"
+#include "sg2_test_nets.h"
 #include "sg2_layout.h"
 #include "stylegan2.h"
 
@@ -121,31 +121,12 @@ static void compare_hook(void *user, const char *name, int ndim, const int64_t *
     free(ref);
 }
 
-/* ---- opening a fixture network (the pickle, converted in memory) ---------- */
-
-static int open_fixture(test_ctx_t *t, const char *fx, blob_t **blob, sg2_net_t **net) {
-    char rel[256], path[1400];
-    snprintf(rel, sizeof rel, "fixtures/stylegan2/%s/%s.pkl", fx, fx);
-    sal_err_t err = {{0}};
-    *net = NULL;
-    if (netload_open(test_shared(t, rel, path, sizeof path), blob, &err) < 0) {
-        CHECK(t, 0, "netload_open: %s", err.msg);
-        return -1;
-    }
-    if (sg2_load(net, *blob, &err) < 0) {
-        CHECK(t, 0, "sg2_load: %s", err.msg);
-        blob_close(*blob);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- one fixture, all reference cases ------------------------------------- */
 
 static void run_fixture(test_ctx_t *t, const fixture_t *fx, int full, errstat_t *st) {
     blob_t *blob;
     sg2_net_t *net;
-    if (open_fixture(t, fx->name, &blob, &net) < 0) return;
+    if (test_fixture_net(t, fx->name, &blob, &net) < 0) return;
     const sg2_config_t *cfg = &net->cfg;
     const int zd = cfg->z_dim, nw = cfg->num_ws, wd = cfg->w_dim, R = cfg->img_resolution;
     const size_t wsz = (size_t)nw * wd, isz = (size_t)3 * R * R;
@@ -274,7 +255,7 @@ static void run_fixture(test_ctx_t *t, const fixture_t *fx, int full, errstat_t 
 static void run_psi1000(test_ctx_t *t, errstat_t *st) {
     blob_t *blob;
     sg2_net_t *net;
-    if (open_fixture(t, "tiny", &blob, &net) < 0) return;
+    if (test_fixture_net(t, "tiny", &blob, &net) < 0) return;
     sal_err_t err;
     float z[64], ws[8 * 64], img[3 * 32 * 32];
     uint8_t u8[3 * 32 * 32];
@@ -300,7 +281,7 @@ static void run_psi1000(test_ctx_t *t, errstat_t *st) {
 static void run_properties(test_ctx_t *t) {
     blob_t *blob;
     sg2_net_t *net;
-    if (open_fixture(t, "tiny", &blob, &net) < 0) return;
+    if (test_fixture_net(t, "tiny", &blob, &net) < 0) return;
     sal_err_t err;
     const size_t wsz = 8 * 64, isz = 3 * 32 * 32;
     float z[2 * 64], ws[2 * 8 * 64], img[2 * 3 * 32 * 32], img1[3 * 32 * 32];
@@ -384,7 +365,7 @@ static void run_properties(test_ctx_t *t) {
 static void run_threads(test_ctx_t *t) {
     blob_t *blob;
     sg2_net_t *net;
-    if (open_fixture(t, "small", &blob, &net) < 0) return;
+    if (test_fixture_net(t, "small", &blob, &net) < 0) return;
     sal_err_t err;
     const size_t zd = 512, wsz = 10 * 512, isz = 3 * 64 * 64;
     float *z = malloc(3 * zd * sizeof(float)), *ws = malloc(3 * wsz * sizeof(float));
@@ -484,7 +465,7 @@ static void check_refused(test_ctx_t *t, const blob_t *src, const char *key, con
 static void run_refusals(test_ctx_t *t) {
     blob_t *blob;
     sg2_net_t *net;
-    if (open_fixture(t, "tiny", &blob, &net) < 0) return;
+    if (test_fixture_net(t, "tiny", &blob, &net) < 0) return;
     sg2_free(net);
     check_refused(t, blob, "architecture", "resnet", 0, "architecture 'resnet'");
     check_refused(t, blob, "c_dim", NULL, 10, "c_dim");

@@ -29,7 +29,7 @@
 #include "cpu.h"
 #include "netload.h"
 #include "random_config.h"
-#include "random_net.h"
+#include "sg2_test_nets.h"
 #include "sg2_layout.h"
 #include "stylegan2.h"
 #include "stylegan2_grad.h"
@@ -64,29 +64,12 @@ static void *read_grad(const test_ctx_t *t, const char *fx, const char *file, si
     return p;
 }
 
-static int open_fixture(test_ctx_t *t, const char *fx, blob_t **blob, sg2_net_t **net) {
-    char rel[256], path[1400];
-    snprintf(rel, sizeof rel, "fixtures/stylegan2/%s/%s.pkl", fx, fx);
-    sal_err_t err = {{0}};
-    *net = NULL;
-    if (netload_open(test_shared(t, rel, path, sizeof path), blob, &err) < 0) {
-        CHECK(t, 0, "netload_open: %s", err.msg);
-        return -1;
-    }
-    if (sg2_load(net, *blob, &err) < 0) {
-        CHECK(t, 0, "sg2_load: %s", err.msg);
-        blob_close(*blob);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- 1. the torch fixtures ----------------------------------------------- */
 
 static void run_fixture(test_ctx_t *t, const char *fx, int prepare) {
     blob_t *blob;
     sg2_net_t *net;
-    if (open_fixture(t, fx, &blob, &net) < 0) return;
+    if (test_fixture_net(t, fx, &blob, &net) < 0) return;
     sal_err_t err = {{0}};
     if (prepare) CHECK(t, sg2_grad_prepare(net, &err) == 0, "%s", err.msg);
     const sg2_config_t *cfg = &net->cfg;
@@ -585,7 +568,7 @@ static void check_hook(test_ctx_t *t, sg2_net_t *net) {
 static void run_batches(test_ctx_t *t, int have_fixtures) {
     blob_t *blob;
     sg2_net_t *net;
-    if (have_fixtures && open_fixture(t, "tiny_clamp", &blob, &net) == 0) {
+    if (have_fixtures && test_fixture_net(t, "tiny_clamp", &blob, &net) == 0) {
         check_batch(t, "tiny_clamp batch 3 const", net, 3, SG2_NOISE_CONST);
         check_batch(t, "tiny_clamp batch 2 random", net, 2, SG2_NOISE_RANDOM);
         check_hook(t, net);

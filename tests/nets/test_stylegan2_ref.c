@@ -20,7 +20,7 @@
 #include "blob.h"
 #include "netload.h"
 #include "random_config.h"
-#include "random_net.h"
+#include "sg2_test_nets.h"
 #include "sg2_layout.h"
 #include "stylegan2.h"
 #include "stylegan2_ref.h"
@@ -83,26 +83,11 @@ static void compare_hook(void *user, const char *name, int ndim, const int64_t *
     free(ref);
 }
 
-static int open_fixture(test_ctx_t *t, const char *fx, blob_t **blob, sg2_net_t **net) {
-    char rel[256], path[1400];
-    snprintf(rel, sizeof rel, "fixtures/stylegan2/%s/%s.pkl", fx, fx);
-    sal_err_t err = {{0}};
-    *net = NULL;
-    *blob = NULL;
-    if (netload_open(test_shared(t, rel, path, sizeof path), blob, &err) < 0 ||
-        sg2_load(net, *blob, &err) < 0) {
-        CHECK(t, 0, "%s: %s", fx, err.msg);
-        blob_close(*blob);
-        return -1;
-    }
-    return 0;
-}
-
 /* One fixture: seeds 0..nseeds-1, psi 1.0 / 0.7, noise const / none. */
 static void run_fixture(test_ctx_t *t, const char *fx, int nseeds, int psi1000) {
     blob_t *blob;
     sg2_net_t *net;
-    if (open_fixture(t, fx, &blob, &net) < 0) return;
+    if (test_fixture_net(t, fx, &blob, &net) < 0) return;
     const sg2_config_t *cfg = &net->cfg;
     const size_t nw = (size_t)cfg->num_ws * cfg->w_dim;
     const size_t ni = (size_t)cfg->img_channels * cfg->img_resolution * cfg->img_resolution;

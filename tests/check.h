@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct test_ctx {
@@ -190,6 +191,19 @@ static inline void test_put(test_buf_t *b, const void *d, size_t n) {
     b->n += n;
 }
 static inline void test_put1(test_buf_t *b, uint8_t c) { test_put(b, &c, 1); }
+
+/* Runs a shell command (printf-style); returns its exit status, -1 if it
+ * did not run or was killed. */
+static inline int test_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int test_run(const char *fmt, ...) {
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
 
 /* Bytes of address space in use now (/proc/self/statm, field 1, pages), or
  * -1: for tests that cap RLIMIT_AS just above what a process already uses. */

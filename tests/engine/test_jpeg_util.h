@@ -116,18 +116,6 @@ static inline int tj_write_file(const char *path, const uint8_t *data, size_t n)
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-/* Runs a shell command; returns its exit status (-1 if it did not run). */
-static inline int tj_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static inline int tj_run(const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 /* 1 if djpeg and cjpeg are installed (CI installs libjpeg-turbo-progs);
  * else one "skipped" line naming the package. */
 static inline int tj_have_djpeg(test_ctx_t *t) {
@@ -137,7 +125,7 @@ static inline int tj_have_djpeg(test_ctx_t *t) {
 
 /* djpeg -dct int -scale 1/N into `out` (a PNM). Returns djpeg's status. */
 static inline int tj_djpeg(const char *jpg, int denom, const char *out, int no_simd) {
-    return tj_run("%sdjpeg -dct int -scale 1/%d -pnm -outfile '%s' '%s' 2>/dev/null",
+    return test_run("%sdjpeg -dct int -scale 1/%d -pnm -outfile '%s' '%s' 2>/dev/null",
                   no_simd ? "JSIMD_FORCENONE=1 " : "", denom, out, jpg);
 }
 
@@ -294,7 +282,7 @@ static inline int tj_source(tj_oracle_t *o, const char *name, const char *args, 
         snprintf(path, sizeof path, "%s/%s", TJ_DATA, name);
         return tj_copy_file(path, out);
     }
-    if (tj_run("cjpeg %s -outfile '%s' '%s' 2>/dev/null", args, out, ppm) != 0) return -1;
+    if (test_run("cjpeg %s -outfile '%s' '%s' 2>/dev/null", args, out, ppm) != 0) return -1;
     if (o->record_dir[0] && keep) {
         snprintf(path, sizeof path, "%s/%s", o->record_dir, name);
         if (tj_copy_file(out, path) != 0) return -1;

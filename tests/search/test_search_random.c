@@ -17,18 +17,6 @@
 
 static const char *bin_dir(void) { return test_sanitized() ? "build-asan/bin" : "bin"; }
 
-/* Runs a shell command quietly; returns its exit status (-1 if it did not run). */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 /* log.csv rows: step,candidate,score,...,chosen (6th column). Returns the
  * number of steps whose chosen row is not the step's maximum, or -1. */
 static int best_rule_violations(const char *log_path, int *steps_seen) {
@@ -65,19 +53,19 @@ int main(void) {
     test_tmp(&t, "tiny.vxm", model, sizeof model);
     test_tmp(&t, "random_tiny.blob", net, sizeof net);
     snprintf(dir, sizeof dir, "%s", t.tmp);
-    run("rm -rf '%s'/a '%s'/b '%s'/s", dir, dir, dir);
+    test_run("rm -rf '%s'/a '%s'/b '%s'/s", dir, dir, dir);
 
     vbuf_t v;
     tiny_model(&v, 0);
     FILE *f = fopen(model, "wb");
     CHECK(&t, f && fwrite(v.p, 1, v.n, f) == v.n && fclose(f) == 0, "cannot write %s", model);
     free(v.p);
-    CHECK(&t, run("%s/weightconv --random tiny '%s' --seed 5 >/dev/null", B, net) == 0,
+    CHECK(&t, test_run("%s/weightconv --random tiny '%s' --seed 5 >/dev/null", B, net) == 0,
           "weightconv --random tiny failed");
 
     const char *opts = "--seeds 0-2 --steps 2 --candidates 3 --sigma 0.5 -q";
     CHECK(&t,
-          run("%s/salient search --network '%s' --saliency '%s' %s --threads 2 --outdir '%s/a'",
+          test_run("%s/salient search --network '%s' --saliency '%s' %s --threads 2 --outdir '%s/a'",
               B, net, model, opts, dir) == 0,
           "search (2 threads) failed");
     const char *files[] = {"step00.png", "step02.png", "latents.npy", "log.csv", "strip.png",
@@ -94,28 +82,28 @@ int main(void) {
         CHECK(&t, bad == 0 && steps == 2, "%s: rule 'best' broken in %d steps (%d steps read)",
               path, bad, steps);
     }
-    CHECK(&t, run("test $(wc -l < '%s/a/summary.csv') -eq 4", dir) == 0,
+    CHECK(&t, test_run("test $(wc -l < '%s/a/summary.csv') -eq 4", dir) == 0,
           "summary.csv should have a header and 3 rows");
 
     CHECK(&t,
-          run("%s/salient search --network '%s' --saliency '%s' %s --threads 1 --outdir '%s/b'",
+          test_run("%s/salient search --network '%s' --saliency '%s' %s --threads 1 --outdir '%s/b'",
               B, net, model, opts, dir) == 0,
           "search (1 thread) failed");
-    CHECK(&t, run("diff -r '%s/a' '%s/b' >/dev/null", dir, dir) == 0,
+    CHECK(&t, test_run("diff -r '%s/a' '%s/b' >/dev/null", dir, dir) == 0,
           "1 and 2 threads give different folders");
     for (int i = 0; i < 2; i++)
-        run("%s/salient search --network '%s' --saliency '%s' %s --shard %d/2 --outdir '%s/s'", B,
+        test_run("%s/salient search --network '%s' --saliency '%s' %s --shard %d/2 --outdir '%s/s'", B,
             net, model, opts, i, dir);
-    CHECK(&t, run("diff -r '%s/a' '%s/s' >/dev/null", dir, dir) == 0,
+    CHECK(&t, test_run("diff -r '%s/a' '%s/s' >/dev/null", dir, dir) == 0,
           "two shards give other folders than one run");
     CHECK(&t,
-          run("%s/salient search --network '%s' --saliency '%s' %s --outdir '%s/a' 2>/dev/null", B,
+          test_run("%s/salient search --network '%s' --saliency '%s' %s --outdir '%s/a' 2>/dev/null", B,
               net, model, opts, dir) != 0,
           "a second run into the folder without --resume must be refused");
     CHECK(&t,
-          run("%s/salient search --network '%s' --saliency '%s' %s --resume --outdir '%s/a' "
+          test_run("%s/salient search --network '%s' --saliency '%s' %s --resume --outdir '%s/a' "
               "2>/dev/null", B, net, model, opts, dir) == 0 &&
-              run("diff -r '%s/a' '%s/b' >/dev/null", dir, dir) == 0,
+              test_run("diff -r '%s/a' '%s/b' >/dev/null", dir, dir) == 0,
           "--resume of a finished run failed or changed it");
     return test_end(&t);
 }
